@@ -1,0 +1,51 @@
+//! Client configuration builders, so every producer and consumer in the project is tuned the
+//! same way and a setting is changed in one place.
+
+use rdkafka::ClientConfig;
+
+/// Base settings for any client talking to `brokers`.
+pub fn base(brokers: &str, client_id: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", brokers)
+        .set("client.id", client_id)
+        .set("socket.keepalive.enable", "true")
+        // Fail fast on a missing broker at start-up instead of retrying silently forever.
+        .set("reconnect.backoff.max.ms", "2000");
+    config
+}
+
+/// A producer that never loses or reorders an acknowledged record: idempotent, `acks=all`.
+/// `linger_ms` trades latency for batching (the simulator lingers, the DLQ writer does not).
+pub fn safe_producer(brokers: &str, client_id: &str, linger_ms: u32) -> ClientConfig {
+    let mut config = base(brokers, client_id);
+    config
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("compression.type", "lz4")
+        .set("linger.ms", linger_ms.to_string())
+        .set("batch.num.messages", "10000")
+        .set("message.timeout.ms", "120000")
+        .set("message.max.bytes", "4194304");
+    config
+}
+
+/// A consumer-group member whose offsets move only when the application stores them
+/// (`enable.auto.offset.store=false`), so nothing is committed before its outcome is durable.
+pub fn manual_offset_consumer(brokers: &str, group: &str, client_id: &str) -> ClientConfig {
+    let mut config = base(brokers, client_id);
+    config
+        .set("group.id", group)
+        .set("enable.auto.commit", "true")
+        .set("auto.commit.interval.ms", "1000")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "2000")
+        .set("max.poll.interval.ms", "300000")
+        .set("fetch.wait.max.ms", "50")
+        .set("queued.min.messages", "20000")
+        .set("enable.partition.eof", "false");
+    config
+}

@@ -1,0 +1,1 @@
+//! Placeholder replaced by the producer-sim work (seeded synthetic order generator).
