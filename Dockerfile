@@ -1,14 +1,13 @@
-# syntax=docker/dockerfile:1.7
-#
 # One image for the whole pipeline: /usr/local/bin/{ingest,query-api,producer-sim}
 # plus the SQL schema in /app/migrations. Pick the binary with the container
 # command, e.g. `ingest run`, `ingest migrate up`, `query-api`, `producer-sim --rate 5`.
 #
 #   docker build -t order-pipeline:local .
 #
-# BuildKit is required (cache mounts). The cargo registry, git checkouts and the
-# target directory live in cache mounts, so a rebuild after a source change only
-# recompiles the workspace crates, not librdkafka and the dependency tree.
+# BuildKit is required (cache mounts; it is the default builder since Docker 23).
+# The cargo registry, git checkouts and the target directory live in cache
+# mounts, so a rebuild after a source change only recompiles the workspace
+# crates, not librdkafka and the dependency tree.
 
 ARG RUST_IMAGE=rust:1-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
@@ -54,7 +53,8 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
  && useradd --system --uid 10001 --gid 10001 --home-dir /app --no-create-home --shell /usr/sbin/nologin app
 
 COPY --from=builder /out/ingest /out/query-api /out/producer-sim /usr/local/bin/
-COPY --chown=10001:10001 migrations/ /app/migrations/
+# Owned by root: the app user can read, not change, the schema files.
+COPY migrations/ /app/migrations/
 
 WORKDIR /app
 USER 10001:10001
