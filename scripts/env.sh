@@ -1,0 +1,19 @@
+# Sourced by the project's scripts: one place for the cache folder outside the clone (cargo's
+# target folder, Kafka jars, tool venvs) so fresh clones and CI reuse builds.
+# shellcheck shell=bash
+export ORDERS_CACHE="${ORDERS_CACHE:-$HOME/.cache/order-pipeline}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ORDERS_CACHE/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+mkdir -p "$ORDERS_CACHE"
+if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+# Build tools librdkafka's bundled build needs (present on this kind of machine; installed if not).
+ensure_build_tools() {
+  local missing=()
+  for tool in cc make perl; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "[env] installing build tools (${missing[*]})" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq && apt-get install -y -qq build-essential perl >/dev/null
+  fi
+}

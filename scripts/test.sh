@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The full test suite, from a fresh machine: brings the local stack up (installing what is
+# missing), then runs the Rust tests (unit, property and integration tests against the real
+# PostgreSQL, Redis and Kafka), the browser test of the web page, and the offline validation of
+# the deployment files. Pass extra arguments through to `cargo test` (e.g. a test name filter).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=scripts/env.sh
+source scripts/env.sh
+ensure_build_tools
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "local stack"
+scripts/stack.sh up
+
+step "cargo test (workspace)"
+cargo test --workspace --all-targets "$@"
+
+if [ $# -eq 0 ]; then
+  step "browser test of the web page and Swagger UI (headless Chromium)"
+  query-api/tests/browser/run.sh
+
+  step "deployment files (compose, Kubernetes, Prometheus, Grafana)"
+  scripts/validate-deploy.sh
+fi
+step "all tests passed"
