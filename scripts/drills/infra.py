@@ -1,0 +1,455 @@
+"""Stack-level helpers for the drills: child processes, free ports, psql, Redis, the Kafka
+command-line tools, HTTP with keep-alive and Prometheus text parsing. Standard library only.
+
+Everything here talks to loopback addresses only.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = Path(os.environ.get("ORDERS_CACHE", Path.home() / ".cache" / "order-pipeline"))
+JARS = CACHE / "kafka-jars"
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", CACHE / "target"))
+BIN = TARGET / "release"
+STATE = ROOT / ".stack" / "drills"
+BROKERS = "localhost:9092"
+REDIS_PORT = 6379
+PG = {"host": "localhost", "port": "5432", "user": "orders", "password": "orders"}
+
+
+class DrillError(Exception):
+    """A setup step failed (not a failed check): the drill is reported as an error."""
+
+
+def log(msg: str) -> None:
+    print(f"[drills {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(pred, timeout: float, interval: float = 0.25, what: str = "condition"):
+    """Polls `pred` until it returns a truthy value (returned) or `timeout` passes (None)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = pred()
+        except Exception:  # noqa: BLE001 - a failing probe is "not yet"
+            value = None
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(interval)
+
+
+# ------------------------------------------------------------------------------------- processes
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen
+    log_path: Path
+    started: float = field(default_factory=time.time)
+    expected_exit: bool = False  # set before we stop or kill it on purpose
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def signal(self, sig: int) -> None:
+        self.expected_exit = True
+        if self.alive():
+            try:
+                os.kill(self.popen.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        """SIGTERM, then SIGKILL after `timeout`; returns the exit code (None if it was killed)."""
+        self.signal(signal.SIGTERM)
+        try:
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.signal(signal.SIGKILL)
+            self.popen.wait(10)
+            return None
+
+    def tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+class Processes:
+    """Every child we start, so that one exit path can stop them all (by pid, never by name)."""
+
+    def __init__(self) -> None:
+        self._procs: list[Proc] = []
+        self._lock = threading.Lock()
+
+    def spawn(self, name: str, argv: list[str], env: dict[str, str], log_path: Path, cwd: Path) -> Proc:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        out = open(log_path, "ab", buffering=0)
+        popen = subprocess.Popen(
+            argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,  # a Ctrl-C in the terminal reaches the runner, which stops them
+        )
+        out.close()
+        proc = Proc(name, popen, log_path)
+        with self._lock:
+            self._procs.append(proc)
+        return proc
+
+    def stop_all(self) -> None:
+        with self._lock:
+            procs = [p for p in self._procs if p.alive()]
+        for p in procs:
+            p.signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for p in procs:
+            try:
+                p.popen.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.signal(signal.SIGKILL)
+                try:
+                    p.popen.wait(5)
+                except subprocess.TimeoutExpired:
+                    pass
+
+
+PROCS = Processes()
+
+
+def run(argv: list[str], env: dict | None = None, timeout: float = 120, check: bool = True,
+        input_text: str | None = None) -> subprocess.CompletedProcess:
+    cp = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, input=input_text)
+    if check and cp.returncode != 0:
+        raise DrillError(f"{' '.join(argv[:4])} ... exited {cp.returncode}: {cp.stderr.strip()[-800:]}")
+    return cp
+
+
+# ------------------------------------------------------------------------------------- services
+# A service the drills stopped is marked so that scripts/drills.sh's trap restarts it even if
+# this runner dies without running its finally blocks.
+def stack(action: str, service: str) -> float:
+    """`scripts/stack.sh stop|start SERVICE`; returns the time it returned."""
+    STATE.mkdir(parents=True, exist_ok=True)
+    marker = STATE / f"stopped.{service}"
+    if action == "stop":
+        marker.touch()
+    run([str(ROOT / "scripts" / "stack.sh"), action, service], timeout=300)
+    if action == "start":
+        marker.unlink(missing_ok=True)
+    return time.time()
+
+
+def restore_services() -> None:
+    """Starts every service the drills stopped and did not start again."""
+    for marker in sorted(STATE.glob("stopped.*")):
+        service = marker.name.split(".", 1)[1]
+        log(f"restarting {service} (stopped by a drill)")
+        try:
+            stack("start", service)
+        except Exception as exc:  # noqa: BLE001
+            log(f"WARNING: could not restart {service}: {exc}")
+
+
+# ------------------------------------------------------------------------------------- PostgreSQL
+def pg_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PGPASSWORD"] = PG["password"]
+    env.pop("PGDATABASE", None)
+    return env
+
+
+def database_url(db: str) -> str:
+    return f"postgres://{PG['user']}:{PG['password']}@{PG['host']}:{PG['port']}/{db}"
+
+
+def psql(db: str, sql: str, timeout: float = 120) -> str:
+    cp = run(["psql", "-h", PG["host"], "-p", PG["port"], "-U", PG["user"], "-d", db, "-X", "-q", "-A", "-t",
+              "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql], env=pg_env(), timeout=timeout)
+    return cp.stdout
+
+
+def psql_rows(db: str, sql: str, timeout: float = 120) -> list[list[str]]:
+    return [line.split("\t") for line in psql(db, sql, timeout).splitlines() if line]
+
+
+def psql_scalar(db: str, sql: str, timeout: float = 30) -> str:
+    return psql(db, sql, timeout).strip()
+
+
+def create_database(db: str) -> None:
+    psql("orders", f'CREATE DATABASE "{db}"')
+
+
+def drop_database(db: str) -> None:
+    try:
+        psql("orders", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    except DrillError as exc:
+        log(f"could not drop database {db}: {exc}")
+
+
+def list_databases(prefix: str) -> list[str]:
+    out = psql("orders", f"SELECT datname FROM pg_database WHERE datname LIKE '{prefix}%'")
+    return [line for line in out.splitlines() if line]
+
+
+# ------------------------------------------------------------------------------------- Redis
+def redis_cli(*args: str, timeout: float = 10) -> str:
+    return run(["redis-cli", "-h", "127.0.0.1", "-p", str(REDIS_PORT), *args], timeout=timeout).stdout.strip()
+
+
+def redis_exists(key: str) -> bool:
+    return redis_cli("EXISTS", key) == "1"
+
+
+def redis_delete_prefix(prefix: str) -> None:
+    try:
+        keys = run(["redis-cli", "-h", "127.0.0.1", "-p", str(REDIS_PORT), "--scan", "--pattern", f"{prefix}*"],
+                   timeout=60).stdout.split()
+        for i in range(0, len(keys), 500):
+            redis_cli("UNLINK", *keys[i:i + 500])
+    except Exception as exc:  # noqa: BLE001
+        log(f"could not clean Redis keys {prefix}*: {exc}")
+
+
+# ------------------------------------------------------------------------------------- Kafka tools
+def kafka_tool(cls: str, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
+    """Runs one of Kafka's own command-line tools (independent of our code)."""
+    argv = ["java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xms32m", "-Xmx512m",
+            f"-Dlog4j2.configurationFile={ROOT / 'scripts' / 'kafka' / 'log4j2-tools.yaml'}",
+            "-cp", f"{JARS}/*", cls, *args]
+    return run(argv, timeout=timeout, check=check)
+
+
+TOPIC_COMMAND = "org.apache.kafka.tools.TopicCommand"
+GROUP_COMMAND = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"
+OFFSET_SHELL = "org.apache.kafka.tools.GetOffsetShell"
+CONSOLE_CONSUMER = "org.apache.kafka.tools.consumer.ConsoleConsumer"
+
+
+def create_topics(topics: list[str], partitions: int = 6) -> None:
+    threads, errors = [], []
+
+    def create(topic: str) -> None:
+        try:
+            kafka_tool(TOPIC_COMMAND, "--bootstrap-server", BROKERS, "--create", "--topic", topic,
+                       "--partitions", str(partitions), "--replication-factor", "1")
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    for t in topics:
+        th = threading.Thread(target=create, args=(t,))
+        th.start()
+        threads.append(th)
+    for th in threads:
+        th.join()
+    if errors:
+        raise DrillError(f"topic creation failed: {errors[0]}")
+
+
+def delete_topics(pattern: str) -> None:
+    try:
+        kafka_tool(TOPIC_COMMAND, "--bootstrap-server", BROKERS, "--delete", "--if-exists", "--topic", pattern,
+                   timeout=60)
+    except Exception as exc:  # noqa: BLE001
+        log(f"could not delete topics {pattern}: {exc}")
+
+
+def delete_group(group: str) -> None:
+    kafka_tool(GROUP_COMMAND, "--bootstrap-server", BROKERS, "--delete", "--group", group, timeout=60, check=False)
+
+
+def end_offsets(topic: str) -> dict[int, int]:
+    cp = kafka_tool(OFFSET_SHELL, "--bootstrap-server", BROKERS, "--topic", topic, timeout=60)
+    result = {}
+    for line in cp.stdout.splitlines():
+        parts = line.strip().rsplit(":", 2)
+        if len(parts) == 3 and parts[0] == topic:
+            result[int(parts[1])] = int(parts[2])
+    if not result:
+        raise DrillError(f"GetOffsetShell returned no partitions for {topic}: {cp.stdout!r} {cp.stderr!r}")
+    return result
+
+
+def describe_group(group: str) -> tuple[dict[tuple[str, int], int | None], str]:
+    """Committed offsets of `group` per (topic, partition), from Kafka's ConsumerGroupCommand."""
+    cp = kafka_tool(GROUP_COMMAND, "--bootstrap-server", BROKERS, "--describe", "--group", group, timeout=60,
+                    check=False)
+    committed: dict[tuple[str, int], int | None] = {}
+    header = None
+    for line in cp.stdout.splitlines():
+        cols = line.split()
+        if not cols:
+            continue
+        if cols[0] == "GROUP":
+            header = cols
+            continue
+        if header and len(cols) >= 6:
+            row = dict(zip(header, cols))
+            try:
+                key = (row["TOPIC"], int(row["PARTITION"]))
+            except (KeyError, ValueError):
+                continue
+            cur = row.get("CURRENT-OFFSET", "-")
+            committed[key] = int(cur) if cur.isdigit() else None
+    return committed, cp.stdout + cp.stderr
+
+
+def group_members(group: str) -> list[dict[str, str]]:
+    cp = kafka_tool(GROUP_COMMAND, "--bootstrap-server", BROKERS, "--describe", "--members", "--group", group,
+                    timeout=60, check=False)
+    members, header = [], None
+    for line in cp.stdout.splitlines():
+        cols = line.split()
+        if not cols:
+            continue
+        if cols[0] == "GROUP":
+            header = cols
+            continue
+        if header and len(cols) >= len(header) - 1:
+            members.append(dict(zip(header, cols)))
+    return members
+
+
+def group_lag(group: str, topics: list[str]) -> tuple[int, dict]:
+    """Records not yet committed by `group` in `topics`: end offset minus committed offset, summed
+    over every partition (a partition the group never committed counts in full)."""
+    committed, _ = describe_group(group)
+    total, detail = 0, {}
+    for topic in topics:
+        for partition, end in end_offsets(topic).items():
+            cur = committed.get((topic, partition))
+            lag = end - (cur if cur is not None else 0)
+            detail[f"{topic}/{partition}"] = {"end": end, "committed": cur, "lag": lag}
+            total += max(lag, 0)
+    return total, detail
+
+
+HEADER_RE = re.compile(r"Partition:(\d+)\s+Offset:(\d+)\s*(.*)$")
+
+
+def dump_topic(topic: str, expected: int, timeout_ms: int = 15000) -> list[tuple[int, int, dict[str, str]]]:
+    """(partition, offset, headers) of every record, read with Kafka's ConsoleConsumer."""
+    cp = kafka_tool(CONSOLE_CONSUMER, "--bootstrap-server", BROKERS, "--topic", topic, "--from-beginning",
+                    "--max-messages", str(expected), "--timeout-ms", str(timeout_ms),
+                    "--property", "print.partition=true", "--property", "print.offset=true",
+                    "--property", "print.headers=true", "--property", "print.value=false",
+                    "--property", "print.key=false",
+                    "--consumer-property", "max.partition.fetch.bytes=8388608",
+                    "--consumer-property", "fetch.max.bytes=67108864",
+                    timeout=300, check=False)
+    records = []
+    for line in cp.stdout.splitlines():
+        m = HEADER_RE.search(line)
+        if not m:
+            continue
+        headers = {}
+        for item in m.group(3).split(","):
+            if ":" in item:
+                k, v = item.split(":", 1)
+                headers[k.strip()] = v.strip()
+        records.append((int(m.group(1)), int(m.group(2)), headers))
+    return records
+
+
+# ------------------------------------------------------------------------------------- HTTP
+class Http:
+    """A keep-alive HTTP/1.1 client per thread for one loopback port."""
+
+    def __init__(self, port: int, timeout: float = 10.0) -> None:
+        self.port = port
+        self.timeout = timeout
+        self._local = threading.local()
+
+    def _conn(self) -> http.client.HTTPConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+            self._local.conn = conn
+        return conn
+
+    def get(self, path: str, headers: dict | None = None) -> tuple[int, dict[str, str], bytes]:
+        for attempt in range(2):
+            conn = self._conn()
+            try:
+                conn.request("GET", path, headers=headers or {})
+                resp = conn.getresponse()
+                body = resp.read()
+                hdrs = {k.lower(): v for k, v in resp.getheaders()}
+                if hdrs.get("connection", "").lower() == "close":
+                    conn.close()
+                    self._local.conn = None
+                return resp.status, hdrs, body
+            except (http.client.HTTPException, OSError):
+                conn.close()
+                self._local.conn = None
+                if attempt == 1:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def http_status(port: int, path: str, timeout: float = 3.0) -> int | None:
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        conn.request("GET", path)
+        status = conn.getresponse().status
+        conn.close()
+        return status
+    except (http.client.HTTPException, OSError):
+        return None
+
+
+METRIC_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)')
+LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def scrape(port: int) -> list[tuple[str, dict[str, str], float]]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    samples = []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        m = METRIC_RE.match(line)
+        if m:
+            labels = dict(LABEL_RE.findall(m.group(2) or ""))
+            try:
+                samples.append((m.group(1), labels, float(m.group(3))))
+            except ValueError:
+                pass
+    return samples
+
+
+def metric_sum(samples, name: str, **labels: str) -> float:
+    return sum(v for n, lb, v in samples if n == name and all(lb.get(k) == x for k, x in labels.items()))
