@@ -1,1 +1,27 @@
-fn main() {}
+//! query-api entry point: read the configuration, start logging, serve until SIGINT/SIGTERM.
+
+use clap::Parser;
+use query_api::{config::Config, Application};
+use shared::shutdown::Shutdown;
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    shared::config::load_dotenv();
+    let config = Config::parse();
+    shared::telemetry::init(&config.telemetry);
+    let result = async {
+        Application::build(config)
+            .await?
+            .run_until_stopped(Shutdown::on_signal())
+            .await
+    };
+    match result.await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line an operator can act on: the error and its causes, joined.
+            eprintln!("query-api: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

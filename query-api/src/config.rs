@@ -1,0 +1,107 @@
+//! The query-api's settings: the shared dependency groups plus what only the read side tunes.
+//! Every flag also reads its environment variable (contract §3), so containers configure it
+//! through the environment and people through `--help`.
+
+use clap::Parser;
+use shared::config::{PostgresArgs, RedisArgs, TelemetryArgs};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Serves orders over HTTP from Redis and PostgreSQL.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "query-api", version, about)]
+pub struct Config {
+    /// Address the HTTP server listens on (port 0 picks a free port).
+    #[arg(long = "http-addr", env = "HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    pub http_addr: SocketAddr,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
+
+    #[command(flatten)]
+    pub postgres: PostgresArgs,
+
+    #[command(flatten)]
+    pub redis: RedisArgs,
+
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+}
+
+/// How reads are cached and bounded.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReadArgs {
+    /// Orders kept in this process's memory (0 disables the near cache). Orders never change
+    /// once stored, so a cached copy never goes stale.
+    #[arg(
+        long = "near-cache-entries",
+        env = "NEAR_CACHE_ENTRIES",
+        default_value_t = 10_000
+    )]
+    pub near_cache_entries: usize,
+
+    /// Upper bound on the bytes of JSON the near cache holds, so big orders cannot blow the
+    /// memory budget.
+    #[arg(long = "near-cache-max-bytes", env = "NEAR_CACHE_MAX_BYTES", default_value_t = 32 << 20)]
+    pub near_cache_max_bytes: usize,
+
+    /// Upper bound on one PostgreSQL read (pool wait included), in milliseconds.
+    #[arg(
+        long = "db-read-timeout-ms",
+        env = "DB_READ_TIMEOUT_MS",
+        default_value_t = 3_000
+    )]
+    pub db_read_timeout_ms: u64,
+
+    /// After this many Redis failures in a row, stop asking Redis for a while.
+    #[arg(
+        long = "redis-breaker-failures",
+        env = "REDIS_BREAKER_FAILURES",
+        default_value_t = 3
+    )]
+    pub redis_breaker_failures: u32,
+
+    /// How long Redis is skipped once the breaker opens, in milliseconds.
+    #[arg(
+        long = "redis-breaker-cooldown-ms",
+        env = "REDIS_BREAKER_COOLDOWN_MS",
+        default_value_t = 5_000
+    )]
+    pub redis_breaker_cooldown_ms: u64,
+
+    /// Time allowed for in-flight requests to finish after a shutdown signal, in milliseconds.
+    #[arg(
+        long = "shutdown-grace-ms",
+        env = "SHUTDOWN_GRACE_MS",
+        default_value_t = 10_000
+    )]
+    pub shutdown_grace_ms: u64,
+}
+
+impl ReadArgs {
+    pub fn db_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.db_read_timeout_ms.max(1))
+    }
+
+    pub fn redis_breaker_cooldown(&self) -> Duration {
+        Duration::from_millis(self.redis_breaker_cooldown_ms)
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_millis(self.shutdown_grace_ms)
+    }
+}
+
+impl Default for ReadArgs {
+    /// The same values as the flags' defaults, for tests that build a [`Config`] by hand.
+    fn default() -> Self {
+        Self {
+            near_cache_entries: 10_000,
+            near_cache_max_bytes: 32 << 20,
+            db_read_timeout_ms: 3_000,
+            redis_breaker_failures: 3,
+            redis_breaker_cooldown_ms: 5_000,
+            shutdown_grace_ms: 10_000,
+        }
+    }
+}

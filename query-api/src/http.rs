@@ -1,0 +1,137 @@
+//! The HTTP server around the routes: what every request gets whatever its route — a request id
+//! (the client's `x-request-id` if sane, else a new one) echoed in the response and carried by a
+//! tracing span, a bound on URI length, security headers, and the one access-log line plus
+//! request metrics. Built on the hyper server warp itself uses, so these run for every response
+//! including rejections, and shutdown is graceful: stop accepting, finish in-flight requests.
+
+use crate::error::ApiError;
+use crate::metrics::ApiMetrics;
+use crate::routes;
+use shared::shutdown::Shutdown;
+use std::convert::Infallible;
+use std::time::{Duration, Instant};
+use tracing::Instrument;
+use warp::filters::BoxedFilter;
+use warp::http::{HeaderValue, Request};
+use warp::hyper::service::{make_service_fn, service_fn, Service};
+use warp::hyper::{Body, Server};
+use warp::reply::Response;
+
+/// Longest path plus query we accept; uids are at most 64 characters, so this is generous.
+pub const MAX_URI_BYTES: usize = 2048;
+const REQUEST_ID: &str = "x-request-id";
+
+/// Serves `filter` on `listener` until `shutdown` fires and in-flight requests finish (at most
+/// `grace` after the signal).
+pub async fn serve(
+    listener: std::net::TcpListener,
+    filter: BoxedFilter<(Response,)>,
+    metrics: ApiMetrics,
+    shutdown: Shutdown,
+    grace: Duration,
+) -> anyhow::Result<()> {
+    let service = warp::service(filter);
+    let make_service = make_service_fn(move |_connection| {
+        let service = service.clone();
+        let metrics = metrics.clone();
+        async move {
+            Ok::<_, Infallible>(service_fn(move |request| {
+                handle(service.clone(), metrics.clone(), request)
+            }))
+        }
+    });
+    let signal = shutdown.clone();
+    let server = Server::from_tcp(listener)?
+        .tcp_nodelay(true)
+        .serve(make_service)
+        .with_graceful_shutdown(async move { signal.wait().await });
+    let deadline = async {
+        shutdown.wait().await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        served = server => served?,
+        () = deadline => tracing::warn!(?grace, "in-flight requests did not finish in time; closing"),
+    }
+    tracing::info!("http server stopped");
+    Ok(())
+}
+
+async fn handle<S>(
+    mut routes: S,
+    metrics: ApiMetrics,
+    mut request: Request<Body>,
+) -> Result<Response, Infallible>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible>,
+{
+    let started = Instant::now();
+    let request_id = request_id(request.headers().get(REQUEST_ID));
+    // Handlers see the same id the response carries.
+    request.headers_mut().insert(REQUEST_ID, request_id.clone());
+    let method = request.method().clone();
+    let path = request.uri().path();
+    let route = routes::template(path);
+    // Paths are logged (uids help debugging) but cut short: junk can be long.
+    let logged_path: String = path.chars().take(200).collect();
+    let span = tracing::info_span!("request", request_id = request_id.to_str().unwrap_or(""), %method, route);
+
+    let uri_len = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |pq| pq.as_str().len());
+    let mut response = if uri_len > MAX_URI_BYTES {
+        span.in_scope(|| ApiError::UriTooLong.into_response())
+    } else {
+        match routes.call(request).instrument(span.clone()).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    };
+
+    let headers = response.headers_mut();
+    headers.insert(REQUEST_ID, request_id);
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    let status = response.status().as_u16();
+    span.in_scope(|| {
+        metrics.request_completed(
+            method.as_str(),
+            &logged_path,
+            route,
+            status,
+            started.elapsed(),
+        )
+    });
+    Ok(response)
+}
+
+/// The client's id when it is short printable ASCII (it ends up in logs), else a new UUID.
+fn request_id(given: Option<&HeaderValue>) -> HeaderValue {
+    given
+        .filter(|value| {
+            let bytes = value.as_bytes();
+            !bytes.is_empty() && bytes.len() <= 128 && bytes.iter().all(|b| b.is_ascii_graphic())
+        })
+        .cloned()
+        .unwrap_or_else(|| {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_sane_ids_and_replaces_others() {
+        let given = HeaderValue::from_static("abc-123");
+        assert_eq!(request_id(Some(&given)), given);
+        let spaced = HeaderValue::from_static("a b");
+        assert_ne!(request_id(Some(&spaced)), spaced);
+        assert_eq!(request_id(None).len(), 32);
+    }
+}

@@ -1,0 +1,175 @@
+//! The query-api's metrics: one typed struct with its own registry, created once and shared
+//! through the app state. Each notable event has one method here that writes both the log line
+//! and the metric, so they cannot drift. Labels have few values: a route template, never a uid.
+
+use prometheus::{HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+use std::time::Duration;
+
+/// Where an order read was answered from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadSource {
+    /// This process's memory.
+    Memory,
+    /// The shared Redis read model.
+    Redis,
+    /// PostgreSQL (a cache miss).
+    Postgres,
+}
+
+impl ReadSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadSource::Memory => "memory",
+            ReadSource::Redis => "redis",
+            ReadSource::Postgres => "postgres",
+        }
+    }
+
+    /// Contract §5: `x-cache: hit` when any cache answered, `miss` when PostgreSQL did.
+    pub fn is_hit(self) -> bool {
+        self != ReadSource::Postgres
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiMetrics {
+    registry: Registry,
+    http_requests: IntCounterVec,
+    http_duration: HistogramVec,
+    cache_requests: IntCounterVec,
+    read_sources: IntCounterVec,
+    db_reads: IntCounter,
+    near_cache_entries: IntGauge,
+    redis_failures: IntCounter,
+    redis_breaker_open: IntGauge,
+}
+
+impl ApiMetrics {
+    /// Registers every metric in a fresh registry (one per app, so tests can run several).
+    pub fn new() -> prometheus::Result<Self> {
+        let registry = Registry::new();
+        let counter_vec = |name: &str, help: &str, labels: &[&str]| {
+            let metric = IntCounterVec::new(Opts::new(name, help), labels)?;
+            registry.register(Box::new(metric.clone()))?;
+            Ok::<_, prometheus::Error>(metric)
+        };
+        let http_requests = counter_vec(
+            "http_requests_total",
+            "HTTP requests answered, by route template and status code.",
+            &["route", "status"],
+        )?;
+        let cache_requests = counter_vec(
+            "order_cache_requests_total",
+            "Order lookups answered from a cache (hit) or from PostgreSQL (miss).",
+            &["result"],
+        )?;
+        let read_sources = counter_vec(
+            "order_read_source_total",
+            "Order lookups by the layer that answered: memory, redis or postgres.",
+            &["source"],
+        )?;
+        let http_duration = shared::metrics::latency_histogram(
+            &registry,
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request, by route template.",
+            &["route"],
+        )?;
+        let db_reads = IntCounter::new(
+            "order_db_reads_total",
+            "Single-order reads sent to PostgreSQL (concurrent misses for one uid share one).",
+        )?;
+        let near_cache_entries = IntGauge::new(
+            "order_near_cache_entries",
+            "Orders held in this process's memory.",
+        )?;
+        let redis_failures = IntCounter::new(
+            "order_cache_errors_total",
+            "Redis calls that failed or timed out.",
+        )?;
+        let redis_breaker_open = IntGauge::new(
+            "order_cache_breaker_open",
+            "1 while Redis is skipped after repeated failures, else 0.",
+        )?;
+        registry.register(Box::new(db_reads.clone()))?;
+        registry.register(Box::new(near_cache_entries.clone()))?;
+        registry.register(Box::new(redis_failures.clone()))?;
+        registry.register(Box::new(redis_breaker_open.clone()))?;
+        Ok(Self {
+            registry,
+            http_requests,
+            http_duration,
+            cache_requests,
+            read_sources,
+            db_reads,
+            near_cache_entries,
+            redis_failures,
+            redis_breaker_open,
+        })
+    }
+
+    /// The registry's contents in Prometheus text format.
+    pub fn render(&self) -> String {
+        shared::metrics::render(&self.registry)
+    }
+
+    /// A request was answered (the access log line).
+    pub fn request_completed(
+        &self,
+        method: &str,
+        path: &str,
+        route: &str,
+        status: u16,
+        elapsed: Duration,
+    ) {
+        let status_text = status.to_string();
+        self.http_requests
+            .with_label_values(&[route, &status_text])
+            .inc();
+        self.http_duration
+            .with_label_values(&[route])
+            .observe(elapsed.as_secs_f64());
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        if status >= 500 {
+            tracing::warn!(method, path, route, status, micros, "request failed");
+        } else {
+            tracing::info!(method, path, route, status, micros, "request");
+        }
+    }
+
+    /// An order lookup was answered by `source` (not-found answers come from PostgreSQL).
+    pub fn order_read(&self, source: ReadSource) {
+        let result = if source.is_hit() { "hit" } else { "miss" };
+        self.cache_requests.with_label_values(&[result]).inc();
+        self.read_sources
+            .with_label_values(&[source.as_str()])
+            .inc();
+        tracing::debug!(source = source.as_str(), "order read");
+    }
+
+    /// A single-order read was sent to PostgreSQL.
+    pub fn db_read(&self) {
+        self.db_reads.inc();
+        tracing::debug!("order read from postgres");
+    }
+
+    pub fn near_cache_size(&self, entries: usize) {
+        self.near_cache_entries
+            .set(i64::try_from(entries).unwrap_or(i64::MAX));
+    }
+
+    /// A Redis call failed; `operation` is `get` or `put`.
+    pub fn redis_failed(&self, operation: &'static str, error: &dyn std::fmt::Display) {
+        self.redis_failures.inc();
+        tracing::debug!(operation, %error, "redis call failed");
+    }
+
+    /// The Redis circuit breaker opened (`true`) or closed again (`false`).
+    pub fn redis_breaker(&self, open: bool) {
+        self.redis_breaker_open.set(i64::from(open));
+        if open {
+            tracing::warn!("redis keeps failing; reading from postgres only for a while");
+        } else {
+            tracing::info!("redis answers again");
+        }
+    }
+}

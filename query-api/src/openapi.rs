@@ -1,0 +1,122 @@
+//! The OpenAPI document, derived from the handlers' `#[utoipa::path]` annotations, and the
+//! Swagger UI that renders it. The UI's files are compiled into the binary (`vendored`), so
+//! `/swagger` works on a machine with no internet access.
+
+use crate::error::{ApiError, ErrorBody};
+use crate::handlers::{self, Alive};
+use crate::health::{DependencyState, Readiness, Status};
+use crate::web;
+use shared::order::{Delivery, Item, Order, Payment};
+use shared::store::OrderSummary;
+use std::sync::{Arc, LazyLock};
+use utoipa::OpenApi;
+use warp::http::{header, HeaderValue};
+use warp::reply::Response;
+
+/// Where the document is served; the Swagger UI loads it from here.
+pub const DOCUMENT_PATH: &str = "/api-docs/openapi.json";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Order query API",
+        description = "Read side of the order pipeline: orders by uid (from an in-process cache, \
+            Redis or PostgreSQL), the newest orders, and operational endpoints."
+    ),
+    paths(
+        handlers::get_order,
+        handlers::list_orders,
+        handlers::healthz,
+        handlers::readyz,
+        handlers::metrics,
+        handlers::openapi,
+        web::index,
+        swagger_ui,
+    ),
+    components(schemas(
+        Order, Delivery, Payment, Item, OrderSummary, ErrorBody, Readiness, Status,
+        DependencyState, Alive
+    )),
+    tags(
+        (name = "orders", description = "Reading stored orders"),
+        (name = "operations", description = "Health, readiness, metrics and this document"),
+        (name = "web", description = "Pages for people"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as JSON bytes (built once at start: it never changes while running).
+pub fn document() -> anyhow::Result<bytes::Bytes> {
+    Ok(serde_json::to_vec(&ApiDoc::openapi())?.into())
+}
+
+static SWAGGER_CONFIG: LazyLock<Arc<utoipa_swagger_ui::Config<'static>>> =
+    LazyLock::new(|| Arc::new(utoipa_swagger_ui::Config::from(DOCUMENT_PATH)));
+
+/// Swagger UI for this API (`/swagger`, `/swagger/` and its assets under `/swagger/`).
+#[utoipa::path(get, path = "/swagger", tag = "web",
+    responses((status = 200, description = "Swagger UI (HTML)", content_type = "text/html")))]
+pub async fn swagger_ui(full_path: String, tail: String) -> Response {
+    // `/swagger` without the slash: serve the page itself with a <base> so that its relative
+    // asset URLs still resolve under `/swagger/` (no redirect round trip needed).
+    let bare = full_path == "/swagger";
+    let file = if bare || tail.is_empty() {
+        "index.html"
+    } else {
+        tail.as_str()
+    };
+    let found = match utoipa_swagger_ui::serve(file, Arc::clone(&SWAGGER_CONFIG)) {
+        Ok(found) => found,
+        Err(err) => return ApiError::Internal(format!("swagger ui: {err}")).into_response(),
+    };
+    let Some(found) = found else {
+        return ApiError::RouteNotFound.into_response();
+    };
+    let mut body = found.bytes.into_owned();
+    if file == "index.html" {
+        let html = String::from_utf8_lossy(&body).replacen(
+            "<head>",
+            "<head>\n<base href=\"/swagger/\">",
+            1,
+        );
+        body = html.into_bytes();
+    }
+    let mut response = Response::new(body.into());
+    let headers = response.headers_mut();
+    if let Ok(content_type) = HeaderValue::from_str(&found.content_type) {
+        headers.insert(header::CONTENT_TYPE, content_type);
+    }
+    // Swagger UI sets inline styles and shows data: images; scripts still only from us.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'",
+        ),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_lists_every_route_and_the_sample_order() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        for path in [
+            "/order/{order_uid}",
+            "/orders",
+            "/healthz",
+            "/readyz",
+            "/metrics",
+            "/api-docs/openapi.json",
+            "/",
+            "/swagger",
+        ] {
+            assert!(doc["paths"][path].is_object(), "missing {path}");
+        }
+        let example = &doc["components"]["schemas"]["Order"]["example"];
+        assert_eq!(example["order_uid"], "b563feb7b2b84b6test");
+    }
+}

@@ -1,0 +1,238 @@
+//! Answers "the JSON of order X" as cheaply as possible: this process's memory, then Redis,
+//! then PostgreSQL (one round trip), then fills Redis in the background.
+//!
+//! Concurrent misses for one uid are coalesced: the first starts a lookup task, later ones
+//! await the same task, so a burst for an uncached order costs one Redis GET and at most one
+//! database read. The task is spawned so a client that disconnects cannot cancel the others'
+//! answer. Not-found answers are never cached: the order may be ingested a moment later.
+
+mod breaker;
+mod near_cache;
+
+use crate::error::ApiError;
+use crate::metrics::{ApiMetrics, ReadSource};
+use breaker::{Breaker, Transition};
+use bytes::Bytes;
+use futures::future::{BoxFuture, FutureExt, Shared};
+use near_cache::NearCache;
+use shared::cache::OrderCache;
+use shared::store::{OrderRepository, StoreError};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// An order as served: the exact JSON bytes and where they came from.
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub body: Bytes,
+    pub source: ReadSource,
+}
+
+/// Why a lookup failed; cloneable because coalesced waiters share one outcome.
+#[derive(Debug, Clone)]
+enum Failure {
+    Unavailable(Arc<str>),
+    Internal(Arc<str>),
+}
+
+type Outcome = Result<Option<Served>, Failure>;
+type InFlight = Shared<BoxFuture<'static, Outcome>>;
+
+/// Settings of the read path (see `config::ReadArgs`).
+#[derive(Debug, Clone)]
+pub struct ReadModelSettings {
+    pub near_cache_entries: usize,
+    pub near_cache_max_bytes: usize,
+    pub db_read_timeout: Duration,
+    pub breaker_failures: u32,
+    pub breaker_cooldown: Duration,
+}
+
+/// Cheap to clone; every clone shares the caches and the in-flight table.
+#[derive(Clone)]
+pub struct ReadModel {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    near: NearCache,
+    redis: OrderCache,
+    breaker: Breaker,
+    repository: OrderRepository,
+    db_read_timeout: Duration,
+    metrics: ApiMetrics,
+    in_flight: Mutex<HashMap<Box<str>, InFlight>>,
+}
+
+impl ReadModel {
+    pub fn new(
+        settings: &ReadModelSettings,
+        redis: OrderCache,
+        repository: OrderRepository,
+        metrics: ApiMetrics,
+    ) -> Self {
+        let inner = Inner {
+            near: NearCache::new(settings.near_cache_entries, settings.near_cache_max_bytes),
+            redis,
+            breaker: Breaker::new(settings.breaker_failures, settings.breaker_cooldown),
+            repository,
+            db_read_timeout: settings.db_read_timeout,
+            metrics,
+            in_flight: Mutex::default(),
+        };
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The order with this (already validated) uid, or `None` when no such order is stored.
+    pub async fn order(&self, uid: &str) -> Result<Option<Served>, ApiError> {
+        let outcome = match self.inner.near.get(uid) {
+            Some(body) => Ok(Some(Served {
+                body,
+                source: ReadSource::Memory,
+            })),
+            None => self.coalesced(uid).await,
+        };
+        match outcome {
+            Ok(served) => {
+                // A not-found answer was still a lookup that PostgreSQL answered.
+                let source = served.as_ref().map_or(ReadSource::Postgres, |s| s.source);
+                self.inner.metrics.order_read(source);
+                Ok(served)
+            }
+            Err(Failure::Unavailable(detail)) => Err(ApiError::Unavailable(detail.to_string())),
+            Err(Failure::Internal(detail)) => Err(ApiError::Internal(detail.to_string())),
+        }
+    }
+
+    /// Joins the lookup already running for `uid`, or starts one.
+    fn coalesced(&self, uid: &str) -> InFlight {
+        let mut in_flight = self
+            .inner
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        // Checked again under the lock: a lookup fills the near cache *before* it leaves the
+        // table, so a uid that is in neither place has no lookup that could answer it.
+        if let Some(body) = self.inner.near.get(uid) {
+            return futures::future::ready(Ok(Some(Served {
+                body,
+                source: ReadSource::Memory,
+            })))
+            .boxed()
+            .shared();
+        }
+        if let Some(running) = in_flight.get(uid) {
+            return running.clone();
+        }
+        let inner = Arc::clone(&self.inner);
+        let key: Box<str> = uid.into();
+        let task = tokio::spawn(async move {
+            let outcome = inner.lookup(&key).await;
+            if let Ok(Some(served)) = &outcome {
+                inner.near.insert(&key, served.body.clone());
+                inner.metrics.near_cache_size(inner.near.len());
+            }
+            inner
+                .in_flight
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&key);
+            outcome
+        });
+        let shared = async move {
+            task.await
+                .unwrap_or_else(|err| Err(Failure::Internal(format!("lookup task: {err}").into())))
+        }
+        .boxed()
+        .shared();
+        in_flight.insert(uid.into(), shared.clone());
+        shared
+    }
+}
+
+impl Inner {
+    /// Redis, then PostgreSQL; fills Redis after a database hit without waiting for it.
+    async fn lookup(self: &Arc<Self>, uid: &str) -> Outcome {
+        let redis_state = match self.redis_get(uid).await {
+            Ok(Some(json)) => {
+                return Ok(Some(Served {
+                    body: Bytes::from(json),
+                    source: ReadSource::Redis,
+                }))
+            }
+            Ok(None) => "no entry",
+            Err(state) => state,
+        };
+        self.metrics.db_read();
+        let read = tokio::time::timeout(self.db_read_timeout, self.repository.get_json(uid)).await;
+        match read {
+            Ok(Ok(Some(json))) => {
+                let body = Bytes::from(json);
+                self.fill_redis(uid, body.clone());
+                Ok(Some(Served {
+                    body,
+                    source: ReadSource::Postgres,
+                }))
+            }
+            Ok(Ok(None)) => Ok(None),
+            Ok(Err(err @ (StoreError::Unavailable(_) | StoreError::Transient(_)))) => Err(
+                Failure::Unavailable(format!("postgres: {err}; redis: {redis_state}").into()),
+            ),
+            Ok(Err(err)) => Err(Failure::Internal(format!("postgres: {err}").into())),
+            Err(_) => Err(Failure::Unavailable(
+                format!(
+                    "postgres: no answer within {:?}; redis: {redis_state}",
+                    self.db_read_timeout
+                )
+                .into(),
+            )),
+        }
+    }
+
+    /// `Err` carries a short description of Redis's state for the 503 log line.
+    async fn redis_get(&self, uid: &str) -> Result<Option<String>, &'static str> {
+        if !self.breaker.allow() {
+            return Err("skipped (breaker open)");
+        }
+        match self.redis.get(uid).await {
+            Ok(found) => {
+                self.report(self.breaker.success());
+                Ok(found)
+            }
+            Err(err) => {
+                self.metrics.redis_failed("get", &err);
+                self.report(self.breaker.failure());
+                Err("failed")
+            }
+        }
+    }
+
+    /// Writes the order to Redis in the background so other instances find it there.
+    fn fill_redis(self: &Arc<Self>, uid: &str, body: Bytes) {
+        if !self.breaker.is_closed() {
+            return;
+        }
+        let inner = Arc::clone(self);
+        let uid = uid.to_owned();
+        tokio::spawn(async move {
+            // Bodies come from PostgreSQL's text output, so they are UTF-8.
+            let Ok(json) = std::str::from_utf8(&body) else {
+                return;
+            };
+            if let Err(err) = inner.redis.put_many([(uid.as_str(), json)]).await {
+                inner.metrics.redis_failed("put", &err);
+                inner.report(inner.breaker.failure());
+            }
+        });
+    }
+
+    fn report(&self, transition: Option<Transition>) {
+        match transition {
+            Some(Transition::Opened) => self.metrics.redis_breaker(true),
+            Some(Transition::Closed) => self.metrics.redis_breaker(false),
+            None => {}
+        }
+    }
+}

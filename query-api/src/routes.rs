@@ -1,0 +1,125 @@
+//! The route table: which path and method reach which handler. Every route matches its path
+//! before its method, so an unknown path answers 404 and a known path with the wrong method
+//! 405; [`crate::error::recover`] turns every rejection into a JSON error.
+
+use crate::error::{self, ApiError};
+use crate::handlers::{self, AppState};
+use crate::{openapi, web};
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::Filter;
+
+/// All routes, answering every request (rejections recovered into JSON errors).
+pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+    let with_state = {
+        let state = state.clone();
+        warp::any().map(move || state.clone())
+    };
+
+    // `/order/{uid}`: the raw tail, so the uid is decoded and checked in one place (a `%2F` or
+    // a second segment is an invalid uid, not an unknown route).
+    let order = warp::path("order")
+        .and(warp::path::tail())
+        .and(warp::get())
+        .map(|tail: warp::path::Tail| tail.as_str().to_owned())
+        .and(with_state.clone())
+        .then(handlers::get_order);
+
+    let raw_query = warp::query::raw()
+        .map(Some)
+        .or(warp::any().map(|| None))
+        .unify();
+    let orders = warp::path!("orders")
+        .and(warp::get())
+        .and(raw_query)
+        .and(with_state.clone())
+        .then(handlers::list_orders);
+
+    let healthz = warp::path!("healthz")
+        .and(warp::get())
+        .then(handlers::healthz);
+    let health = state.health.clone();
+    let readyz = warp::path!("readyz")
+        .and(warp::get())
+        .and(warp::any().map(move || health.clone()))
+        .then(handlers::readyz);
+    let metrics = state.metrics.clone();
+    let metrics = warp::path!("metrics")
+        .and(warp::get())
+        .and(warp::any().map(move || metrics.clone()))
+        .then(handlers::metrics);
+    let document = state.openapi.clone();
+    let openapi = warp::path!("api-docs" / "openapi.json")
+        .and(warp::get())
+        .and(warp::any().map(move || document.clone()))
+        .then(handlers::openapi);
+    let swagger = warp::path("swagger")
+        .and(warp::path::full())
+        .and(warp::path::tail())
+        .and(warp::get())
+        .map(|full: warp::path::FullPath, tail: warp::path::Tail| {
+            (full.as_str().to_owned(), tail.as_str().to_owned())
+        })
+        .untuple_one()
+        .then(openapi::swagger_ui);
+
+    let index = warp::path::end().and(warp::get()).then(web::index);
+    let assets = warp::path("static")
+        .and(warp::path::param::<String>())
+        .and(warp::path::end())
+        .and(warp::get())
+        .and_then(|name: String| async move {
+            web::asset(&name).ok_or_else(|| warp::reject::custom(ApiError::RouteNotFound))
+        });
+
+    order
+        .or(orders)
+        .unify()
+        .or(healthz)
+        .unify()
+        .or(readyz)
+        .unify()
+        .or(metrics)
+        .unify()
+        .or(openapi)
+        .unify()
+        .or(swagger)
+        .unify()
+        .or(index)
+        .unify()
+        .or(assets)
+        .unify()
+        .recover(error::recover)
+        .unify()
+        .boxed()
+}
+
+/// The route template of a path, for metric labels and logs: never the uid itself, and one
+/// fixed value for anything unknown so junk paths cannot create new time series.
+pub fn template(path: &str) -> &'static str {
+    match path {
+        "/" => "/",
+        "/orders" => "/orders",
+        "/healthz" => "/healthz",
+        "/readyz" => "/readyz",
+        "/metrics" => "/metrics",
+        "/api-docs/openapi.json" => "/api-docs/openapi.json",
+        "/swagger" => "/swagger",
+        _ if path.starts_with("/order/") || path == "/order" => "/order/{uid}",
+        _ if path.starts_with("/swagger/") => "/swagger",
+        _ if path.starts_with("/static/") => "/static",
+        _ => "unmatched",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::template;
+
+    #[test]
+    fn templates_never_carry_uids() {
+        assert_eq!(template("/order/b563feb7b2b84b6test"), "/order/{uid}");
+        assert_eq!(template("/swagger/swagger-ui.css"), "/swagger");
+        assert_eq!(template("/wp-admin"), "unmatched");
+    }
+}

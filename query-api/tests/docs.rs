@@ -1,0 +1,105 @@
+//! The OpenAPI document, Swagger UI (served offline from the binary) and the web page.
+
+mod support;
+
+use serde_json::Value;
+use support::{spawn_app, TestResult};
+
+#[tokio::test]
+async fn openapi_document_lists_every_route_with_its_statuses() -> TestResult {
+    let app = spawn_app().await;
+    let response = app.get("/api-docs/openapi.json").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let doc: Value = response.json().await?;
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    let expected = [
+        ("/order/{order_uid}", &["200", "400", "404", "503"][..]),
+        ("/orders", &["200", "400", "503"]),
+        ("/healthz", &["200"]),
+        ("/readyz", &["200", "503"]),
+        ("/metrics", &["200"]),
+        ("/api-docs/openapi.json", &["200"]),
+        ("/", &["200"]),
+        ("/swagger", &["200"]),
+    ];
+    for (path, statuses) in expected {
+        let responses = &doc["paths"][path]["get"]["responses"];
+        for status in statuses {
+            assert!(responses[status].is_object(), "{path} lacks {status}");
+        }
+    }
+    let order = &doc["paths"]["/order/{order_uid}"]["get"]["responses"]["200"];
+    assert_eq!(
+        order["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Order"
+    );
+    assert!(order["headers"]["x-cache"].is_object());
+    let example = &doc["components"]["schemas"]["Order"]["example"];
+    assert_eq!(example, &shared::order::sample_json());
+    app.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn swagger_ui_is_served_from_the_binary() -> TestResult {
+    let app = spawn_app().await;
+    for path in ["/swagger", "/swagger/"] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert!(response.headers()["content-type"]
+            .to_str()?
+            .starts_with("text/html"));
+        let html = response.text().await?;
+        assert!(html.contains("swagger-ui-bundle.js"), "{path}");
+        assert!(html.contains("<base href=\"/swagger/\">"), "{path}");
+    }
+    let css = app.get("/swagger/swagger-ui.css").await;
+    assert_eq!(css.status(), 200);
+    assert!(css.headers()["content-type"]
+        .to_str()?
+        .starts_with("text/css"));
+    let bundle = app.get("/swagger/swagger-ui-bundle.js").await;
+    assert_eq!(bundle.status(), 200);
+    let initializer = app
+        .get("/swagger/swagger-initializer.js")
+        .await
+        .text()
+        .await?;
+    assert!(initializer.contains("/api-docs/openapi.json"));
+    assert_eq!(app.get("/swagger/no-such-file.js").await.status(), 404);
+    app.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn web_page_and_its_assets_have_types_and_a_strict_csp() -> TestResult {
+    let app = spawn_app().await;
+    let page = app.get("/").await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    let csp = page.headers()["content-security-policy"]
+        .to_str()?
+        .to_owned();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    let html = page.text().await?;
+    assert!(html.contains("/static/app.js") && html.contains("/static/app.css"));
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "nothing from outside"
+    );
+
+    let js = app.get("/static/app.js").await;
+    assert_eq!(
+        js.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    let css = app.get("/static/app.css").await;
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    assert_eq!(app.get("/static/other.js").await.status(), 404);
+    app.stop().await;
+    Ok(())
+}

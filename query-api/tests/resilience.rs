@@ -1,0 +1,236 @@
+//! Failure paths: dead or silent dependencies, an outdated schema, and graceful shutdown. Dead
+//! services are unused local ports; silent ones are listeners that accept and never answer.
+
+mod support;
+
+use query_api::config::ReadArgs;
+use query_api::Application;
+use serde_json::Value;
+use shared::config::{PostgresArgs, RedisArgs};
+use shared::testing::db::{drop_db, postgres_args};
+use std::time::{Duration, Instant};
+use support::{config, sample_order, spawn_app, spawn_app_with, start, TestResult};
+
+const SAMPLE_UID: &str = "b563feb7b2b84b6test";
+
+fn dead_redis() -> RedisArgs {
+    RedisArgs {
+        redis_url: "redis://127.0.0.1:1".into(),
+        ..shared::testing::redis_args()
+    }
+}
+
+fn postgres_at(url: String) -> PostgresArgs {
+    PostgresArgs {
+        database_url: url,
+        pool_size: 2,
+        statement_timeout_ms: 5_000,
+        connect_timeout_ms: 1_000,
+    }
+}
+
+/// A local port that accepts connections and never says a word.
+async fn silent_port() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn redis_down_still_serves_from_postgres_quickly() -> TestResult {
+    // Near cache off, so every request has to get past the dead Redis.
+    let read = ReadArgs {
+        near_cache_entries: 0,
+        ..ReadArgs::default()
+    };
+    let mut app = spawn_app_with(read.clone()).await;
+    app.store(&[sample_order()]).await;
+    let db_name = app.db_name.take();
+    app.stop().await;
+    let app = start(config(
+        postgres_args(db_name.as_deref().ok_or("db")?),
+        dead_redis(),
+        read,
+    ))
+    .await;
+
+    let started = Instant::now();
+    for _ in 0..20 {
+        let response = app.get(&format!("/order/{SAMPLE_UID}")).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["x-cache"], "miss");
+        assert_eq!(response.text().await?, sample_order().canonical_json());
+    }
+    // The breaker stops paying Redis's timeout on every request.
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    let readyz = app.get("/readyz").await;
+    assert_eq!(readyz.status(), 200, "redis down is degraded, not unready");
+    assert_eq!(
+        readyz.json::<Value>().await?,
+        serde_json::json!({"status": "ready", "postgres": "up", "redis": "down"})
+    );
+    app.stop().await;
+    if let Some(name) = db_name {
+        drop_db(&name).await;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn both_down_answers_503_fast_and_starts_not_ready() -> TestResult {
+    let postgres = postgres_at("postgres://orders:orders@127.0.0.1:1/orders".into());
+    let app = start(config(postgres, dead_redis(), ReadArgs::default())).await;
+
+    let started = Instant::now();
+    let response = app.get("/order/some-order").await;
+    assert_eq!(response.status(), 503);
+    let body: Value = response.json().await?;
+    let error = body["error"].as_str().ok_or("error string")?;
+    assert!(
+        !error.contains("127.0.0.1"),
+        "internal details leaked: {error}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    assert_eq!(app.get("/orders").await.status(), 503);
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    let readyz = app.get("/readyz").await;
+    assert_eq!(readyz.status(), 503);
+    assert_eq!(
+        readyz.json::<Value>().await?,
+        serde_json::json!({"status": "not_ready", "postgres": "down", "redis": "down"})
+    );
+    app.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn silent_dependencies_cannot_hang_a_request() -> TestResult {
+    let (pg, redis) = (silent_port().await, silent_port().await);
+    let postgres = postgres_at(format!("postgres://orders:orders@127.0.0.1:{pg}/orders"));
+    let redis = RedisArgs {
+        redis_url: format!("redis://127.0.0.1:{redis}"),
+        ..shared::testing::redis_args()
+    };
+    let read = ReadArgs {
+        db_read_timeout_ms: 1_000,
+        ..ReadArgs::default()
+    };
+    let app = start(config(postgres, redis, read)).await;
+
+    let started = Instant::now();
+    let response = app.get("/order/some-order").await;
+    assert_eq!(response.status(), 503);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+    let started = Instant::now();
+    assert_eq!(app.get("/readyz").await.status(), 503);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "readyz took {:?}",
+        started.elapsed()
+    );
+    app.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn redis_alone_answers_when_postgres_is_down() -> TestResult {
+    let healthy = spawn_app().await;
+    healthy.store(&[sample_order()]).await;
+    assert_eq!(
+        healthy.get(&format!("/order/{SAMPLE_UID}")).await.status(),
+        200
+    );
+    healthy
+        .redis_entry(SAMPLE_UID)
+        .await
+        .ok_or("redis was not filled")?;
+
+    let postgres = postgres_at("postgres://orders:orders@127.0.0.1:1/orders".into());
+    let degraded = start(config(postgres, healthy.redis.clone(), ReadArgs::default())).await;
+    let response = degraded.get(&format!("/order/{SAMPLE_UID}")).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-cache"], "hit");
+    assert_eq!(response.text().await?, sample_order().canonical_json());
+    degraded.stop().await;
+    healthy.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn refuses_to_start_on_a_schema_behind_the_build() -> TestResult {
+    // An empty database: no migrations applied.
+    let admin = shared::store::Db::connect(&postgres_args("orders")).await?;
+    let name = shared::testing::unique_name("t_empty");
+    admin
+        .pool()
+        .get()
+        .await?
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .await?;
+
+    let built = Application::build(config(
+        postgres_args(&name),
+        shared::testing::redis_args(),
+        ReadArgs::default(),
+    ))
+    .await;
+    let error = built.err().ok_or("started on an unmigrated database")?;
+    assert!(format!("{error:#}").contains("ingest migrate"), "{error:#}");
+    drop_db(&name).await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_requests_finish() -> TestResult {
+    let pg = silent_port().await;
+    let postgres = postgres_at(format!("postgres://orders:orders@127.0.0.1:{pg}/orders"));
+    let read = ReadArgs {
+        db_read_timeout_ms: 1_500,
+        ..ReadArgs::default()
+    };
+    let app = start(config(postgres, dead_redis(), read)).await;
+    let address = app.address.clone();
+
+    // This request waits on the silent database until the read timeout.
+    let in_flight = tokio::spawn({
+        let client = app.client.clone();
+        let url = format!("{address}/order/slow-one");
+        async move { client.get(url).send().await.map(|r| r.status().as_u16()) }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.stop().await; // fires the signal and waits for the server to return
+
+    assert_eq!(
+        in_flight.await?.ok(),
+        Some(503),
+        "the in-flight request got its answer"
+    );
+    let after = reqwest::Client::new()
+        .get(format!("{address}/healthz"))
+        .send()
+        .await;
+    assert!(after.is_err(), "no new connections after shutdown");
+    Ok(())
+}

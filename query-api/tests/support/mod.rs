@@ -1,0 +1,182 @@
+//! Starts query-api in-process on port 0 against the real local PostgreSQL (a fresh database per
+//! test) and Redis (a random key prefix per test), and offers the few helpers the tests share.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use query_api::config::{Config, ReadArgs};
+use query_api::Application;
+use shared::cache::OrderCache;
+use shared::config::{PostgresArgs, RedisArgs, TelemetryArgs};
+use shared::order::{decode, ValidOrder, SAMPLE_JSON};
+use shared::shutdown::{Shutdown, ShutdownTrigger};
+use shared::store::{Db, OrderRepository};
+use shared::testing::db::{drop_db, fresh_db, postgres_args};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+pub type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// A running app and what it runs against.
+pub struct TestApp {
+    pub address: String,
+    pub db: Option<Db>,
+    pub db_name: Option<String>,
+    pub postgres: PostgresArgs,
+    pub redis: RedisArgs,
+    pub client: reqwest::Client,
+    trigger: ShutdownTrigger,
+    handle: JoinHandle<anyhow::Result<()>>,
+}
+
+/// Logs to the terminal when `TEST_LOG` is set (quiet by default).
+fn init_logging() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        shared::telemetry::init(&TelemetryArgs {
+            log_format: "text".into(),
+        });
+    }
+}
+
+pub fn config(postgres: PostgresArgs, redis: RedisArgs, read: ReadArgs) -> Config {
+    Config {
+        http_addr: "127.0.0.1:0".parse().expect("literal address"),
+        read,
+        postgres,
+        redis,
+        telemetry: TelemetryArgs {
+            log_format: "text".into(),
+        },
+    }
+}
+
+/// A fresh database and Redis prefix, default read settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(ReadArgs::default()).await
+}
+
+pub async fn spawn_app_with(read: ReadArgs) -> TestApp {
+    let (db, name) = fresh_db().await;
+    let mut app = start(config(
+        postgres_args(&name),
+        shared::testing::redis_args(),
+        read,
+    ))
+    .await;
+    app.db = Some(db);
+    app.db_name = Some(name);
+    app
+}
+
+/// A second instance sharing `other`'s database and Redis prefix.
+pub async fn spawn_sibling(other: &TestApp) -> TestApp {
+    start(config(
+        other.postgres.clone(),
+        other.redis.clone(),
+        ReadArgs::default(),
+    ))
+    .await
+}
+
+/// Starts an app with exactly this configuration (the caller owns any database).
+pub async fn start(config: Config) -> TestApp {
+    init_logging();
+    let postgres = config.postgres.clone();
+    let redis = config.redis.clone();
+    let app = Application::build(config).await.expect("build the app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let (trigger, shutdown) = Shutdown::new();
+    let handle = tokio::spawn(app.run_until_stopped(shutdown));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client");
+    TestApp {
+        address,
+        db: None,
+        db_name: None,
+        postgres,
+        redis,
+        client,
+        trigger,
+        handle,
+    }
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    /// Stores orders straight into the database, as ingest would.
+    pub async fn store(&self, orders: &[ValidOrder]) {
+        let db = self.db.clone().expect("this app owns a database");
+        OrderRepository::new(db)
+            .store_batch(orders)
+            .await
+            .expect("store orders");
+    }
+
+    /// The value of an unlabelled metric (0 when absent).
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = self
+            .get("/metrics")
+            .await
+            .text()
+            .await
+            .expect("metrics text");
+        metric_value(&text, name)
+    }
+
+    /// What Redis holds for `uid`, waiting briefly for the background fill.
+    pub async fn redis_entry(&self, uid: &str) -> Option<String> {
+        let cache = OrderCache::new(&self.redis).expect("redis settings");
+        for _ in 0..50 {
+            if let Ok(Some(json)) = cache.get(uid).await {
+                return Some(json);
+            }
+            tokio::time::sleep(Duration::from_millis(40)).await;
+        }
+        None
+    }
+
+    /// Stops the app (graceful) and drops its database.
+    pub async fn stop(self) {
+        self.trigger.fire();
+        let stopped = tokio::time::timeout(Duration::from_secs(15), self.handle).await;
+        assert!(
+            matches!(stopped, Ok(Ok(Ok(())))),
+            "app did not stop cleanly: {stopped:?}"
+        );
+        if let Some(name) = self.db_name {
+            drop_db(&name).await;
+        }
+    }
+}
+
+/// The value of the line `name value` (or `name{labels} value` when `name` includes them).
+pub fn metric_value(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .filter_map(|value| value.trim().parse().ok())
+        .next()
+        .unwrap_or(0.0)
+}
+
+/// The contract's sample order.
+pub fn sample_order() -> ValidOrder {
+    decode(SAMPLE_JSON.as_bytes()).expect("the sample order is valid")
+}
+
+/// The sample order under another uid and date (RFC 3339).
+pub fn order(uid: &str, date_created: &str) -> ValidOrder {
+    let mut value: serde_json::Value = serde_json::from_str(SAMPLE_JSON).expect("sample JSON");
+    value["order_uid"] = uid.into();
+    value["payment"]["transaction"] = uid.into();
+    value["date_created"] = date_created.into();
+    let bytes = serde_json::to_vec(&value).expect("serialize");
+    decode(&bytes).expect("a variant of the sample order is valid")
+}
