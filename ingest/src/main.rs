@@ -1,1 +1,29 @@
-fn main() {}
+//! Entry point: parse the command line, set up logging, run the chosen command. Everything else
+//! lives in the library so tests can run it in-process.
+
+use clap::Parser;
+use ingest::{Application, Cli, Command};
+use shared::shutdown::Shutdown;
+
+#[tokio::main]
+async fn main() {
+    shared::config::load_dotenv();
+    let cli = Cli::parse();
+    shared::telemetry::init(&cli.config.telemetry);
+    let config = cli.config;
+    let result = match cli.command.unwrap_or(Command::Run) {
+        Command::Run => match Application::build(config).await {
+            Ok(app) => app.run_until_stopped(Shutdown::on_signal()).await,
+            Err(err) => Err(err),
+        },
+        Command::Migrate { action } => ingest::migrate::run(action, &config.postgres).await,
+        Command::Dlq { command } => {
+            ingest::dlq::run(command, &config.kafka, &config.group, &config.postgres).await
+        }
+    };
+    if let Err(err) = result {
+        // One line an operator can act on; the details were logged where they happened.
+        eprintln!("ingest: {err:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,141 @@
+//! Batch assembly: consumed records gather until the batch is full or has lingered long enough,
+//! and retry-topic records that are not due yet are parked with their partition paused.
+//!
+//! A parked record stays in memory, registered (unsettled) with the offset tracker, together with
+//! every later record of its partition that was already consumed, so the partition's offset
+//! cannot pass it. Pausing makes librdkafka fetch that partition from the first record not yet
+//! handed to us once resumed, so nothing is fetched twice or skipped; other partitions keep
+//! flowing and the loop keeps polling meanwhile.
+
+use super::consumer::{IngestConsumer, Shared};
+use super::record::{Record, TopicPartition};
+use super::retry;
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+use tokio::time::Instant;
+
+#[derive(Debug)]
+struct Parked {
+    epoch: u64,
+    due: Instant,
+    records: VecDeque<Record>,
+}
+
+#[derive(Debug)]
+pub struct Assembler {
+    pending: VecDeque<Record>,
+    /// When the oldest pending record arrived: the batch is ready `linger` after it.
+    oldest: Option<Instant>,
+    batch_size: usize,
+    linger: Duration,
+    parked: HashMap<TopicPartition, Parked>,
+}
+
+impl Assembler {
+    pub fn new(batch_size: usize, linger: Duration) -> Self {
+        Self {
+            pending: VecDeque::new(),
+            oldest: None,
+            batch_size: batch_size.max(1),
+            linger,
+            parked: HashMap::new(),
+        }
+    }
+
+    /// Adds a consumed record to the next batch, or parks it if it is a retry not yet due.
+    pub fn push(&mut self, record: Record, shared: &Shared, consumer: &IngestConsumer) {
+        if let Some(parked) = self.parked.get_mut(&record.tp) {
+            if parked.epoch == record.epoch {
+                // Fetched before the pause took effect: it queues behind the parked one.
+                parked.records.push_back(record);
+                return;
+            }
+            // The partition was revoked and assigned again since it was parked.
+            self.parked.remove(&record.tp);
+        }
+        if let Some(wait) = retry::due_in(&record, retry::now_ms()) {
+            {
+                let _entered = record.span.enter();
+                shared.events.retry_deferred(
+                    &record.tp.topic,
+                    record.tp.partition,
+                    record.offset,
+                    wait,
+                );
+            }
+            shared.park(consumer, &record.tp);
+            let parked = Parked {
+                epoch: record.epoch,
+                due: Instant::now() + wait,
+                records: VecDeque::from([record]),
+            };
+            self.parked.insert(parked.records[0].tp.clone(), parked);
+            return;
+        }
+        self.oldest.get_or_insert_with(Instant::now);
+        self.pending.push_back(record);
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.pending.len() >= self.batch_size
+    }
+
+    /// When the pending batch becomes ready by lingering, if anything is pending.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.oldest.map(|oldest| oldest + self.linger)
+    }
+
+    pub fn is_ready(&self, now: Instant) -> bool {
+        self.is_full() || self.deadline().is_some_and(|deadline| deadline <= now)
+    }
+
+    /// Takes the next batch, dropping records of partitions revoked since they were consumed
+    /// (their new owner processes them).
+    pub fn take(&mut self, shared: &Shared) -> Vec<Record> {
+        let count = self.pending.len().min(self.batch_size);
+        let tracker = shared.tracker();
+        let batch: Vec<Record> = self
+            .pending
+            .drain(..count)
+            .filter(|r| tracker.epoch(&r.tp) == Some(r.epoch))
+            .collect();
+        drop(tracker);
+        self.oldest = (!self.pending.is_empty()).then(Instant::now);
+        batch
+    }
+
+    /// Records consumed but not yet in a batch (pending and parked).
+    pub fn held_back(&self) -> usize {
+        self.pending.len() + self.parked.values().map(|p| p.records.len()).sum::<usize>()
+    }
+
+    /// The earliest time a parked partition is due.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.parked.values().map(|p| p.due).min()
+    }
+
+    /// Resumes parked partitions that are due and feeds their records back through [`push`]
+    /// (a later record of the same partition may park it again).
+    ///
+    /// [`push`]: Assembler::push
+    pub fn release_due(&mut self, now: Instant, shared: &Shared, consumer: &IngestConsumer) {
+        let due: Vec<TopicPartition> = self
+            .parked
+            .iter()
+            .filter(|(_, p)| p.due <= now)
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        for tp in due {
+            let Some(parked) = self.parked.remove(&tp) else {
+                continue;
+            };
+            if shared.tracker().epoch(&tp) != Some(parked.epoch) {
+                continue; // revoked meanwhile: the new owner has these records
+            }
+            shared.unpark(consumer, &tp);
+            for record in parked.records {
+                self.push(record, shared, consumer);
+            }
+        }
+    }
+}

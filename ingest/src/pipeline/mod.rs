@@ -1,0 +1,168 @@
+//! The consume loop: poll Kafka, assemble batches, settle one batch while the next is polled,
+//! and stop cleanly.
+//!
+//! - [`record`]: a consumed record, decoded once. [`batch`]: batch assembly and parked retries.
+//! - [`process`]: settling a batch through [`classify`], [`store`], [`cache`], [`dead_letter`]
+//!   and [`retry`] (both written by [`writer`]), then [`offsets`].
+//! - [`consumer`]: rebalance callbacks, pauses, librdkafka telemetry ([`lag`]).
+//!
+//! Only one batch is in flight, so the store step never competes with itself; polling and
+//! decoding the next batch overlap with it. While a batch is in flight and the next is full the
+//! loop stops polling, except when every partition is paused (outage or a stalled batch): then
+//! it keeps polling, which serves rebalances and keeps the member within `max.poll.interval.ms`.
+
+pub mod batch;
+pub mod cache;
+pub mod classify;
+pub mod consumer;
+pub mod dead_letter;
+pub mod lag;
+pub mod offsets;
+pub mod process;
+pub mod record;
+pub mod retry;
+pub mod store;
+pub mod writer;
+
+use crate::health::ConsumerState;
+use batch::Assembler;
+use consumer::{IngestConsumer, Shared};
+use process::Steps;
+use rdkafka::consumer::Consumer;
+use record::Record;
+use shared::shutdown::Shutdown;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::{sleep_until, Instant};
+
+/// A batch in flight for this long pauses every partition so the loop can keep polling.
+const STALL_AFTER: Duration = Duration::from_secs(60);
+/// Upper bound between two housekeeping passes (due retries, stall check).
+const HOUSEKEEPING: Duration = Duration::from_secs(1);
+
+pub struct Pipeline {
+    pub steps: Steps,
+    pub consumer: Arc<IngestConsumer>,
+    pub shared: Arc<Shared>,
+    pub orders_topic: Arc<str>,
+    pub retry_topic: Arc<str>,
+}
+
+type InFlight<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+async fn settle(inflight: &mut Option<InFlight<'_>>) {
+    match inflight.as_mut() {
+        Some(batch) => batch.await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Pipeline {
+    /// Consumes until `shutdown` fires, then finishes the batch in flight (within the grace
+    /// period), commits what is settled and flushes the producer.
+    pub async fn run(&self, shutdown: Shutdown) -> anyhow::Result<()> {
+        self.consumer
+            .subscribe(&[&self.orders_topic, &self.retry_topic])?;
+        let config = &self.steps.config;
+        let mut assembler = Assembler::new(config.batch_size as usize, config.batch_linger());
+        let mut inflight: Option<InFlight<'_>> = None;
+        let mut inflight_since = Instant::now();
+        let mut stop_at: Option<Instant> = None;
+        loop {
+            let stopping = stop_at.is_some();
+            let poll = !stopping && (!assembler.is_full() || self.shared.is_held());
+            let linger = assembler
+                .deadline()
+                .filter(|_| inflight.is_none() && !stopping);
+            let housekeeping = assembler
+                .next_due()
+                .map_or(Instant::now() + HOUSEKEEPING, |due| {
+                    due.min(Instant::now() + HOUSEKEEPING)
+                });
+            tokio::select! {
+                biased;
+                () = shutdown.wait(), if !stopping => {
+                    tracing::info!(in_flight = inflight.is_some(), "stopping: finishing the batch in flight");
+                    stop_at = Some(Instant::now() + config.shutdown_grace());
+                }
+                () = settle(&mut inflight), if inflight.is_some() => {
+                    inflight = None;
+                    // Lifts a stall pause; an outage pause was already lifted by the store step.
+                    self.shared.release_all(self.consumer.as_ref());
+                }
+                message = self.consumer.recv(), if poll => match message {
+                    Ok(message) => {
+                        let record = self.admit(&message);
+                        assembler.push(record, &self.shared, &self.consumer);
+                    }
+                    Err(err) => self.shared.events.kafka_error(&err, "consume"),
+                },
+                () = sleep_until(linger.unwrap_or_else(Instant::now)), if linger.is_some() => {}
+                () = sleep_until(stop_at.unwrap_or_else(Instant::now)), if stopping => {
+                    self.shared.events.shutdown_abandoned(self.shared.tracker().open_records());
+                    inflight = None;
+                }
+                () = sleep_until(housekeeping) => {
+                    assembler.release_due(Instant::now(), &self.shared, &self.consumer);
+                    if inflight.is_some() && inflight_since.elapsed() > STALL_AFTER && self.shared.hold_all(self.consumer.as_ref()) {
+                        tracing::warn!("batch in flight for over {STALL_AFTER:?}: partitions paused meanwhile");
+                    }
+                }
+            }
+            if inflight.is_none() {
+                if stopping {
+                    break;
+                }
+                if assembler.is_ready(Instant::now()) {
+                    let batch = assembler.take(&self.shared);
+                    if !batch.is_empty() {
+                        inflight = Some(Box::pin(self.steps.process(batch)));
+                        inflight_since = Instant::now();
+                    }
+                }
+            }
+        }
+        drop(inflight);
+        self.finish(assembler.held_back());
+        Ok(())
+    }
+
+    /// Copies a message out of librdkafka and registers it with the offset tracker.
+    fn admit(&self, message: &rdkafka::message::BorrowedMessage<'_>) -> Record {
+        use rdkafka::Message;
+        let from_retry = message.topic() == &*self.retry_topic;
+        let topic = if from_retry {
+            self.retry_topic.clone()
+        } else if message.topic() == &*self.orders_topic {
+            self.orders_topic.clone()
+        } else {
+            Arc::from(message.topic())
+        };
+        let tp = record::TopicPartition {
+            topic: topic.clone(),
+            partition: message.partition(),
+        };
+        let epoch = self.shared.tracker().admit(&tp, message.offset());
+        Record::from_message(message, topic, from_retry, epoch)
+    }
+
+    /// Commits every settled offset synchronously and flushes the producer.
+    fn finish(&self, unprocessed: usize) {
+        self.shared.events.consumer_state(ConsumerState::Stopped);
+        let offsets = self.shared.tracker().safe_offsets();
+        self.shared
+            .commit(self.consumer.as_ref(), &offsets, "shutdown");
+        if let Err(err) =
+            rdkafka::producer::Producer::flush(self.steps.writer.producer(), Duration::from_secs(5))
+        {
+            tracing::warn!(%err, "producer flush on shutdown failed");
+        }
+        tracing::info!(
+            unprocessed,
+            committed_partitions = offsets.len(),
+            "pipeline stopped"
+        );
+    }
+}

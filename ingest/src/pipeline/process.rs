@@ -1,0 +1,168 @@
+//! Settles one batch: decode verdicts and the store step decide each record's fate, stored
+//! orders go to the cache, dead letters and retries are written and acknowledged, and only then
+//! are the records marked settled so their offsets may move.
+
+use super::cache::CacheStep;
+use super::classify::{self, Fate};
+use super::consumer::{IngestConsumer, Shared};
+use super::record::Record;
+use super::store::StoreStep;
+use super::writer::{Outgoing, Writer};
+use super::{dead_letter, retry};
+use crate::config::Config;
+use rdkafka::consumer::Consumer;
+use rdkafka::{Offset, TopicPartitionList};
+use shared::order::{DecodeError, ValidOrder};
+use std::sync::Arc;
+use std::time::Instant;
+use tracing::Instrument;
+
+#[derive(Clone)]
+pub struct Steps {
+    pub config: Arc<Config>,
+    pub store: StoreStep,
+    pub cache: CacheStep,
+    pub writer: Writer,
+    pub shared: Arc<Shared>,
+    pub consumer: Arc<IngestConsumer>,
+}
+
+impl Steps {
+    pub async fn process(&self, batch: Vec<Record>) {
+        let span = tracing::info_span!("batch", size = batch.len());
+        self.settle_batch(batch).instrument(span).await;
+    }
+
+    async fn settle_batch(&self, mut batch: Vec<Record>) {
+        let started = Instant::now();
+        let mut fates: Vec<Option<Fate>> = vec![None; batch.len()];
+        let mut orders: Vec<ValidOrder> = Vec::with_capacity(batch.len());
+        let mut owners: Vec<usize> = Vec::with_capacity(batch.len());
+        for (index, record) in batch.iter_mut().enumerate() {
+            let decoded = std::mem::replace(
+                &mut record.decoded,
+                Err(DecodeError::Malformed(String::new())),
+            );
+            match decoded {
+                Ok(order) => {
+                    orders.push(order);
+                    owners.push(index);
+                }
+                Err(err) => fates[index] = Some(classify::undecodable(record, &err)),
+            }
+        }
+
+        let verdicts = self.store.store(&orders).await;
+        let mut to_cache: Vec<&ValidOrder> = Vec::with_capacity(orders.len());
+        for ((order, &index), verdict) in orders.iter().zip(&owners).zip(verdicts) {
+            let fate = classify::stored(&batch[index], verdict, &self.config);
+            if matches!(fate, Fate::Stored | Fate::Duplicate) {
+                to_cache.push(order);
+            }
+            fates[index] = Some(fate);
+        }
+        self.cache.put(&to_cache).await;
+
+        // Partitions revoked while this batch was stored now belong to another member, which
+        // will redo these records: writing their dead letters too would duplicate them.
+        let current: Vec<bool> = {
+            let tracker = self.shared.tracker();
+            batch
+                .iter()
+                .map(|r| tracker.epoch(&r.tp) == Some(r.epoch))
+                .collect()
+        };
+        let mut outgoing: Vec<Outgoing<'_>> = Vec::new();
+        for ((record, fate), &current) in batch.iter().zip(&fates).zip(&current) {
+            match fate {
+                Some(Fate::DeadLetter { failure, attempts }) if current => {
+                    outgoing.push(dead_letter::build(
+                        record,
+                        failure,
+                        *attempts,
+                        &self.config.kafka.dlq_topic,
+                        &self.config.group,
+                    ))
+                }
+                Some(Fate::Retry {
+                    attempts,
+                    delay,
+                    reason,
+                }) if current => {
+                    outgoing.push(retry::build(
+                        record,
+                        *attempts,
+                        *delay,
+                        reason,
+                        &self.config.kafka.retry_topic,
+                    ));
+                }
+                _ => {}
+            }
+        }
+        self.writer.write_all(outgoing).await;
+
+        self.report(&batch, &fates, &current);
+        self.settle(&batch);
+        self.shared
+            .events
+            .batch_settled(batch.len(), started.elapsed());
+    }
+
+    /// Emits each record's outcome once it is durable.
+    fn report(&self, batch: &[Record], fates: &[Option<Fate>], current: &[bool]) {
+        let events = &self.shared.events;
+        let (mut stored, mut duplicates, mut skipped) = (0, 0, 0);
+        for ((record, fate), &current) in batch.iter().zip(fates).zip(current) {
+            let _entered = record.span.enter();
+            match fate {
+                Some(Fate::Stored) => stored += 1,
+                Some(Fate::Duplicate) => duplicates += 1,
+                Some(Fate::DeadLetter { .. } | Fate::Retry { .. }) | None if !current => {
+                    skipped += 1
+                }
+                Some(Fate::DeadLetter { failure, attempts }) => {
+                    events.dead_lettered(failure.kind, &failure.message, *attempts);
+                }
+                Some(Fate::Retry {
+                    attempts,
+                    delay,
+                    reason,
+                }) => events.retry_scheduled(*attempts, *delay, reason),
+                None => skipped += 1,
+            }
+        }
+        events.stored(stored, duplicates);
+        if skipped > 0 {
+            events.skipped_revoked(skipped);
+        }
+    }
+
+    /// Marks the records settled and hands the offsets that became safe to librdkafka, which
+    /// auto-commits them.
+    fn settle(&self, batch: &[Record]) {
+        let moved = {
+            let mut tracker = self.shared.tracker();
+            for record in batch {
+                tracker.settle(&record.tp, record.epoch, record.offset);
+            }
+            tracker.advance()
+        };
+        if moved.is_empty() {
+            return;
+        }
+        let mut tpl = TopicPartitionList::with_capacity(moved.len());
+        for (tp, offset) in &moved {
+            if let Err(err) =
+                tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*offset))
+            {
+                self.shared.events.offsets_failed("store", &err);
+            }
+        }
+        // Fails for a partition revoked meanwhile; its new owner has its own offsets, and ours
+        // must not overwrite them.
+        if let Err(err) = self.consumer.store_offsets(&tpl) {
+            tracing::debug!(%err, "offset store skipped partitions no longer assigned");
+        }
+    }
+}

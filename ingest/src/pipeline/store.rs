@@ -1,0 +1,180 @@
+//! The store step: one `store_batch` round trip per batch in the normal case, narrowed down by
+//! bisection when the database refuses the batch because of some of its rows, and held (not
+//! failed) while the database is unavailable.
+//!
+//! `store_batch` is atomic, so after an error nothing of that call is stored and its orders can
+//! be tried again in smaller calls. Verdicts already obtained are kept across an outage, so an
+//! order stored before the outage is not reported as a duplicate of itself afterwards.
+
+use super::classify::{error_class, ErrorClass, Verdict};
+use super::consumer::{IngestConsumer, Shared};
+use shared::order::ValidOrder;
+use shared::store::{Db, OrderRepository};
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const OUTAGE_BACKOFF_START: Duration = Duration::from_millis(200);
+const OUTAGE_BACKOFF_CAP: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+pub struct StoreStep {
+    pub repository: OrderRepository,
+    pub db: Db,
+    pub shared: Arc<Shared>,
+    pub consumer: Arc<IngestConsumer>,
+}
+
+/// Why a round of calls stopped early.
+struct Outage(String);
+
+impl StoreStep {
+    /// One verdict per order, in order. Returns only when every order has one: during an
+    /// outage it pauses consumption and keeps trying.
+    #[tracing::instrument(name = "store", skip_all, fields(orders = orders.len()))]
+    pub async fn store(&self, orders: &[ValidOrder]) -> Vec<Verdict> {
+        let mut verdicts: Vec<Option<Verdict>> = vec![None; orders.len()];
+        let mut todo: Vec<Range<usize>> = Vec::new();
+        if !orders.is_empty() {
+            todo.push(0..orders.len());
+        }
+        let mut outage: Option<(Instant, u32)> = None;
+        let mut backoff = OUTAGE_BACKOFF_START;
+        loop {
+            match self.round(orders, &mut todo, &mut verdicts).await {
+                Ok(()) => break,
+                Err(Outage(error)) => {
+                    let (_, attempt) = outage.get_or_insert_with(|| {
+                        self.shared.events.outage_started(&error);
+                        self.shared.hold_all(self.consumer.as_ref());
+                        (Instant::now(), 0)
+                    });
+                    *attempt += 1;
+                    self.shared
+                        .events
+                        .outage_persists(&error, *attempt, backoff);
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(OUTAGE_BACKOFF_CAP);
+                    // Cheap probe first: no point sending a whole batch to a dead server.
+                    while self.db.ping().await.is_err() {
+                        tokio::time::sleep(backoff).await;
+                    }
+                    todo = coalesce(todo);
+                }
+            }
+        }
+        if let Some((since, _)) = outage {
+            self.shared.events.outage_ended(since.elapsed());
+            self.shared.release_all(self.consumer.as_ref());
+        }
+        verdicts
+            .into_iter()
+            .map(|v| v.unwrap_or_else(|| Verdict::Transient("no verdict".into())))
+            .collect()
+    }
+
+    /// Works through `todo` until it is empty or the database looks unavailable.
+    async fn round(
+        &self,
+        orders: &[ValidOrder],
+        todo: &mut Vec<Range<usize>>,
+        verdicts: &mut [Option<Verdict>],
+    ) -> Result<(), Outage> {
+        // One bad row costs about log2(n)+1 failed calls to isolate; many more than that for
+        // timeouts means the database as a whole is struggling, not a few rows.
+        let budget = 4 * (orders.len().max(1).ilog2() as usize + 1);
+        let mut transient_calls = 0;
+        while let Some(range) = todo.pop() {
+            let started = Instant::now();
+            let result = self.repository.store_batch(&orders[range.clone()]).await;
+            self.shared.events.store_timed(started.elapsed());
+            let err = match result {
+                Ok(outcomes) => {
+                    self.shared.events.postgres_reachable(true, None);
+                    for (slot, outcome) in verdicts[range.clone()].iter_mut().zip(outcomes) {
+                        *slot = Some(Verdict::Stored(outcome));
+                    }
+                    continue;
+                }
+                Err(err) => err,
+            };
+            match error_class(err) {
+                ErrorClass::Outage(error) => {
+                    todo.push(range);
+                    return Err(Outage(error));
+                }
+                ErrorClass::Transient(error) => {
+                    transient_calls += 1;
+                    if transient_calls > budget || self.db.ping().await.is_err() {
+                        todo.push(range);
+                        return Err(Outage(error));
+                    }
+                    self.narrow(range, Verdict::Transient(error), todo, verdicts);
+                }
+                ErrorClass::Rejected(error) => {
+                    self.narrow(range, Verdict::Rejected(error), todo, verdicts)
+                }
+            }
+        }
+        // Most of the batch failing the same transient way is the database, not the records.
+        let transient: Vec<usize> = (0..verdicts.len())
+            .filter(|&i| matches!(verdicts[i], Some(Verdict::Transient(_))))
+            .collect();
+        if transient.len() >= 3 && transient.len() * 2 > orders.len() {
+            for &i in &transient {
+                verdicts[i] = None;
+                todo.push(i..i + 1);
+            }
+            return Err(Outage(format!(
+                "{} of {} orders failed transiently",
+                transient.len(),
+                orders.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// A single order takes the verdict; a larger range is split in two.
+    fn narrow(
+        &self,
+        range: Range<usize>,
+        verdict: Verdict,
+        todo: &mut Vec<Range<usize>>,
+        verdicts: &mut [Option<Verdict>],
+    ) {
+        if range.len() == 1 {
+            verdicts[range.start] = Some(verdict);
+        } else {
+            let middle = range.start + range.len() / 2;
+            todo.push(middle..range.end);
+            todo.push(range.start..middle);
+        }
+    }
+}
+
+/// Merges adjacent ranges, so a batch interrupted by an outage is retried in as few calls as
+/// possible.
+fn coalesce(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    ranges.sort_by_key(|r| r.start);
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        match merged.last_mut() {
+            Some(last) if last.end == range.start => last.end = range.end,
+            _ => merged.push(range),
+        }
+    }
+    // Popped from the end: keep the earliest orders first.
+    merged.reverse();
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::coalesce;
+
+    #[test]
+    fn adjacent_ranges_merge() {
+        assert_eq!(coalesce(vec![4..6, 0..2, 2..4, 8..9]), vec![8..9, 0..6]);
+        assert!(coalesce(Vec::new()).is_empty());
+    }
+}

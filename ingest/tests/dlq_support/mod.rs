@@ -1,0 +1,235 @@
+//! Fixtures of the DLQ tool tests: an isolated environment (topics, database, producer) and
+//! synthetic dead letters carrying the contract's headers (§2), written straight to the DLQ.
+
+use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
+use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+use shared::config::KafkaArgs;
+use shared::store::Db;
+use shared::testing::kafka::TestTopics;
+use shared::testing::{db, kafka_args};
+use std::time::Duration;
+
+pub const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Topics, a database and a producer private to one test.
+pub struct Env {
+    pub topics: TestTopics,
+    pub kafka: KafkaArgs,
+    pub db: Db,
+    db_name: String,
+    producer: FutureProducer,
+}
+
+impl Env {
+    pub async fn new(partitions: i32) -> Env {
+        let topics = TestTopics::create(partitions).await;
+        let kafka = kafka_args(&topics);
+        let (db, db_name) = db::fresh_db().await;
+        ensure_ledger(&db).await;
+        let producer = shared::kafka::client::safe_producer(&kafka.brokers, "dlq-tests", 0)
+            .create()
+            .expect("test producer");
+        Env {
+            topics,
+            kafka,
+            db,
+            db_name,
+            producer,
+        }
+    }
+
+    /// Sum of the high watermarks of `topic`: how many records were ever written to it.
+    pub fn high_watermarks(&self, topic: &str) -> i64 {
+        let consumer: BaseConsumer = shared::kafka::client::base(&self.kafka.brokers, "dlq-tests")
+            .create()
+            .expect("consumer");
+        let metadata = consumer
+            .fetch_metadata(Some(topic), TIMEOUT)
+            .expect("metadata");
+        metadata.topics()[0]
+            .partitions()
+            .iter()
+            .map(|p| {
+                consumer
+                    .fetch_watermarks(topic, p.id(), TIMEOUT)
+                    .expect("watermarks")
+                    .1
+            })
+            .sum()
+    }
+
+    pub async fn ledger_rows(&self) -> i64 {
+        let client = self.db.pool().get().await.expect("connection");
+        let row = client
+            .query_one(
+                "SELECT count(*) FROM dlq_replays WHERE dlq_topic = $1",
+                &[&self.topics.dlq],
+            )
+            .await
+            .expect("count ledger rows");
+        row.get(0)
+    }
+
+    /// Takes the lock a running replay of this DLQ holds, until the returned connection drops.
+    pub async fn hold_replay_lock(&self) -> deadpool_postgres::Object {
+        let client = self.db.pool().get().await.expect("connection");
+        let name = format!("ingest.dlq-replay:{}", self.topics.dlq);
+        client
+            .execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", &[&name])
+            .await
+            .expect("take the replay lock");
+        client
+    }
+
+    pub async fn finish(self) {
+        self.topics.delete().await;
+        drop(self.db);
+        db::drop_db(&self.db_name).await;
+    }
+}
+
+/// Creates `dlq_replays` when the template database predates migration 0002 (until it is in the
+/// embedded list, `fresh_db` does not apply it).
+async fn ensure_ledger(db: &Db) {
+    let client = db.pool().get().await.expect("connection");
+    let exists: bool = client
+        .query_one("SELECT to_regclass('dlq_replays') IS NOT NULL", &[])
+        .await
+        .expect("look for the ledger")
+        .get(0);
+    if !exists {
+        client
+            .batch_execute(include_str!("../../../migrations/0002_dlq_replays.up.sql"))
+            .await
+            .expect("create the ledger");
+    }
+}
+
+/// A dead letter to write: by default, what the pipeline writes for an order that failed once.
+#[derive(Debug, Clone)]
+pub struct Letter {
+    pub partition: i32,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl Letter {
+    pub fn new(orders_topic: &str, uid: &str, kind: &str, failed_at: &str) -> Letter {
+        Letter::bare(0)
+            .key(Some(uid.as_bytes()))
+            .value(Some(format!(r#"{{"order_uid":"{uid}"}}"#).as_bytes()))
+            .header("traceparent", Some(TRACEPARENT.as_bytes()))
+            .header("x-sim-kind", None)
+            .header("x-original-topic", Some(orders_topic.as_bytes()))
+            .header("x-original-partition", Some(b"0"))
+            .header("x-original-offset", Some(b"41"))
+            .header("x-original-timestamp", Some(b"1714557600000"))
+            .header("x-error-kind", Some(kind.as_bytes()))
+            .header("x-error-message", Some(b"rejected"))
+            .header("x-attempts", Some(b"1"))
+            .header("x-failed-at", Some(failed_at.as_bytes()))
+            .header("x-consumer-group", Some(b"orders-ingest"))
+    }
+
+    /// A record with no headers at all.
+    pub fn bare(partition: i32) -> Letter {
+        Letter {
+            partition,
+            key: Some(b"bare".to_vec()),
+            value: Some(b"{}".to_vec()),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn partition(mut self, partition: i32) -> Letter {
+        self.partition = partition;
+        self
+    }
+
+    pub fn key(mut self, key: Option<&[u8]>) -> Letter {
+        self.key = key.map(<[u8]>::to_vec);
+        self
+    }
+
+    pub fn value(mut self, value: Option<&[u8]>) -> Letter {
+        self.value = value.map(<[u8]>::to_vec);
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: Option<&[u8]>) -> Letter {
+        self.headers
+            .push((name.to_owned(), value.map(<[u8]>::to_vec)));
+        self
+    }
+
+    pub fn without(mut self, name: &str) -> Letter {
+        self.headers.retain(|(n, _)| n != name);
+        self
+    }
+
+    pub fn error_message(self, message: &str) -> Letter {
+        self.without("x-error-message")
+            .header("x-error-message", Some(message.as_bytes()))
+    }
+}
+
+/// Writes `letter` to the test DLQ; returns its `<dlq>/<partition>/<offset>`.
+pub async fn put(env: &Env, letter: &Letter) -> String {
+    let mut headers = OwnedHeaders::new();
+    for (name, value) in &letter.headers {
+        headers = headers.insert(Header {
+            key: name,
+            value: value.as_deref(),
+        });
+    }
+    let mut record = FutureRecord::<[u8], [u8]>::to(&env.topics.dlq)
+        .partition(letter.partition)
+        .headers(headers);
+    if let Some(key) = letter.key.as_deref() {
+        record = record.key(key);
+    }
+    if let Some(value) = letter.value.as_deref() {
+        record = record.payload(value);
+    }
+    let delivery = env
+        .producer
+        .send(record, TIMEOUT)
+        .await
+        .expect("write a dead letter");
+    format!(
+        "{}/{}/{}",
+        env.topics.dlq, delivery.partition, delivery.offset
+    )
+}
+
+/// The first `count` records of every partition of `topic`, read from the beginning.
+pub async fn read_topic(env: &Env, topic: &str, count: usize) -> Vec<OwnedMessage> {
+    let mut config = shared::kafka::client::base(&env.kafka.brokers, "dlq-tests");
+    config
+        .set("group.id", shared::testing::unique_name("dlq-tests"))
+        .set("enable.auto.commit", "false");
+    let consumer: StreamConsumer = config.create().expect("consumer");
+    let metadata = consumer
+        .fetch_metadata(Some(topic), TIMEOUT)
+        .expect("metadata");
+    let mut assignment = TopicPartitionList::new();
+    for partition in metadata.topics()[0].partitions() {
+        assignment
+            .add_partition_offset(topic, partition.id(), Offset::Beginning)
+            .expect("assignment");
+    }
+    consumer.assign(&assignment).expect("assign");
+    let mut records = Vec::new();
+    while records.len() < count {
+        let message = tokio::time::timeout(TIMEOUT, consumer.recv())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {count} records in {topic}", records.len()))
+            .expect("record");
+        records.push(message.detach());
+    }
+    records
+}

@@ -1,0 +1,251 @@
+//! The pipeline against the real Kafka, PostgreSQL and Redis: stored and cached orders, every
+//! error class of contract §2 in the right place with complete headers, delayed retries.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use shared::order::decode;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valid_orders_are_stored_and_cached_with_canonical_json() {
+    let world = World::new(3).await;
+    let orders = orders(1, 60);
+    let producer = producer();
+    let app = start(world.config.clone()).await;
+    produce_orders(&producer, &world.topics.orders, &orders).await;
+
+    wait_until("60 stored", || async {
+        app.metric("ingest_records_total{outcome=\"stored\"}").await >= 60.0
+    })
+    .await;
+    assert_eq!(world.stored_count().await, 60);
+    let cache = shared::cache::OrderCache::new(&world.config.redis).expect("cache");
+    for (uid, json) in &orders {
+        let expected = decode(json.as_bytes())
+            .expect("valid")
+            .canonical_json()
+            .to_owned();
+        assert_eq!(
+            cache.get(uid).await.expect("redis").as_deref(),
+            Some(expected.as_str()),
+            "cache of {uid}"
+        );
+    }
+    assert_eq!(
+        app.metric("ingest_records_total{outcome=\"duplicate\"}")
+            .await,
+        0.0
+    );
+    let (status, body) = app.readyz().await;
+    assert_eq!(status, 200, "{body}");
+    wait_until("lag reported", || async {
+        reqwest::get(format!("http://{}/metrics", app.addr))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+            .contains("ingest_consumer_lag{")
+    })
+    .await;
+    app.stop().await;
+    assert!(read_topic_async(&world.topics.dlq).await.is_empty());
+    world.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_class_lands_where_the_contract_says() {
+    let world = World::new(1).await;
+    let group = world.config.group.clone();
+    let producer = producer();
+    let good = orders(2, 3);
+    let (conflict_uid, stored_json) = good[0].clone();
+    // Same uid, different content: a conflict with what is stored.
+    let mut altered: serde_json::Value = serde_json::from_str(&stored_json).expect("json");
+    altered["entry"] = serde_json::Value::String("OTHER".into());
+    let altered = altered.to_string();
+    // Several rules broken at once: every failing field path must be named.
+    let mut invalid: serde_json::Value = serde_json::from_str(&good[1].1).expect("json");
+    invalid["delivery"]["email"] = "not-an-email".into();
+    invalid["items"][0]["price"] = (-5).into();
+    invalid["payment"]["currency"] = "usd".into();
+    let invalid = invalid.to_string();
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    let app = start(world.config.clone()).await;
+    produce_orders(&producer, &world.topics.orders, &good).await;
+    wait_until("3 stored", || async {
+        app.metric("ingest_records_total{outcome=\"stored\"}").await >= 3.0
+    })
+    .await;
+    let topic = &world.topics.orders;
+    produce(
+        &producer,
+        topic,
+        Some(b"m1"),
+        b"{not json",
+        &[("traceparent", traceparent), ("x-error-kind", "stale")],
+    )
+    .await;
+    produce(&producer, topic, Some(b"m2"), &[0xff, 0xfe, 0x00], &[]).await;
+    produce(&producer, topic, Some(b"inv"), invalid.as_bytes(), &[]).await;
+    produce(
+        &producer,
+        topic,
+        Some(conflict_uid.as_bytes()),
+        altered.as_bytes(),
+        &[],
+    )
+    .await;
+    produce(
+        &producer,
+        topic,
+        Some(good[2].0.as_bytes()),
+        good[2].1.as_bytes(),
+        &[],
+    )
+    .await; // duplicate
+    let after = orders(3, 5); // valid orders behind the poison ones are not held up
+    produce_orders(&producer, topic, &after).await;
+
+    let dead = wait_for_records(&world.topics.dlq, 4).await;
+    wait_until("5 more stored", || async {
+        app.metric("ingest_records_total{outcome=\"stored\"}").await >= 8.0
+    })
+    .await;
+    wait_until("duplicate counted", || async {
+        app.metric("ingest_records_total{outcome=\"duplicate\"}")
+            .await
+            >= 1.0
+    })
+    .await;
+    assert_eq!(dead.len(), 4, "{dead:#?}");
+    let by_key = |key: &[u8]| {
+        dead.iter()
+            .find(|r| r.key.as_deref() == Some(key))
+            .expect("dead letter by key")
+            .clone()
+    };
+
+    let m1 = by_key(b"m1");
+    assert_dead_letter(&m1, "malformed", &group);
+    assert_eq!(m1.value.as_deref(), Some(&b"{not json"[..]));
+    assert_eq!(m1.header("traceparent"), traceparent, "traceparent kept");
+    assert_eq!(m1.header("x-original-topic"), world.topics.orders);
+    assert_eq!(m1.header("x-attempts"), "1");
+    assert_eq!(
+        m1.header_list
+            .iter()
+            .filter(|(k, _)| k == "x-error-kind")
+            .count(),
+        1,
+        "stale x-error-kind dropped"
+    );
+    let m2 = by_key(b"m2");
+    assert_dead_letter(&m2, "malformed", &group);
+    assert_eq!(
+        m2.value.as_deref(),
+        Some(&[0xff, 0xfe, 0x00][..]),
+        "bytes kept exactly"
+    );
+
+    let inv = by_key(b"inv");
+    assert_dead_letter(&inv, "invalid", &group);
+    assert_eq!(inv.value.as_deref(), Some(invalid.as_bytes()));
+    for path in ["delivery.email", "items[0].price", "payment.currency"] {
+        assert!(
+            inv.header("x-error-message").contains(path),
+            "{path} in {}",
+            inv.header("x-error-message")
+        );
+    }
+
+    let conflict = by_key(conflict_uid.as_bytes());
+    assert_dead_letter(&conflict, "conflict", &group);
+    assert_eq!(conflict.value.as_deref(), Some(altered.as_bytes()));
+    let repository = shared::store::OrderRepository::new(world.db.clone());
+    let kept = repository
+        .get_json(&conflict_uid)
+        .await
+        .expect("read")
+        .expect("still stored");
+    assert_eq!(
+        kept,
+        decode(stored_json.as_bytes())
+            .expect("valid")
+            .canonical_json(),
+        "stored order unchanged"
+    );
+
+    assert_eq!(world.stored_count().await, 8, "duplicate not stored twice");
+    assert_eq!(
+        app.metric("ingest_dead_letters_total{kind=\"malformed\"}")
+            .await,
+        2.0
+    );
+    assert_eq!(
+        app.metric("ingest_dead_letters_total{kind=\"invalid\"}")
+            .await,
+        1.0
+    );
+    assert_eq!(
+        app.metric("ingest_dead_letters_total{kind=\"conflict\"}")
+            .await,
+        1.0
+    );
+    assert_eq!(
+        app.metric("ingest_records_total{outcome=\"dead_lettered\"}")
+            .await,
+        4.0
+    );
+    app.stop().await;
+    world.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_the_database_refuses_is_isolated_and_the_rest_of_the_batch_stored() {
+    let world = World::new(1).await;
+    let producer = producer();
+    let mut batch = orders(4, 9);
+    // Valid JSON and valid by every rule, but PostgreSQL text cannot hold a NUL character.
+    let mut refused: serde_json::Value = serde_json::from_str(&batch[4].1).expect("json");
+    refused["delivery"]["address"] = "Main St\u{0}1".into();
+    let refused_uid = batch[4].0.clone();
+    batch[4].1 = refused.to_string();
+    // Produced before ingest starts, so they arrive as one batch.
+    produce_orders(&producer, &world.topics.orders, &batch).await;
+    let app = start(world.config.clone()).await;
+
+    let dead = wait_for_records(&world.topics.dlq, 1).await;
+    wait_until("8 stored", || async {
+        app.metric("ingest_records_total{outcome=\"stored\"}").await >= 8.0
+    })
+    .await;
+    assert_eq!(dead.len(), 1);
+    assert_dead_letter(&dead[0], "invalid", &world.config.group);
+    assert_eq!(dead[0].key.as_deref(), Some(refused_uid.as_bytes()));
+    assert_eq!(world.stored_count().await, 8);
+    app.stop().await;
+    world.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_unreachable_orders_are_still_stored() {
+    let mut world = World::new(1).await;
+    world.config.redis.redis_url = "redis://127.0.0.1:1".into();
+    let producer = producer();
+    let app = start(world.config.clone()).await;
+    produce_orders(&producer, &world.topics.orders, &orders(5, 10)).await;
+    wait_until("10 stored", || async {
+        app.metric("ingest_records_total{outcome=\"stored\"}").await >= 10.0
+    })
+    .await;
+    assert_eq!(world.stored_count().await, 10);
+    assert!(app.metric("ingest_cache_errors_total").await >= 1.0);
+    let (status, body) = app.readyz().await;
+    assert_eq!(status, 200, "Redis does not decide readiness: {body}");
+    assert!(read_topic_async(&world.topics.dlq).await.is_empty());
+    app.stop().await;
+    world.cleanup().await;
+}

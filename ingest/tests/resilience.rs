@@ -1,0 +1,215 @@
+//! Failure paths: PostgreSQL unreachable at start and mid-stream (through a proxy the test cuts,
+//! so the shared server keeps running), clean stop and restart, SIGKILL of the real binary, and
+//! a schema older than the build.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::proxy::{postgres_socket, via_proxy, Proxy};
+use common::*;
+use std::process::{Child, Command, Stdio};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_outage_pauses_consumption_and_loses_nothing() {
+    let mut world = World::new(2).await;
+    let proxy = Proxy::start(postgres_socket()).await;
+    world.config.postgres.database_url = via_proxy(&world.config.postgres.database_url, proxy.addr);
+    world.config.postgres.connect_timeout_ms = 1000;
+    let producer = producer();
+    let all = orders(20, 90);
+
+    // Unreachable at start: ingest waits, not ready, and does not crash.
+    proxy.cut();
+    let app = start(world.config.clone()).await;
+    produce_orders(&producer, &world.topics.orders, &all[..30]).await;
+    let (status, body) = app.readyz().await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["dependencies"]["postgres"], "down", "{body}");
+    proxy.restore();
+    wait_until("first 30 stored", || async {
+        app.metric("ingest_records_total{outcome=\"stored\"}").await >= 30.0
+    })
+    .await;
+    wait_until("ready", || async { app.readyz().await.0 == 200 }).await;
+
+    // Mid-stream outage: consumption pauses, readiness drops, nothing is dead-lettered.
+    proxy.cut();
+    produce_orders(&producer, &world.topics.orders, &all[30..]).await;
+    wait_until("outage noticed", || async {
+        app.metric("ingest_outage_pauses_total").await >= 1.0
+    })
+    .await;
+    let (status, body) = app.readyz().await;
+    assert_eq!(status, 503, "{body}");
+    proxy.restore();
+    wait_until("all 90 stored", || async {
+        app.metric("ingest_records_total{outcome=\"stored\"}").await >= 90.0
+    })
+    .await;
+    wait_until("ready again", || async { app.readyz().await.0 == 200 }).await;
+
+    assert!(
+        read_topic_async(&world.topics.dlq).await.is_empty(),
+        "an outage dead-letters nothing"
+    );
+    assert!(
+        read_topic_async(&world.topics.retry).await.is_empty(),
+        "an outage retries nothing"
+    );
+    assert_eq!(
+        app.metric("ingest_records_total{outcome=\"duplicate\"}")
+            .await,
+        0.0
+    );
+    app.stop().await;
+    assert_eq!(world.stored_count().await, 90);
+    drop(proxy);
+    world.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_stop_and_restart_reprocesses_nothing() {
+    let world = World::new(3).await;
+    let producer = producer();
+    let all = orders(21, 150);
+    let first = start(world.config.clone()).await;
+    produce_orders(&producer, &world.topics.orders, &all[..100]).await;
+    wait_until("100 stored", || async {
+        first
+            .metric("ingest_records_total{outcome=\"stored\"}")
+            .await
+            >= 100.0
+    })
+    .await;
+    first.stop().await;
+
+    let second = start(world.config.clone()).await;
+    produce_orders(&producer, &world.topics.orders, &all[100..]).await;
+    wait_until("50 more stored", || async {
+        second
+            .metric("ingest_records_total{outcome=\"stored\"}")
+            .await
+            >= 50.0
+    })
+    .await;
+    assert_eq!(
+        second
+            .metric("ingest_records_total{outcome=\"duplicate\"}")
+            .await,
+        0.0,
+        "nothing redelivered"
+    );
+    assert_eq!(
+        second
+            .metric("ingest_records_total{outcome=\"stored\"}")
+            .await,
+        50.0
+    );
+    second.stop().await;
+    assert_eq!(world.stored_count().await, 150);
+    world.cleanup().await;
+}
+
+fn spawn_binary(world: &World) -> Child {
+    let config = &world.config;
+    Command::new(env!("CARGO_BIN_EXE_ingest"))
+        .arg("run")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("KAFKA_BROKERS", &config.kafka.brokers)
+        .env("ORDERS_TOPIC", &config.kafka.orders_topic)
+        .env("RETRY_TOPIC", &config.kafka.retry_topic)
+        .env("DLQ_TOPIC", &config.kafka.dlq_topic)
+        .env("KAFKA_GROUP", &config.group)
+        .env("DATABASE_URL", &config.postgres.database_url)
+        .env("REDIS_URL", &config.redis.redis_url)
+        .env("ORDER_CACHE_KEY_PREFIX", &config.redis.key_prefix)
+        .env("METRICS_ADDR", "127.0.0.1:0")
+        .env("INGEST_BATCH_SIZE", "200")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn ingest")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_stream_then_restart_stores_every_order_exactly_once() {
+    let world = World::new(3).await;
+    let producer = producer();
+    let all = orders(22, 3000);
+    let mut child = spawn_binary(&world);
+    // Produce while it consumes, and kill it with work in flight.
+    let feeder = {
+        let topic = world.topics.orders.clone();
+        let all = all.clone();
+        tokio::spawn(async move {
+            let producer = producer;
+            for chunk in all.chunks(100) {
+                produce_orders(&producer, &topic, chunk).await;
+            }
+        })
+    };
+    wait_until("some orders stored", || async {
+        world.stored_count().await >= 300
+    })
+    .await;
+    child.kill().expect("SIGKILL ingest"); // Child::kill is SIGKILL on Unix
+    child.wait().expect("reap ingest");
+    feeder.await.expect("feeder");
+    let stored_at_kill = world.stored_count().await;
+
+    let mut restarted = spawn_binary(&world);
+    wait_until("all 3000 stored", || async {
+        world.stored_count().await >= 3000
+    })
+    .await;
+    let client = world.db.pool().get().await.expect("db");
+    let row = client
+        .query_one("SELECT count(*), count(DISTINCT order_uid), (SELECT count(*) FROM payments) FROM orders", &[])
+        .await
+        .expect("counts");
+    let (rows, distinct, payments): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!(
+        (rows, distinct, payments),
+        (3000, 3000, 3000),
+        "killed after {stored_at_kill} stored"
+    );
+    let uids: Vec<String> = client
+        .query("SELECT order_uid FROM orders", &[])
+        .await
+        .expect("uids")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let expected: std::collections::HashSet<&str> =
+        all.iter().map(|(uid, _)| uid.as_str()).collect();
+    assert!(uids.iter().all(|uid| expected.contains(uid.as_str())));
+    assert!(
+        read_topic_async(&world.topics.dlq).await.is_empty(),
+        "valid orders are never dead-lettered"
+    );
+    restarted.kill().expect("stop ingest");
+    restarted.wait().expect("reap ingest");
+    world.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuses_to_start_on_a_schema_older_than_the_build() {
+    let world = World::new(1).await;
+    shared::store::migrate::down(&world.db, 100)
+        .await
+        .expect("revert schema");
+    let app = ingest::Application::build(world.config.clone())
+        .await
+        .expect("build");
+    let (_trigger, shutdown) = shared::shutdown::Shutdown::new();
+    let err = tokio::time::timeout(DEADLINE, app.run_until_stopped(shutdown))
+        .await
+        .expect("fails fast")
+        .expect_err("must refuse a schema that is behind");
+    let message = format!("{err:#}");
+    assert!(message.contains("ingest migrate up"), "{message}");
+    assert!(!message.contains('\n'), "one line: {message}");
+    world.cleanup().await;
+}
