@@ -1,0 +1,149 @@
+//! One error type for the storage layer, classified by what the caller must *do* about it.
+//!
+//! The ingest loop reacts differently to each class (contract §2): an outage pauses consumption
+//! and flips readiness, a transient record-level failure goes through the retry topic, a
+//! rejection is the record's own fault. Classifying once, here, from SQLSTATE codes and the
+//! driver's error kinds keeps that policy out of every call site.
+
+use deadpool_postgres::PoolError;
+use std::error::Error as _;
+use tokio_postgres::error::SqlState;
+
+/// Why a storage call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// PostgreSQL cannot be reached or used at all (refused, timed out, connection lost,
+    /// shutting down, too many connections, bad credentials). A dependency outage: pause and
+    /// retry with backoff; report not-ready; answer reads with 503.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The statement failed for a reason that may not recur (serialization failure, deadlock,
+    /// statement timeout, lock not available). Retry the record later.
+    #[error("transient database error: {0}")]
+    Transient(String),
+    /// The rows themselves were refused (data exception or constraint violation, SQLSTATE
+    /// classes 22 and 23). Retrying the same data cannot succeed.
+    #[error("rejected by the database: {0}")]
+    Rejected(String),
+    /// The database schema is older than this build needs.
+    #[error(
+        "database schema is at version {current} but this build needs version {required}: \
+         run `ingest migrate up`"
+    )]
+    SchemaBehind { current: i64, required: i64 },
+    /// Anything else: a bug, a misconfiguration, or an unexpected server answer.
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+impl StoreError {
+    /// A dependency outage: nothing about the current record is wrong.
+    pub fn is_outage(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+
+    /// A record-level failure worth retrying later.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Transient(_))
+    }
+}
+
+/// Messages of driver errors without SQLSTATE that mean "could not talk to the server".
+const CONNECTIVITY_KINDS: &[&str] = &[
+    "error connecting to server",
+    "timeout waiting for server",
+    "authentication error",
+    "error performing TLS handshake",
+    "error communicating with the server",
+];
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        if let Some(db) = err.as_db_error() {
+            let text = match db.detail() {
+                Some(detail) => format!("{} ({}): {detail}", db.message(), db.code().code()),
+                None => format!("{} ({})", db.message(), db.code().code()),
+            };
+            return classify_sqlstate(db.code(), text);
+        }
+        let text = describe(&err);
+        let io_cause = err
+            .source()
+            .is_some_and(|cause| cause.is::<std::io::Error>());
+        if err.is_closed() || io_cause || CONNECTIVITY_KINDS.contains(&err.to_string().as_str()) {
+            StoreError::Unavailable(text)
+        } else {
+            StoreError::Other(text)
+        }
+    }
+}
+
+impl From<PoolError> for StoreError {
+    fn from(err: PoolError) -> Self {
+        match err {
+            PoolError::Backend(inner) => inner.into(),
+            PoolError::Timeout(kind) => StoreError::Unavailable(format!(
+                "no database connection within the timeout ({kind:?})"
+            )),
+            PoolError::Closed => StoreError::Unavailable("connection pool is closed".into()),
+            PoolError::PostCreateHook(hook) => StoreError::Unavailable(hook.to_string()),
+            PoolError::NoRuntimeSpecified => StoreError::Other(err.to_string()),
+        }
+    }
+}
+
+/// Maps a server-reported SQLSTATE to the class the caller acts on.
+fn classify_sqlstate(code: &SqlState, text: String) -> StoreError {
+    let code = code.code();
+    let class = code.get(..2).unwrap_or("");
+    match (class, code) {
+        // Connection exceptions, insufficient resources (e.g. too_many_connections),
+        // operator intervention that ends the session, unknown database, bad credentials.
+        ("08" | "53" | "28", _) | (_, "57P01" | "57P02" | "57P03" | "3D000") => {
+            StoreError::Unavailable(text)
+        }
+        // Transaction rollback (serialization_failure, deadlock_detected, ...), query_canceled
+        // (statement_timeout), lock_not_available.
+        ("40", _) | (_, "57014" | "55P03") => StoreError::Transient(text),
+        ("22" | "23", _) => StoreError::Rejected(text),
+        _ => StoreError::Other(text),
+    }
+}
+
+/// The driver's message with its cause, which is where the useful part usually is
+/// ("error connecting to server: Connection refused (os error 111)").
+fn describe(err: &tokio_postgres::Error) -> String {
+    match err.source() {
+        Some(cause) => format!("{err}: {cause}"),
+        None => err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_sqlstates() {
+        let class = |code: &str| classify_sqlstate(&SqlState::from_code(code), code.into());
+        assert!(class("40001").is_transient());
+        assert!(class("40P01").is_transient());
+        assert!(class("57014").is_transient());
+        assert!(class("55P03").is_transient());
+        assert!(class("08006").is_outage());
+        assert!(class("57P01").is_outage());
+        assert!(class("53300").is_outage());
+        assert!(matches!(class("23505"), StoreError::Rejected(_)));
+        assert!(matches!(class("22021"), StoreError::Rejected(_)));
+        assert!(matches!(class("42P01"), StoreError::Other(_)));
+    }
+
+    #[test]
+    fn schema_behind_tells_the_operator_what_to_run() {
+        let err = StoreError::SchemaBehind {
+            current: 0,
+            required: 1,
+        };
+        assert!(err.to_string().contains("ingest migrate up"));
+    }
+}
