@@ -1,0 +1,140 @@
+//! The durable record of replayed dead letters (`dlq_replays`, migration 0002), which makes
+//! `ingest dlq replay` resumable and keeps it from publishing a dead letter twice.
+
+use anyhow::Context as _;
+use shared::store::Db;
+use std::collections::HashSet;
+
+/// The ledger rows of one DLQ topic.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    db: Db,
+    dlq_topic: String,
+}
+
+impl Ledger {
+    /// Checks that the table exists (i.e. `ingest migrate` has run).
+    #[tracing::instrument(skip(db))]
+    pub async fn open(db: &Db, dlq_topic: &str) -> anyhow::Result<Ledger> {
+        let client = db
+            .pool()
+            .get()
+            .await
+            .context("cannot connect to PostgreSQL")?;
+        let exists: bool = client
+            .query_one("SELECT to_regclass('dlq_replays') IS NOT NULL", &[])
+            .await
+            .context("cannot read the replay ledger")?
+            .try_get(0)?;
+        anyhow::ensure!(
+            exists,
+            "the replay ledger (table dlq_replays) is missing: run `ingest migrate up` first"
+        );
+        Ok(Ledger {
+            db: db.clone(),
+            dlq_topic: dlq_topic.to_owned(),
+        })
+    }
+
+    /// Runs `body` holding a session advisory lock on this DLQ topic, so two replays of the same
+    /// DLQ cannot interleave; fails at once if another replay holds it. The lock lives on its
+    /// own pooled connection and is released before that connection goes back to the pool.
+    pub async fn exclusive<T>(
+        &self,
+        body: impl std::future::Future<Output = anyhow::Result<T>>,
+    ) -> anyhow::Result<T> {
+        let client = self
+            .db
+            .pool()
+            .get()
+            .await
+            .context("cannot connect to PostgreSQL")?;
+        let name = format!("ingest.dlq-replay:{}", self.dlq_topic);
+        let acquired: bool = client
+            .query_one(
+                "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
+                &[&name],
+            )
+            .await
+            .context("cannot take the replay lock")?
+            .try_get(0)?;
+        anyhow::ensure!(
+            acquired,
+            "another `ingest dlq replay` of {} is running; try again when it has finished",
+            self.dlq_topic
+        );
+        let result = body.await;
+        let unlocked = client
+            .query_one(
+                "SELECT pg_advisory_unlock(hashtextextended($1, 0))",
+                &[&name],
+            )
+            .await
+            .context("cannot release the replay lock");
+        let value = result?;
+        unlocked?;
+        Ok(value)
+    }
+
+    /// `(partition, offset)` of every dead letter of this topic replayed so far.
+    #[tracing::instrument(skip(self), fields(topic = %self.dlq_topic))]
+    pub async fn replayed(&self) -> anyhow::Result<HashSet<(i32, i64)>> {
+        let client = self
+            .db
+            .pool()
+            .get()
+            .await
+            .context("cannot connect to PostgreSQL")?;
+        let rows = client
+            .query(
+                r#"SELECT partition, "offset" FROM dlq_replays WHERE dlq_topic = $1"#,
+                &[&self.dlq_topic],
+            )
+            .await
+            .context("cannot read the replay ledger")?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect()
+    }
+
+    /// Records that the dead letter at `partition/offset` was published to `target` (where the
+    /// broker put it). Returns false if it was already recorded.
+    pub async fn record(
+        &self,
+        partition: i32,
+        offset: i64,
+        target: &str,
+        target_partition: i32,
+        target_offset: i64,
+    ) -> anyhow::Result<bool> {
+        let client = self
+            .db
+            .pool()
+            .get()
+            .await
+            .context("cannot connect to PostgreSQL")?;
+        let inserted = client
+            .execute(
+                r#"INSERT INTO dlq_replays (dlq_topic, partition, "offset",
+                                            target_topic, target_partition, target_offset)
+                   VALUES ($1, $2, $3, $4, $5, $6)
+                   ON CONFLICT (dlq_topic, partition, "offset") DO NOTHING"#,
+                &[
+                    &self.dlq_topic,
+                    &partition,
+                    &offset,
+                    &target,
+                    &target_partition,
+                    &target_offset,
+                ],
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot record {}/{partition}/{offset} as replayed",
+                    self.dlq_topic
+                )
+            })?;
+        Ok(inserted == 1)
+    }
+}

@@ -1,0 +1,128 @@
+//! Republishing one dead letter: the record to send (original key and value byte for byte, the
+//! original headers, `x-replayed-from`), the producer that sends it, and the pacing of `--rate`.
+
+use super::record::DeadLetter;
+use anyhow::Context as _;
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use shared::kafka::headers::REPLAYED_FROM;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How long one record may take to be acknowledged before it counts as failed.
+const DELIVERY_TIMEOUT_MS: &str = "30000";
+/// How long `send` may wait for room in the producer's queue.
+const QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Idempotent, `acks=all`, no lingering: each record is awaited before the next one is sent.
+pub fn producer(brokers: &str, client_id: &str) -> anyhow::Result<FutureProducer> {
+    let mut config = shared::kafka::client::safe_producer(brokers, client_id, 0);
+    config.set("message.timeout.ms", DELIVERY_TIMEOUT_MS);
+    config.create().context("cannot create a Kafka producer")
+}
+
+/// Where a record landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// Sends `dead_letter` to `target` and waits for the acknowledgement.
+pub async fn publish(
+    producer: &FutureProducer,
+    dead_letter: &DeadLetter,
+    target: &str,
+) -> Result<Delivered, KafkaError> {
+    let replayed_from = dead_letter.coordinates();
+    let mut headers = OwnedHeaders::new();
+    for header in dead_letter.replay_headers() {
+        headers = headers.insert(Header {
+            key: &header.name,
+            value: header.value.as_deref(),
+        });
+    }
+    headers = headers.insert(Header {
+        key: REPLAYED_FROM,
+        value: Some(replayed_from.as_bytes()),
+    });
+    // A null key or value stays null (not empty): byte for byte includes absence.
+    let mut record = FutureRecord::<[u8], [u8]>::to(target).headers(headers);
+    if let Some(key) = dead_letter.key.as_deref() {
+        record = record.key(key);
+    }
+    if let Some(value) = dead_letter.value.as_deref() {
+        record = record.payload(value);
+    }
+    match producer.send(record, QUEUE_TIMEOUT).await {
+        Ok(delivery) => Ok(Delivered {
+            partition: delivery.partition,
+            offset: delivery.offset,
+        }),
+        Err((err, _record)) => Err(err),
+    }
+}
+
+/// Spaces sends evenly at `rate` per second. After a slow send it does not catch up with a
+/// burst: the next send is one interval after the later of its slot and now.
+#[derive(Debug)]
+pub struct Pacer {
+    interval: Option<Duration>,
+    next: Option<Instant>,
+}
+
+impl Pacer {
+    /// `None` sends as fast as acknowledgements allow.
+    pub fn new(rate: Option<f64>) -> Pacer {
+        let interval = rate
+            .filter(|r| r.is_finite() && *r > 0.0)
+            .map(|r| Duration::from_secs_f64(1.0 / r));
+        Pacer {
+            interval,
+            next: None,
+        }
+    }
+
+    /// Waits for the next slot.
+    pub async fn wait(&mut self) {
+        let Some(interval) = self.interval else {
+            return;
+        };
+        let now = Instant::now();
+        let slot = self.next.map_or(now, |next| next.max(now));
+        tokio::time::sleep_until(slot).await;
+        self.next = Some(slot + interval);
+    }
+}
+
+/// `--rate`: a positive number of records per second.
+pub fn parse_rate(raw: &str) -> Result<f64, String> {
+    match raw.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "{raw:?} is not a positive number of records per second"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn pacer_spaces_sends_evenly() {
+        let mut pacer = Pacer::new(Some(20.0));
+        let start = Instant::now();
+        for _ in 0..5 {
+            pacer.wait().await;
+        }
+        // Four intervals of 50 ms after the first, immediate, slot.
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed >= Duration::from_millis(195) && elapsed < Duration::from_secs(2),
+            "{elapsed:?}"
+        );
+        assert!(parse_rate("0").is_err() && parse_rate("x").is_err() && parse_rate("2.5").is_ok());
+    }
+}

@@ -1,0 +1,216 @@
+//! `ingest dlq replay`: checks the request, plans ([`super::plan`]), prints the plan, then
+//! re-reads just the chosen offsets and republishes each dead letter once (see the `dlq` module
+//! doc for the ledger's guarantees).
+
+use super::filter::Selection;
+use super::ledger::Ledger;
+use super::plan::{self, Choice, Plan, ReplaySummary};
+use super::publish::{self, Pacer};
+use super::scan::DlqTopic;
+use clap::Parser;
+use shared::config::KafkaArgs;
+use shared::store::Db;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+/// Up to this many chosen records, each gets its own output line; above, progress lines.
+const PER_RECORD_LINES: usize = 100;
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+/// Publishing stops after this many failures in a row (the broker or topic is likely gone).
+const MAX_CONSECUTIVE_FAILURES: u32 = 5;
+
+/// Flags of `ingest dlq replay`.
+#[derive(Debug, Clone, Default, Parser)]
+#[command(name = "replay")]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Replay every dead letter; required when no filter is given.
+    #[arg(long)]
+    pub all: bool,
+    /// Publish to this topic instead of each dead letter's `x-original-topic`.
+    #[arg(long, value_name = "TOPIC")]
+    pub to: Option<String>,
+    /// Also replay dead letters that came from an earlier replay (they carry `x-replayed-from`).
+    #[arg(long)]
+    pub include_replayed: bool,
+    /// Print the plan and what would be replayed; publish nothing and record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Publish at most this many records per second, evenly spaced (default: as fast as the
+    /// broker acknowledges).
+    #[arg(long, value_parser = publish::parse_rate, value_name = "PER_SECOND")]
+    pub rate: Option<f64>,
+}
+
+/// Plans, prints the plan, and (unless `--dry-run`) replays, writing one line per record (or
+/// progress lines) and a summary to `out`.
+#[tracing::instrument(skip_all, fields(topic = %kafka.dlq_topic, dry_run = args.dry_run))]
+pub async fn replay(
+    args: &ReplayArgs,
+    kafka: &KafkaArgs,
+    group: &str,
+    db: &Db,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<ReplaySummary> {
+    check(args, &kafka.dlq_topic)?;
+    let ledger = Ledger::open(db, &kafka.dlq_topic).await?;
+    if args.dry_run {
+        // Reads the ledger only: needs no lock and leaves no trace.
+        plan_and_replay(args, kafka, group, &ledger, out).await
+    } else {
+        ledger
+            .exclusive(plan_and_replay(args, kafka, group, &ledger, out))
+            .await
+    }
+}
+
+fn check(args: &ReplayArgs, dlq: &str) -> anyhow::Result<()> {
+    args.selection.validate()?;
+    anyhow::ensure!(
+        args.all || args.selection.is_narrowed(),
+        "refusing to replay every dead letter of {dlq}: narrow the selection with --kind, --since, \
+         --until, --partition or --limit, or pass --all (try --dry-run first)"
+    );
+    if let Some(to) = &args.to {
+        anyhow::ensure!(!to.trim().is_empty(), "--to needs a topic name");
+        anyhow::ensure!(
+            to != dlq,
+            "--to {to} is the DLQ topic itself; replaying into it would loop"
+        );
+    }
+    Ok(())
+}
+
+async fn plan_and_replay(
+    args: &ReplayArgs,
+    kafka: &KafkaArgs,
+    group: &str,
+    ledger: &Ledger,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<ReplaySummary> {
+    let dlq = &kafka.dlq_topic;
+    let client_id = super::client_id(group, "replay");
+    let done = ledger.replayed().await?;
+    let mut plan = plan::plan(args, kafka, &client_id, &done).await?;
+    plan.write(out, dlq)?;
+    // Chosen records that cannot go anywhere are reported now, in both modes.
+    plan.chosen
+        .retain(|(partition, offset), choice| match choice.target {
+            Ok(_) => true,
+            Err(reason) => {
+                plan.summary.failed += 1;
+                let _ = writeln!(out, "cannot replay {dlq}/{partition}/{offset}: {reason}");
+                false
+            }
+        });
+    if args.dry_run {
+        for ((partition, offset), choice) in &plan.chosen {
+            let target = choice.target.as_deref().unwrap_or("-");
+            let Choice { kind, key, .. } = choice;
+            writeln!(
+                out,
+                "would replay {dlq}/{partition}/{offset} ({kind}, key {key}) -> {target}"
+            )?;
+            plan.summary.replayed += 1;
+        }
+    } else if !plan.chosen.is_empty() {
+        if let Err(err) = publish_chosen(args, kafka, &client_id, ledger, &mut plan, out).await {
+            writeln!(out, "{}", plan::describe(&plan.summary))?;
+            return Err(err);
+        }
+    }
+    writeln!(out, "{}", plan::describe(&plan.summary))?;
+    out.flush()?;
+    Ok(plan.summary)
+}
+
+/// The second pass: re-reads the chosen offsets and publishes them, recording each in the ledger.
+async fn publish_chosen(
+    args: &ReplayArgs,
+    kafka: &KafkaArgs,
+    client_id: &str,
+    ledger: &Ledger,
+    plan: &mut Plan,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
+    let dlq = &kafka.dlq_topic;
+    let ranges = plan.ranges();
+    let Plan { summary, chosen } = plan;
+    let total = chosen.len();
+    let per_record = total <= PER_RECORD_LINES;
+    let producer = publish::producer(&kafka.brokers, client_id)?;
+    let mut pacer = Pacer::new(args.rate);
+    let mut reader = DlqTopic::connect(&kafka.brokers, dlq, client_id)?.read(&ranges)?;
+    let mut failures_in_a_row = 0;
+    let mut last_progress = Instant::now();
+    while let Some(dead_letter) = reader.next().await? {
+        let coordinates = (dead_letter.partition, dead_letter.offset);
+        let Some(Choice {
+            target: Ok(target),
+            kind,
+            key,
+        }) = chosen.remove(&coordinates)
+        else {
+            continue;
+        };
+        pacer.wait().await;
+        let from = dead_letter.coordinates();
+        match publish::publish(&producer, &dead_letter, &target).await {
+            Ok(at) => {
+                failures_in_a_row = 0;
+                if let Err(err) = ledger
+                    .record(
+                        coordinates.0,
+                        coordinates.1,
+                        &target,
+                        at.partition,
+                        at.offset,
+                    )
+                    .await
+                {
+                    writeln!(
+                        out,
+                        "published {from} -> {target} but could not record it: \
+                         the next replay publishes it again"
+                    )?;
+                    return Err(err);
+                }
+                summary.replayed += 1;
+                if per_record {
+                    writeln!(
+                        out,
+                        "replayed {from} ({kind}, key {key}) -> {target}/{}@{}",
+                        at.partition, at.offset
+                    )?;
+                }
+            }
+            Err(err) => {
+                summary.failed += 1;
+                failures_in_a_row += 1;
+                writeln!(out, "failed {from} -> {target}: {err}")?;
+                anyhow::ensure!(
+                    failures_in_a_row < MAX_CONSECUTIVE_FAILURES,
+                    "stopped after {failures_in_a_row} failures in a row; \
+                     run the replay again to resume"
+                );
+            }
+        }
+        if !per_record && last_progress.elapsed() >= PROGRESS_EVERY {
+            writeln!(
+                out,
+                "progress: {} of {total} replayed, {} failed",
+                summary.replayed, summary.failed
+            )?;
+            last_progress = Instant::now();
+        }
+    }
+    for (partition, offset) in chosen.keys() {
+        summary.failed += 1;
+        writeln!(
+            out,
+            "cannot replay {dlq}/{partition}/{offset}: no longer in the DLQ (retention?)"
+        )?;
+    }
+    Ok(())
+}
