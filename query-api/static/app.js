@@ -13,7 +13,7 @@ function h(tag, attrs, ...children) {
     else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
     else el.setAttribute(key, value === true ? "" : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -121,12 +121,11 @@ function renderOrder(order, raw, cacheState) {
         h("span", { class: "chip" }, order.delivery_service),
         h("span", { class: "chip" }, `${order.items.length} item${order.items.length === 1 ? "" : "s"}`),
         cacheState && h("span", { class: `chip ${cacheState}`, title: "x-cache" }, `cache ${cacheState}`)),
-      facts([
-        ["Created", dateTime(order.date_created)],
-        ["Customer", order.customer_id],
-        ["Entry", order.entry],
-        ["Locale", order.locale],
-      ])),
+      h("dl", { class: "meta" },
+        [["Created", dateTime(order.date_created)], ["Customer", order.customer_id],
+          ["Entry", order.entry], ["Locale", order.locale], ["Shard", `${order.shardkey} / ${order.oof_shard}`],
+          ["SM id", order.sm_id]]
+          .map(([label, value]) => h("div", {}, h("dt", {}, label), h("dd", {}, value))))),
     h("div", { class: "total" },
       h("p", { class: "eyebrow" }, "Total"),
       h("p", { class: "total-amount" }, cur(p.amount)),
@@ -158,27 +157,28 @@ function renderOrder(order, raw, cacheState) {
       h("dt", { class: "grand" }, "Amount"), h("dd", { class: "grand" }, cur(p.amount))));
 
   const rows = order.items.map((item) => h("tr", {},
-    h("td", {}, h("div", { class: "item-name" }, item.name), h("div", { class: "item-brand" }, item.brand)),
-    h("td", {}, item.size),
+    h("td", {}, h("div", { class: "item-name" }, item.name), h("div", { class: "item-brand" }, item.brand),
+      h("div", { class: "item-size" }, `Size ${item.size}`)),
+    h("td", { class: "opt" }, item.size),
     h("td", { class: "num" }, cur(item.price)),
     h("td", { class: "num" }, item.sale ? h("span", { class: "sale" }, `−${item.sale}%`) : "—"),
     h("td", { class: "num" }, cur(item.total_price)),
-    h("td", { class: "num mono" }, item.nm_id),
-    h("td", { class: "num" }, item.status)));
+    h("td", { class: "num opt" }, item.nm_id),
+    h("td", { class: "num opt" }, item.status)));
   const listTotal = order.items.reduce((sum, item) => sum + item.price, 0);
   const itemsTotal = order.items.reduce((sum, item) => sum + item.total_price, 0);
   const items = h("section", { class: "card items" }, h("h2", {}, "Items"),
     h("div", { class: "table-scroll" }, h("table", {},
       h("thead", {}, h("tr", {},
-        h("th", {}, "Item"), h("th", {}, "Size"), h("th", { class: "num" }, "Price"),
+        h("th", {}, "Item"), h("th", { class: "opt" }, "Size"), h("th", { class: "num" }, "Price"),
         h("th", { class: "num" }, "Sale"), h("th", { class: "num" }, "Total"),
-        h("th", { class: "num" }, "nm_id"), h("th", { class: "num" }, "Status"))),
+        h("th", { class: "num opt" }, "nm_id"), h("th", { class: "num opt" }, "Status"))),
       h("tbody", {}, rows),
       h("tfoot", {}, h("tr", {},
-        h("td", { colspan: 4 }, "Items total"),
+        h("td", {}, "Items total"), h("td", { class: "opt" }), h("td", { colspan: 2 }),
         h("td", { class: "num" },
           listTotal !== itemsTotal && h("span", { class: "strike" }, cur(listTotal)), cur(itemsTotal)),
-        h("td", { colspan: 2 }))))));
+        h("td", { class: "opt" }), h("td", { class: "opt" }))))));
 
   const pre = h("pre", { class: "json hidden", id: "raw-json" }, JSON.stringify(order, null, 2));
   const toggle = h("button", {
@@ -197,7 +197,7 @@ function renderOrder(order, raw, cacheState) {
     },
   }, "Copy JSON");
   const rawSection = h("section", { class: "card raw" },
-    h("div", { class: "raw-head" }, h("h2", {}, "Raw JSON"), h("div", {}, copy, toggle)), pre);
+    h("div", { class: "raw-head" }, h("h2", {}, "Raw JSON"), h("div", { class: "raw-actions" }, copy, toggle)), pre);
 
   show(h("article", { class: "order" }, summary, h("div", { class: "panels" }, delivery, payment), items, rawSection));
 }
