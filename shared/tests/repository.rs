@@ -326,26 +326,56 @@ async fn newest_first_with_keyset_paging() {
 async fn migrations_go_down_and_up_again() {
     let test = TestDb::new().await;
     let required = migrate::required_version();
+    let all: Vec<i64> = migrate::MIGRATIONS.iter().map(|m| m.version).collect();
     let status = migrate::status(&test.db).await.expect("status");
+    assert_eq!(status.iter().map(|m| m.version).collect::<Vec<_>>(), all);
     assert!(status.iter().all(|m| m.applied_at.is_some()), "{status:?}");
     migrate::ensure_current(&test.db)
         .await
         .expect("fresh database is current");
     assert_eq!(migrate::up(&test.db).await.expect("up is idempotent"), []);
 
+    // One step down: the newest migration is pending again.
     let reverted = migrate::down(&test.db, 1).await.expect("down");
-    assert_eq!(reverted.len(), 1);
-    assert_eq!(reverted[0].version, required);
+    assert_eq!(
+        reverted.iter().map(|m| m.version).collect::<Vec<_>>(),
+        [required]
+    );
     let status = migrate::status(&test.db).await.expect("status");
-    assert!(status.iter().any(|m| m.applied_at.is_none()));
+    let pending: Vec<i64> = status
+        .iter()
+        .filter(|m| m.applied_at.is_none())
+        .map(|m| m.version)
+        .collect();
+    assert_eq!(pending, [required]);
     match migrate::ensure_current(&test.db).await {
         Err(err @ StoreError::SchemaBehind { .. }) => {
-            assert!(matches!(err, StoreError::SchemaBehind { required: r, .. } if r == required));
+            let expected_current = all.iter().copied().filter(|v| *v < required).max();
+            assert_eq!(
+                err,
+                StoreError::SchemaBehind {
+                    current: expected_current.unwrap_or(0),
+                    required
+                }
+            );
             assert!(err.to_string().contains("ingest migrate up"), "{err}");
         }
         other => panic!("expected SchemaBehind, got {other:?}"),
     }
-    // Writes against the old schema fail as a schema problem, not as an outage.
+
+    // All the way down: no order tables, and writes fail as a schema problem, not an outage.
+    let reverted = migrate::down(&test.db, usize::MAX).await.expect("down");
+    let mut newest_first = all.clone();
+    newest_first.reverse();
+    newest_first.retain(|v| *v != required);
+    assert_eq!(
+        reverted.iter().map(|m| m.version).collect::<Vec<_>>(),
+        newest_first
+    );
+    assert!(matches!(
+        migrate::ensure_current(&test.db).await,
+        Err(StoreError::SchemaBehind { current: 0, .. })
+    ));
     let err = test
         .repo()
         .store(&order("x", 1))
@@ -354,11 +384,8 @@ async fn migrations_go_down_and_up_again() {
     assert!(!err.is_outage() && !err.is_transient(), "{err:?}");
 
     let applied = migrate::up(&test.db).await.expect("up");
-    assert_eq!(
-        applied.iter().map(|m| m.version).collect::<Vec<_>>(),
-        [required]
-    );
-    assert!(applied[0].applied_at.is_some());
+    assert_eq!(applied.iter().map(|m| m.version).collect::<Vec<_>>(), all);
+    assert!(applied.iter().all(|m| m.applied_at.is_some()));
     migrate::ensure_current(&test.db)
         .await
         .expect("current again");

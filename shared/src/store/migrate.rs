@@ -20,12 +20,20 @@ pub struct Migration {
 }
 
 /// Every migration, ascending by version. Add new files to `migrations/` and a line here.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "orders",
-    up: include_str!("../../../migrations/0001_orders.up.sql"),
-    down: include_str!("../../../migrations/0001_orders.down.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "orders",
+        up: include_str!("../../../migrations/0001_orders.up.sql"),
+        down: include_str!("../../../migrations/0001_orders.down.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "dlq_replays",
+        up: include_str!("../../../migrations/0002_dlq_replays.up.sql"),
+        down: include_str!("../../../migrations/0002_dlq_replays.down.sql"),
+    },
+];
 
 /// Key of the advisory lock that serializes migrators ("orders.migrate" in ASCII, truncated).
 const LOCK_KEY: i64 = 0x6f72_6465_7273_6d69;
@@ -217,5 +225,22 @@ fn failed(migration: &Migration, direction: &str, err: tokio_postgres::Error) ->
             StoreError::Other(format!("{prefix}: {m}"))
         }
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_ascend_and_have_both_directions() {
+        assert!(MIGRATIONS.windows(2).all(|w| w[0].version < w[1].version));
+        assert!(MIGRATIONS
+            .iter()
+            .all(|m| !m.up.trim().is_empty() && !m.down.trim().is_empty()));
+        assert_eq!(
+            required_version(),
+            MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0)
+        );
     }
 }
