@@ -1,9 +1,11 @@
 //! The durable record of replayed dead letters (`dlq_replays`, migration 0002), which makes
 //! `ingest dlq replay` resumable and keeps it from publishing a dead letter twice.
 
+use super::publish::Delivered;
+use super::record::DeadLetter;
 use anyhow::Context as _;
 use shared::store::Db;
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 /// The ledger rows of one DLQ topic.
 #[derive(Debug, Clone)]
@@ -76,9 +78,10 @@ impl Ledger {
         Ok(value)
     }
 
-    /// `(partition, offset)` of every dead letter of this topic replayed so far.
+    /// Every dead letter of this topic replayed so far: `(partition, offset)` → the dead
+    /// letter's record timestamp, which tells a recreated topic's records from the old ones.
     #[tracing::instrument(skip(self), fields(topic = %self.dlq_topic))]
-    pub async fn replayed(&self) -> anyhow::Result<HashSet<(i32, i64)>> {
+    pub async fn replayed(&self) -> anyhow::Result<HashMap<(i32, i64), Option<i64>>> {
         let client = self
             .db
             .pool()
@@ -87,54 +90,56 @@ impl Ledger {
             .context("cannot connect to PostgreSQL")?;
         let rows = client
             .query(
-                r#"SELECT partition, "offset" FROM dlq_replays WHERE dlq_topic = $1"#,
+                r#"SELECT partition, "offset", dlq_timestamp_ms FROM dlq_replays
+                   WHERE dlq_topic = $1"#,
                 &[&self.dlq_topic],
             )
             .await
             .context("cannot read the replay ledger")?;
         rows.iter()
-            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .map(|row| Ok(((row.try_get(0)?, row.try_get(1)?), row.try_get(2)?)))
             .collect()
     }
 
-    /// Records that the dead letter at `partition/offset` was published to `target` (where the
-    /// broker put it). Returns false if it was already recorded.
+    /// Records that `dead_letter` was published to `target`, landing at `at`. A row left by an
+    /// earlier topic of the same name (other timestamp) is replaced.
     pub async fn record(
         &self,
-        partition: i32,
-        offset: i64,
+        dead_letter: &DeadLetter,
         target: &str,
-        target_partition: i32,
-        target_offset: i64,
-    ) -> anyhow::Result<bool> {
+        at: Delivered,
+    ) -> anyhow::Result<()> {
         let client = self
             .db
             .pool()
             .get()
             .await
             .context("cannot connect to PostgreSQL")?;
-        let inserted = client
+        client
             .execute(
-                r#"INSERT INTO dlq_replays (dlq_topic, partition, "offset",
+                r#"INSERT INTO dlq_replays (dlq_topic, partition, "offset", dlq_timestamp_ms,
                                             target_topic, target_partition, target_offset)
-                   VALUES ($1, $2, $3, $4, $5, $6)
-                   ON CONFLICT (dlq_topic, partition, "offset") DO NOTHING"#,
+                   VALUES ($1, $2, $3, $4, $5, $6, $7)
+                   ON CONFLICT (dlq_topic, partition, "offset") DO UPDATE
+                   SET dlq_timestamp_ms = excluded.dlq_timestamp_ms,
+                       target_topic = excluded.target_topic,
+                       target_partition = excluded.target_partition,
+                       target_offset = excluded.target_offset,
+                       replayed_at = now()
+                   WHERE dlq_replays.dlq_timestamp_ms
+                         IS DISTINCT FROM excluded.dlq_timestamp_ms"#,
                 &[
                     &self.dlq_topic,
-                    &partition,
-                    &offset,
+                    &dead_letter.partition,
+                    &dead_letter.offset,
+                    &dead_letter.timestamp_ms,
                     &target,
-                    &target_partition,
-                    &target_offset,
+                    &at.partition,
+                    &at.offset,
                 ],
             )
             .await
-            .with_context(|| {
-                format!(
-                    "cannot record {}/{partition}/{offset} as replayed",
-                    self.dlq_topic
-                )
-            })?;
-        Ok(inserted == 1)
+            .with_context(|| format!("cannot record {} as replayed", dead_letter.coordinates()))?;
+        Ok(())
     }
 }

@@ -11,7 +11,9 @@
 //! dead letter `(dlq topic, partition, offset)` is recorded in the `dlq_replays` table
 //! ([`ledger`], migration `0002_dlq_replays`) right after the broker acknowledged the
 //! republished record (idempotent `acks=all` producer); records already in the table are never
-//! published again, and a session advisory lock keeps two replays of one DLQ from racing. The
+//! published again, and a session advisory lock keeps two replays of one DLQ from racing. Each
+//! row also keeps the dead letter's record timestamp: offsets restart when a DLQ topic is
+//! recreated (to purge it, say), and the new records must not hide behind the old rows. The
 //! one gap is a crash between the acknowledgement and the insert: that single record is
 //! published again by the next run, and the pipeline turns it into a counted duplicate (or the
 //! same dead letter again, which then carries `x-replayed-from` and is not replayed by default).

@@ -6,7 +6,7 @@ use super::record::DeadLetter;
 use super::replay::ReplayArgs;
 use super::scan::{DlqTopic, Range};
 use shared::config::KafkaArgs;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
 /// Counts of one replay. In a dry run, `replayed` counts what would have been replayed.
@@ -22,6 +22,9 @@ pub struct ReplaySummary {
     /// Matched records carrying `x-replayed-from`, skipped without `--include-replayed`.
     pub skipped_replayed_from: u64,
     pub beyond_limit: u64,
+    /// Chosen records at coordinates the ledger holds for another record (the topic was
+    /// recreated): they were never replayed, so they are not skipped.
+    pub reused_offsets: u64,
     /// Chosen records not published: no target topic, publish error, gone from the DLQ.
     pub failed: u64,
 }
@@ -43,12 +46,14 @@ pub struct Plan {
     pub chosen: BTreeMap<(i32, i64), Choice>,
 }
 
-/// Reads the DLQ up to its current end and chooses; `done` holds the ledger's coordinates.
+/// Reads the DLQ up to its current end and chooses; `done` is the ledger ([`Ledger::replayed`]).
+///
+/// [`Ledger::replayed`]: super::ledger::Ledger::replayed
 pub async fn plan(
     args: &ReplayArgs,
     kafka: &KafkaArgs,
     client_id: &str,
-    done: &HashSet<(i32, i64)>,
+    done: &HashMap<(i32, i64), Option<i64>>,
 ) -> anyhow::Result<Plan> {
     let dlq = &kafka.dlq_topic;
     let topic = DlqTopic::connect(&kafka.brokers, dlq, client_id)?;
@@ -67,7 +72,10 @@ pub async fn plan(
         summary.matched += 1;
         if dead_letter.is_replayed() && !args.include_replayed {
             summary.skipped_replayed_from += 1;
-        } else if done.contains(&(dead_letter.partition, dead_letter.offset)) {
+            continue;
+        }
+        let recorded = done.get(&(dead_letter.partition, dead_letter.offset));
+        if recorded.is_some_and(|stamp| *stamp == dead_letter.timestamp_ms) {
             summary.skipped_already_replayed += 1;
         } else if args.selection.limit_reached(chosen.len() as u64) {
             summary.beyond_limit += 1;
@@ -78,6 +86,7 @@ pub async fn plan(
                 kind: dead_letter.kind_label(),
                 key: super::inspect::cell(key.as_deref().unwrap_or("-"), 40),
             };
+            summary.reused_offsets += u64::from(recorded.is_some());
             chosen.insert((dead_letter.partition, dead_letter.offset), choice);
         }
     }
@@ -122,11 +131,12 @@ impl Plan {
             .iter()
             .map(|(topic, n)| format!("{n} -> {topic}"))
             .collect();
-        writeln!(
-            out,
-            "plan for {dlq} ({} dead letters read):",
-            summary.scanned
-        )?;
+        let noun = if summary.scanned == 1 {
+            "dead letter"
+        } else {
+            "dead letters"
+        };
+        writeln!(out, "plan for {dlq} ({} {noun} read):", summary.scanned)?;
         writeln!(out, "  matching the filters         {}", summary.matched)?;
         writeln!(
             out,
@@ -143,12 +153,20 @@ impl Plan {
             "  beyond --limit               {}",
             summary.beyond_limit
         )?;
-        writeln!(
-            out,
+        if summary.reused_offsets > 0 {
+            writeln!(
+                out,
+                "  of which at reused offsets   {}  (the ledger has other records there: \
+                 the topic was recreated)",
+                summary.reused_offsets
+            )?;
+        }
+        let line = format!(
             "  to replay                    {}  {}",
             self.chosen.len(),
             targets.join(", ")
-        )
+        );
+        writeln!(out, "{}", line.trim_end())
     }
 }
 

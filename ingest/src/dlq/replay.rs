@@ -159,16 +159,7 @@ async fn publish_chosen(
         match publish::publish(&producer, &dead_letter, &target).await {
             Ok(at) => {
                 failures_in_a_row = 0;
-                if let Err(err) = ledger
-                    .record(
-                        coordinates.0,
-                        coordinates.1,
-                        &target,
-                        at.partition,
-                        at.offset,
-                    )
-                    .await
-                {
+                if let Err(err) = ledger.record(&dead_letter, &target, at).await {
                     writeln!(
                         out,
                         "published {from} -> {target} but could not record it: \

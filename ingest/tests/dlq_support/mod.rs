@@ -1,6 +1,10 @@
 //! Fixtures of the DLQ tool tests: an isolated environment (topics, database, producer) and
 //! synthetic dead letters carrying the contract's headers (§2), written straight to the DLQ.
+// Shared by several test binaries; each uses only part of it.
+#![allow(dead_code)]
 
+use clap::Parser;
+use ingest::dlq::{InspectArgs, ReplayArgs};
 use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -13,6 +17,18 @@ use std::time::Duration;
 
 pub const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `ingest dlq inspect <flags>`, parsed as the binary would.
+pub fn inspect_args(flags: &[&str]) -> InspectArgs {
+    InspectArgs::try_parse_from(std::iter::once("inspect").chain(flags.iter().copied()))
+        .expect("inspect flags")
+}
+
+/// `ingest dlq replay <flags>`, parsed as the binary would.
+pub fn replay_args(flags: &[&str]) -> ReplayArgs {
+    ReplayArgs::try_parse_from(std::iter::once("replay").chain(flags.iter().copied()))
+        .expect("replay flags")
+}
 
 /// Topics, a database and a producer private to one test.
 pub struct Env {
@@ -28,7 +44,6 @@ impl Env {
         let topics = TestTopics::create(partitions).await;
         let kafka = kafka_args(&topics);
         let (db, db_name) = db::fresh_db().await;
-        ensure_ledger(&db).await;
         let producer = shared::kafka::client::safe_producer(&kafka.brokers, "dlq-tests", 0)
             .create()
             .expect("test producer");
@@ -73,6 +88,20 @@ impl Env {
         row.get(0)
     }
 
+    /// A ledger row for `partition/offset` left by an earlier DLQ topic of the same name.
+    pub async fn stale_ledger_row(&self, partition: i32, offset: i64) {
+        let client = self.db.pool().get().await.expect("connection");
+        client
+            .execute(
+                r#"INSERT INTO dlq_replays (dlq_topic, partition, "offset", dlq_timestamp_ms,
+                                            target_topic)
+                   VALUES ($1, $2, $3, 1, 'old')"#,
+                &[&self.topics.dlq, &partition, &offset],
+            )
+            .await
+            .expect("insert a stale ledger row");
+    }
+
     /// Takes the lock a running replay of this DLQ holds, until the returned connection drops.
     pub async fn hold_replay_lock(&self) -> deadpool_postgres::Object {
         let client = self.db.pool().get().await.expect("connection");
@@ -88,23 +117,6 @@ impl Env {
         self.topics.delete().await;
         drop(self.db);
         db::drop_db(&self.db_name).await;
-    }
-}
-
-/// Creates `dlq_replays` when the template database predates migration 0002 (until it is in the
-/// embedded list, `fresh_db` does not apply it).
-async fn ensure_ledger(db: &Db) {
-    let client = db.pool().get().await.expect("connection");
-    let exists: bool = client
-        .query_one("SELECT to_regclass('dlq_replays') IS NOT NULL", &[])
-        .await
-        .expect("look for the ledger")
-        .get(0);
-    if !exists {
-        client
-            .batch_execute(include_str!("../../../migrations/0002_dlq_replays.up.sql"))
-            .await
-            .expect("create the ledger");
     }
 }
 
