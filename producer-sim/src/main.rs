@@ -1,1 +1,23 @@
-fn main() {}
+//! `producer-sim`: publishes synthetic orders to Kafka (or prints them). All logic is in the
+//! library so tests can drive it in-process; this file only wires configuration and exit codes.
+
+use clap::Parser;
+use producer_sim::Args;
+use shared::shutdown::Shutdown;
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    shared::config::load_dotenv();
+    let args = Args::parse();
+    producer_sim::init_telemetry(&args);
+    match producer_sim::run(args, Shutdown::on_signal()).await {
+        Ok(summary) if summary.is_clean() => ExitCode::SUCCESS,
+        // Undelivered records were already reported in the summary.
+        Ok(_) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("producer-sim: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Throughput of producer-sim against Apache Kafka's own producer benchmark on the same broker,
+# same settings (acks=all, idempotence, lz4, linger 5 ms), same record count and value size.
+#
+#   bench/producer.sh            500,000 records each
+#   bench/producer.sh --quick    50,000 records each
+#
+# Needs the local stack (scripts/stack.sh up). Prints records/s for both, the ratio (target:
+# producer-sim >= 80% of ProducerPerformance) and one `BENCH_JSON {...}` line for tooling.
+#
+# On fairness: with --record-size, ProducerPerformance fills every record with fresh random
+# letters (which lz4 barely compresses) and sends no key or headers; producer-sim generates each
+# order (key, 3 headers, distinct JSON that compresses ~2x) on the fly. A third run feeds
+# ProducerPerformance our own orders, pre-generated (--payload-file), as a second reference.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+JARS="${ORDERS_CACHE:-$HOME/.cache/order-pipeline}/kafka-jars"
+BROKERS="${KAFKA_BROKERS:-localhost:9092}"
+PARTITIONS=6
+RECORDS=500000
+SEED=20240601
+BASE_TIME=2025-06-01T12:00:00Z
+
+for arg in "$@"; do
+  case "$arg" in
+    --quick) RECORDS=50000 ;;
+    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+kafka_java() {
+  java -Xms256m -Xmx1g -Dlog4j2.configurationFile="$ROOT/scripts/kafka/log4j2-tools.yaml" -cp "$JARS/*" "$@"
+}
+
+[ -d "$JARS" ] || { echo "no Kafka jars in $JARS: run scripts/stack.sh up first" >&2; exit 1; }
+(exec 3<>"/dev/tcp/${BROKERS%%:*}/${BROKERS##*:}") 2>/dev/null ||
+  { echo "no broker at $BROKERS: run scripts/stack.sh up first" >&2; exit 1; }
+
+WORK="$(mktemp -d)"
+RUN_ID="$(date +%s)-$$"
+TOPICS=()
+cleanup() {
+  for topic in "${TOPICS[@]}"; do
+    kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$BROKERS" --delete --topic "$topic" \
+      >/dev/null 2>&1 || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fresh_topic() { # name
+  kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$BROKERS" --create \
+    --topic "$1" --partitions "$PARTITIONS" --replication-factor 1 >/dev/null
+  TOPICS+=("$1")
+}
+
+log "building producer-sim (release)"
+(cd "$ROOT" && cargo build --release -q -p producer-sim)
+SIM="$ROOT/target/release/producer-sim"
+
+# The value size ProducerPerformance should use: the mean of the orders we are about to send.
+"$SIM" --print --rate 0 --count 20000 --seed "$SEED" --base-time "$BASE_TIME" >"$WORK/orders.jsonl" 2>/dev/null
+RECORD_SIZE=$(( $(wc -c <"$WORK/orders.jsonl") / $(wc -l <"$WORK/orders.jsonl") - 1 ))
+log "mean order value: $RECORD_SIZE bytes; $RECORDS records per run; $PARTITIONS partitions"
+
+SIM_TOPIC="bench.sim.$RUN_ID"
+fresh_topic "$SIM_TOPIC"
+log "producer-sim → $SIM_TOPIC"
+"$SIM" --kafka-brokers "$BROKERS" --topic "$SIM_TOPIC" --rate 0 --count "$RECORDS" \
+  --seed "$SEED" --base-time "$BASE_TIME" 2>"$WORK/sim.err" >/dev/null || {
+  cat "$WORK/sim.err" >&2
+  exit 1
+}
+SIM_SUMMARY="$(grep 'producer-sim: sent' "$WORK/sim.err")"
+SIM_RPS="$(sed -E 's/.*rate ([0-9]+) records\/s.*/\1/' <<<"$SIM_SUMMARY")"
+log "$SIM_SUMMARY"
+
+# Runs ProducerPerformance on a fresh topic; prints its records/s. Extra arguments pick the payload.
+java_perf() { # label, payload arguments...
+  local label="$1" topic="bench.java.$1.$RUN_ID"
+  shift
+  fresh_topic "$topic"
+  log "ProducerPerformance ($label) → $topic"
+  kafka_java org.apache.kafka.tools.ProducerPerformance --topic "$topic" --num-records "$RECORDS" \
+    "$@" --throughput -1 --producer-props bootstrap.servers="$BROKERS" acks=all \
+    enable.idempotence=true compression.type=lz4 linger.ms=5 >"$WORK/java-$label.out" 2>&1
+  local total
+  total="$(grep 'records sent' "$WORK/java-$label.out" | tail -1)"
+  log "$total"
+  sed -E 's/.* records sent, ([0-9.]+) records\/sec.*/\1/' <<<"$total" | cut -d. -f1
+}
+
+JAVA_RPS="$(java_perf fixed --record-size "$RECORD_SIZE")"
+JAVA_FILE_RPS="$(java_perf orders --payload-file "$WORK/orders.jsonl")"
+
+RATIO="$(awk -v a="$SIM_RPS" -v b="$JAVA_RPS" 'BEGIN { printf "%.2f", a / b }')"
+RATIO_FILE="$(awk -v a="$SIM_RPS" -v b="$JAVA_FILE_RPS" 'BEGIN { printf "%.2f", a / b }')"
+VERDICT="$(awk -v r="$RATIO" 'BEGIN { print (r >= 0.8) ? "meets" : "below" }')"
+
+echo
+printf '%-46s %10s records/s\n' "producer-sim (generated orders, key+headers)" "$SIM_RPS"
+printf '%-46s %10s records/s\n' "ProducerPerformance (--record-size $RECORD_SIZE)" "$JAVA_RPS"
+printf '%-46s %10s records/s\n' "ProducerPerformance (--payload-file orders)" "$JAVA_FILE_RPS"
+printf 'ratio producer-sim / ProducerPerformance: %s (%s the 0.80 target); vs payload-file run: %s\n' \
+  "$RATIO" "$VERDICT" "$RATIO_FILE"
+printf 'BENCH_JSON {"records":%d,"partitions":%d,"record_size":%d,"producer_sim_rps":%d,"java_perf_rps":%d,"java_perf_payload_file_rps":%d,"ratio":%s,"ratio_payload_file":%s,"target":0.8}\n' \
+  "$RECORDS" "$PARTITIONS" "$RECORD_SIZE" "$SIM_RPS" "$JAVA_RPS" "$JAVA_FILE_RPS" "$RATIO" "$RATIO_FILE"

@@ -1,0 +1,167 @@
+//! The synthetic order producer: turns a seed into a reproducible stream of records (valid
+//! orders, poison, duplicates — [`mix`], generated ahead on its own thread — [`ahead`]), paces
+//! it ([`pacing`]) and writes it to Kafka ([`kafka`]) or stdout ([`print`](mod@print)), then
+//! reports what happened ([`summary`]).
+
+pub mod ahead;
+pub mod kafka;
+pub mod mix;
+pub mod pacing;
+pub mod print;
+pub mod summary;
+
+use anyhow::Context;
+use chrono::{DateTime, SubsecRound, Utc};
+use clap::Parser;
+use shared::config::{KafkaArgs, TelemetryArgs};
+use shared::shutdown::Shutdown;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+pub use mix::{MixSettings, RecordMix, SimKind, SimRecord};
+pub use summary::Summary;
+
+/// Publishes synthetic orders (valid, invalid, malformed, duplicates) at a steady rate.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "producer-sim", version, about)]
+pub struct Args {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+    /// Records to send; omit to run until stopped (Ctrl-C or SIGTERM).
+    #[arg(long, env = "SIM_COUNT")]
+    pub count: Option<u64>,
+    /// Records per second, spread evenly; 0 = as fast as the broker accepts.
+    #[arg(long, env = "SIM_RATE", default_value_t = 10.0, value_parser = parse_rate)]
+    pub rate: f64,
+    /// Share of poison records (0..1), a mix of invalid orders and malformed values.
+    #[arg(long, env = "SIM_INVALID_RATIO", default_value_t = 0.0, value_parser = parse_ratio)]
+    pub invalid_ratio: f64,
+    /// Share of re-sends of earlier valid orders (0..1), byte-identical key and value.
+    #[arg(long, env = "SIM_DUPLICATE_RATIO", default_value_t = 0.0, value_parser = parse_ratio)]
+    pub duplicate_ratio: f64,
+    /// Seed of the run; with the same base time and start sequence it gives the same records.
+    /// Default: random, printed at start.
+    #[arg(long, env = "SIM_SEED")]
+    pub seed: Option<u64>,
+    /// Orders are dated in the week before this instant (RFC 3339). Default: now, printed at start.
+    #[arg(long, env = "SIM_BASE_TIME", value_parser = parse_time)]
+    pub base_time: Option<DateTime<Utc>>,
+    /// Sequence number of the first record (sent as header `x-sim-seq`).
+    #[arg(long, env = "SIM_START_SEQ", default_value_t = 0)]
+    pub start_seq: u64,
+    /// Write record values to stdout, one per line, instead of producing to Kafka.
+    #[arg(long, env = "SIM_PRINT")]
+    pub print: bool,
+    /// Topic to produce to. Default: the orders topic (`ORDERS_TOPIC`).
+    #[arg(long, env = "SIM_TOPIC")]
+    pub topic: Option<String>,
+    /// How long the producer waits to fill a batch, in milliseconds.
+    #[arg(long, env = "SIM_LINGER_MS", default_value_t = 5)]
+    pub linger_ms: u32,
+}
+
+impl Args {
+    /// Arguments as if given on the command line (tests, benchmarks).
+    pub fn from_flags<I: IntoIterator<Item = S>, S: Into<std::ffi::OsString> + Clone>(
+        flags: I,
+    ) -> Self {
+        let program = std::iter::once(std::ffi::OsString::from("producer-sim"));
+        Args::parse_from(program.chain(flags.into_iter().map(Into::into)))
+    }
+
+    pub fn topic(&self) -> &str {
+        self.topic.as_deref().unwrap_or(&self.kafka.orders_topic)
+    }
+}
+
+fn parse_ratio(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if !(0.0..=1.0).contains(&value) {
+        return Err(format!("{value} is not between 0 and 1"));
+    }
+    Ok(value)
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if !value.is_finite() || value < 0.0 {
+        return Err(format!(
+            "{value} is not a rate (records per second, 0 = unlimited)"
+        ));
+    }
+    Ok(value)
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|err| format!("`{text}` is not an RFC 3339 time: {err}"))
+}
+
+/// Logging as every binary does it, except that `--print` owns stdout: logs go to stderr then.
+pub fn init_telemetry(args: &Args) {
+    if !args.print {
+        shared::telemetry::init(&args.telemetry);
+        return;
+    }
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if args.telemetry.log_format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.with_target(false).try_init()
+    };
+}
+
+/// Runs until `--count` records are sent or `shutdown` fires, then flushes and returns what
+/// happened. The summary is also printed to stderr.
+pub async fn run(args: Args, shutdown: Shutdown) -> anyhow::Result<Summary> {
+    if args.invalid_ratio + args.duplicate_ratio > 1.0 {
+        anyhow::bail!("--invalid-ratio plus --duplicate-ratio must not exceed 1");
+    }
+    let settings = MixSettings {
+        seed: args.seed.unwrap_or_else(rand::random),
+        base_time: args.base_time.unwrap_or_else(Utc::now).trunc_subsecs(0),
+        start_seq: args.start_seq,
+        invalid_ratio: args.invalid_ratio,
+        duplicate_ratio: args.duplicate_ratio,
+    };
+    eprintln!(
+        "producer-sim: seed {} base time {} start seq {} (pass --seed {0} --base-time {1} --start-seq {2} to repeat this run)",
+        settings.seed,
+        settings.base_time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        settings.start_seq,
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let stop = Arc::clone(&stop);
+        tokio::spawn(async move {
+            shutdown.wait().await;
+            stop.store(true, Ordering::Relaxed);
+        })
+    };
+    let summary = if args.print {
+        let mix = RecordMix::new(&settings);
+        let (count, rate) = (args.count, args.rate);
+        let stop = Arc::clone(&stop);
+        tokio::task::spawn_blocking(move || {
+            print::run(mix, count, rate, &stop, &mut std::io::stdout().lock())
+        })
+        .await
+        .context("print task panicked")??
+    } else {
+        kafka::run(&args, &settings, Arc::clone(&stop)).await?
+    };
+    watcher.abort();
+    eprintln!("{summary}");
+    Ok(summary)
+}

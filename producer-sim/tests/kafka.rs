@@ -1,0 +1,222 @@
+//! Against the real local Kafka (`scripts/stack.sh up`), each test on its own random topics:
+//! what the simulator says it sent is what a consumer reads back, and undeliverable records
+//! make the run fail.
+
+use futures::StreamExt;
+use producer_sim::{Args, SimKind};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Message};
+use shared::kafka::headers;
+use shared::order::decode;
+use shared::shutdown::Shutdown;
+use shared::testing::kafka::{brokers, TestTopics};
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+fn args(topic: &str, extra: &[&str]) -> Args {
+    let mut flags = vec![
+        "--kafka-brokers".to_owned(),
+        brokers(),
+        "--topic".to_owned(),
+        topic.to_owned(),
+    ];
+    flags.extend(extra.iter().map(|flag| (*flag).to_owned()));
+    Args::from_flags(flags)
+}
+
+/// Everything we check about one consumed record.
+struct Received {
+    key: String,
+    value: Vec<u8>,
+    partition: i32,
+    kind: String,
+    seq: u64,
+    traceparent: String,
+    duplicate_of: Option<u64>,
+}
+
+fn header(message: &BorrowedMessage<'_>, name: &str) -> Option<String> {
+    headers::get(message.headers(), name).map(str::to_owned)
+}
+
+/// Reads `expected` records from the beginning of `topic` (fails after 30 s).
+async fn consume(topic: &str, group: &str, expected: usize) -> Vec<Received> {
+    let consumer: StreamConsumer =
+        shared::kafka::client::manual_offset_consumer(&brokers(), group, "sim-test")
+            .create()
+            .expect("consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    let mut stream = consumer.stream();
+    let mut received = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while received.len() < expected {
+        let next = tokio::time::timeout_at(deadline, stream.next()).await;
+        let message = match next {
+            Ok(Some(Ok(message))) => message,
+            Ok(other) => panic!("consumer ended: {:?}", other.map(|result| result.err())),
+            Err(_) => panic!("only {} of {expected} records arrived", received.len()),
+        };
+        received.push(Received {
+            key: String::from_utf8(message.key().expect("every record has a key").to_vec())
+                .expect("UTF-8 key"),
+            value: message.payload().unwrap_or_default().to_vec(),
+            partition: message.partition(),
+            kind: header(&message, headers::SIM_KIND).expect("x-sim-kind"),
+            seq: header(&message, "x-sim-seq")
+                .and_then(|seq| seq.parse().ok())
+                .expect("x-sim-seq"),
+            traceparent: header(&message, headers::TRACEPARENT).expect("traceparent"),
+            duplicate_of: header(&message, "x-sim-duplicate-of").and_then(|seq| seq.parse().ok()),
+        });
+    }
+    received
+}
+
+#[tokio::test]
+async fn what_was_sent_is_what_is_read_back() {
+    let topics = TestTopics::create(3).await;
+    let flags = [
+        "--count",
+        "500",
+        "--rate",
+        "0",
+        "--invalid-ratio",
+        "0.1",
+        "--duplicate-ratio",
+        "0.1",
+        "--seed",
+        "7",
+    ];
+    let (_trigger, shutdown) = Shutdown::new();
+    let summary = producer_sim::run(args(&topics.orders, &flags), shutdown)
+        .await
+        .expect("run");
+    assert_eq!(summary.sent.total(), 500);
+    assert_eq!(
+        summary.acked.expect("kafka mode reports acks"),
+        summary.sent,
+        "acked per kind"
+    );
+    assert_eq!(summary.failed.total(), 0);
+    assert!(summary.is_clean());
+    for kind in SimKind::ALL {
+        assert!(
+            summary.sent.get(kind) > 0,
+            "no {kind} records among {}",
+            summary.sent
+        );
+    }
+
+    let received = consume(&topics.orders, &topics.group, 500).await;
+    assert_eq!(received.len(), 500);
+    let mut by_kind: HashMap<String, u64> = HashMap::new();
+    let mut seqs = HashSet::new();
+    let mut valid: HashMap<String, (u64, Vec<u8>, i32)> = HashMap::new();
+    let mut sorted: Vec<&Received> = received.iter().collect();
+    sorted.sort_by_key(|record| record.seq);
+    for record in sorted {
+        *by_kind.entry(record.kind.clone()).or_default() += 1;
+        assert!(seqs.insert(record.seq), "seq {} twice", record.seq);
+        assert_eq!(record.traceparent.len(), 55, "{}", record.traceparent);
+        let decoded = decode(&record.value);
+        match record.kind.as_str() {
+            "valid" => {
+                assert_eq!(
+                    decoded.expect("valid order").uid(),
+                    record.key,
+                    "key is the order_uid"
+                );
+                valid.insert(
+                    record.key.clone(),
+                    (record.seq, record.value.clone(), record.partition),
+                );
+            }
+            "duplicate" => {
+                let (seq, value, partition) = valid
+                    .get(&record.key)
+                    .expect("duplicate of an earlier order");
+                assert_eq!(
+                    (&record.value, record.partition),
+                    (value, *partition),
+                    "same bytes, same partition"
+                );
+                assert_eq!(record.duplicate_of, Some(*seq));
+            }
+            kind @ ("invalid" | "malformed") => {
+                assert_eq!(
+                    decoded.err().map(|err| err.kind()),
+                    Some(kind),
+                    "seq {}",
+                    record.seq
+                );
+                assert!(!record.key.is_empty());
+            }
+            other => panic!("unexpected x-sim-kind {other}"),
+        }
+    }
+    assert_eq!(seqs, (0..500).collect::<HashSet<u64>>());
+    for kind in SimKind::ALL {
+        assert_eq!(
+            by_kind.get(kind.as_str()).copied().unwrap_or(0),
+            summary.sent.get(kind),
+            "{kind}"
+        );
+    }
+    topics.delete().await;
+}
+
+#[tokio::test]
+async fn shutdown_stops_generating_and_flushes() {
+    let topics = TestTopics::create(1).await;
+    let (trigger, shutdown) = Shutdown::new();
+    let run = tokio::spawn(producer_sim::run(
+        args(&topics.orders, &["--rate", "200"]),
+        shutdown,
+    ));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    trigger.fire();
+    let summary = tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .expect("stops promptly")
+        .expect("task")
+        .expect("run");
+    let sent = summary.sent.total();
+    assert!((50..=200).contains(&sent), "sent {sent} in ~0.7 s at 200/s");
+    assert!(summary.is_clean(), "{summary}");
+    assert_eq!(
+        consume(&topics.orders, &topics.group, sent as usize)
+            .await
+            .len() as u64,
+        sent
+    );
+    topics.delete().await;
+}
+
+#[tokio::test]
+async fn undeliverable_records_fail_the_run() {
+    // A topic whose record-batch limit no order fits: every delivery fails at the broker.
+    let name = shared::testing::unique_name("t_tiny");
+    let admin: AdminClient<DefaultClientContext> =
+        shared::kafka::client::base(&brokers(), "sim-test-admin")
+            .create()
+            .expect("admin");
+    let topic = NewTopic::new(&name, 1, TopicReplication::Fixed(1)).set("max.message.bytes", "100");
+    let created = admin
+        .create_topics([&topic], &AdminOptions::new())
+        .await
+        .expect("create topic");
+    assert!(created.iter().all(Result::is_ok), "{created:?}");
+
+    let (_trigger, shutdown) = Shutdown::new();
+    let summary = producer_sim::run(args(&name, &["--count", "5", "--rate", "0"]), shutdown)
+        .await
+        .expect("run");
+    assert_eq!(summary.sent.total(), 5);
+    assert_eq!(summary.failed.total(), 5, "{summary}");
+    assert!(!summary.is_clean());
+    let _ = admin
+        .delete_topics(&[name.as_str()], &AdminOptions::new())
+        .await;
+}
