@@ -7,6 +7,7 @@
 //! throughput for no benefit here (the callback needs no per-record state beyond its kind).
 
 use crate::ahead::Ahead;
+use crate::manifest::Manifest;
 use crate::mix::{MixSettings, RecordMix, SimKind, SimRecord};
 use crate::pacing::Pacer;
 use crate::summary::{spawn_progress, Stats, Summary};
@@ -79,12 +80,13 @@ pub async fn run(
     let mix = RecordMix::new(settings);
     let (count, rate) = (args.count, args.rate);
     let seed = settings.seed;
+    let manifest = crate::create_manifest(args)?;
     tokio::task::spawn_blocking(move || {
         check_topic(&producer, &topic)?;
         let done = Arc::new(AtomicBool::new(false));
         let progress = spawn_progress(Arc::clone(&stats), Arc::clone(&done));
         let started = Instant::now();
-        let next_seq = send_all(&producer, &topic, mix, count, rate, &stats, &stop)?;
+        let next_seq = send_all(&producer, &topic, mix, count, rate, &stats, &stop, manifest)?;
         finish(&producer, &stats);
         let elapsed = started.elapsed();
         done.store(true, Ordering::Relaxed);
@@ -147,6 +149,7 @@ fn check_topic(producer: &SimProducer, topic: &str) -> anyhow::Result<()> {
 }
 
 /// The send loop; returns the `seq` the next run would continue from.
+#[allow(clippy::too_many_arguments)] // the run's settings, plus where each record is noted
 fn send_all(
     producer: &SimProducer,
     topic: &str,
@@ -155,6 +158,7 @@ fn send_all(
     rate: f64,
     stats: &Stats,
     stop: &Arc<AtomicBool>,
+    mut manifest: Option<Manifest>,
 ) -> anyhow::Result<u64> {
     let mut next_seq = mix.next_seq();
     let records =
@@ -175,7 +179,15 @@ fn send_all(
                 tracing::warn!(%err, seq = record.seq, kind = %record.kind, "record rejected by the producer");
             }
         }
+        if let Some(manifest) = manifest.as_mut() {
+            manifest
+                .record(&record)
+                .context("cannot write the manifest")?;
+        }
         next_seq = record.seq + 1;
+    }
+    if let Some(manifest) = manifest {
+        manifest.finish().context("cannot write the manifest")?;
     }
     Ok(next_seq)
 }

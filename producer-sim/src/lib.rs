@@ -5,6 +5,7 @@
 
 pub mod ahead;
 pub mod kafka;
+pub mod manifest;
 pub mod mix;
 pub mod pacing;
 pub mod print;
@@ -15,9 +16,11 @@ use chrono::{DateTime, SubsecRound, Utc};
 use clap::Parser;
 use shared::config::{KafkaArgs, TelemetryArgs};
 use shared::shutdown::Shutdown;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+pub use manifest::Manifest;
 pub use mix::{MixSettings, RecordMix, SimKind, SimRecord};
 pub use summary::Summary;
 
@@ -54,6 +57,10 @@ pub struct Args {
     /// Write record values to stdout, one per line, instead of producing to Kafka.
     #[arg(long, env = "SIM_PRINT")]
     pub print: bool,
+    /// Also write one line per record sent to this file: `seq<TAB>kind<TAB>key`, where kind is
+    /// the `x-sim-kind` value (valid, invalid, malformed, duplicate).
+    #[arg(long, env = "SIM_MANIFEST", value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
     /// Topic to produce to. Default: the orders topic (`ORDERS_TOPIC`).
     #[arg(long, env = "SIM_TOPIC")]
     pub topic: Option<String>,
@@ -153,8 +160,10 @@ pub async fn run(args: Args, shutdown: Shutdown) -> anyhow::Result<Summary> {
         let mix = RecordMix::new(&settings);
         let (count, rate) = (args.count, args.rate);
         let stop = Arc::clone(&stop);
+        let manifest = create_manifest(&args)?;
         tokio::task::spawn_blocking(move || {
-            print::run(mix, count, rate, &stop, &mut std::io::stdout().lock())
+            let out = &mut std::io::stdout().lock();
+            print::run_with_manifest(mix, count, rate, &stop, out, manifest)
         })
         .await
         .context("print task panicked")??
@@ -164,4 +173,15 @@ pub async fn run(args: Args, shutdown: Shutdown) -> anyhow::Result<Summary> {
     watcher.abort();
     eprintln!("{summary}");
     Ok(summary)
+}
+
+/// The `--manifest` file, created before anything is sent.
+pub fn create_manifest(args: &Args) -> anyhow::Result<Option<Manifest>> {
+    args.manifest
+        .as_deref()
+        .map(|path| {
+            Manifest::create(path)
+                .with_context(|| format!("cannot create the manifest {}", path.display()))
+        })
+        .transpose()
 }

@@ -2,6 +2,7 @@
 //! into other tools. Values are never altered, except that a value which is not UTF-8 (the
 //! `not-utf8` poison) is written as `base64:<standard base64>` so the output stays text.
 
+use crate::manifest::Manifest;
 use crate::mix::RecordMix;
 use crate::pacing::Pacer;
 use crate::summary::{KindCounts, Stats, Summary};
@@ -12,11 +13,23 @@ use std::time::Instant;
 /// Writes `count` records (or until `stop`) to `out`, paced at `rate` per second. A closed
 /// pipe (`producer-sim --print | head`) ends the run normally.
 pub fn run(
+    mix: RecordMix,
+    count: Option<u64>,
+    rate: f64,
+    stop: &AtomicBool,
+    out: &mut impl Write,
+) -> io::Result<Summary> {
+    run_with_manifest(mix, count, rate, stop, out, None)
+}
+
+/// [`run`], also writing each printed record's line to `manifest` (`--manifest`).
+pub fn run_with_manifest(
     mut mix: RecordMix,
     count: Option<u64>,
     rate: f64,
     stop: &AtomicBool,
     out: &mut impl Write,
+    mut manifest: Option<Manifest>,
 ) -> io::Result<Summary> {
     let seed = mix.generator().seed();
     let stats = Stats::default();
@@ -52,10 +65,16 @@ pub fn run(
         if rate > 0.0 {
             flush_unless_closed(&mut out)?;
         }
+        if let Some(manifest) = manifest.as_mut() {
+            manifest.record(&record)?;
+        }
         stats.record_sent(record.kind);
         written += 1;
     }
     flush_unless_closed(&mut out)?;
+    if let Some(manifest) = manifest {
+        manifest.finish()?;
+    }
     Ok(Summary {
         seed,
         sent: stats.sent(),
