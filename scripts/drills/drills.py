@@ -104,7 +104,7 @@ def sigterm_checks(ctx: Ctx) -> None:
         r.check("sigterm: topic dump has every record (ConsoleConsumer)", False, f"{len(records)} of {len(m)}")
         return
     expected = {"valid": 0, "duplicate": 0, "poison": 0}
-    for partition, offset, headers in records:
+    for partition, offset, headers, _key in records:
         if offset < (committed.get((env.orders_topic, partition)) or 0):
             continue
         kind = m.kinds.get(int(headers.get("x-sim-seq", -1)), "?")
@@ -393,7 +393,7 @@ def run_drill(drill: Drill, run_id: str, logroot: Path, keep_all: bool = False) 
         rc = env.wait_producer(drill.stream.duration + 300)
         result.check("producer-sim delivered every record (exit 0)", rc == 0,
                      f"exit {rc}: {env.producer.tail(3) if rc else ''}".strip())
-        ctx.manifest = m = Manifest.load(manifest_path)
+        ctx.manifest = m = env.manifest()
         result.orders, result.sent = len(m.valid), len(m)
         result.info.update(valid=len(m.valid), poison=len(m.poison), duplicates_sent=len(m.duplicates))
         log(f"  stream done: {len(m):,} records ({len(m.valid):,} valid, {len(m.poison)} poison, "

@@ -148,7 +148,8 @@ PROCS = Processes()
 
 def run(argv: list[str], env: dict | None = None, timeout: float = 120, check: bool = True,
         input_text: str | None = None) -> subprocess.CompletedProcess:
-    cp = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, input=input_text)
+    cp = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, input=input_text,
+                        stdin=None if input_text is not None else subprocess.DEVNULL)
     if check and cp.returncode != 0:
         raise DrillError(f"{' '.join(argv[:4])} ... exited {cp.returncode}: {cp.stderr.strip()[-800:]}")
     return cp
@@ -288,16 +289,23 @@ def delete_group(group: str) -> None:
     kafka_tool(GROUP_COMMAND, "--bootstrap-server", BROKERS, "--delete", "--group", group, timeout=60, check=False)
 
 
-def end_offsets(topic: str) -> dict[int, int]:
-    cp = kafka_tool(OFFSET_SHELL, "--bootstrap-server", BROKERS, "--topic", topic, timeout=60)
-    result = {}
+def end_offsets_many(topics: list[str]) -> dict[str, dict[int, int]]:
+    """End offsets per partition of each topic, from Kafka's GetOffsetShell (one JVM for all)."""
+    pattern = "|".join(re.escape(t) for t in topics)
+    cp = kafka_tool(OFFSET_SHELL, "--bootstrap-server", BROKERS, "--topic", f"^({pattern})$", timeout=60)
+    result: dict[str, dict[int, int]] = {t: {} for t in topics}
     for line in cp.stdout.splitlines():
         parts = line.strip().rsplit(":", 2)
-        if len(parts) == 3 and parts[0] == topic:
-            result[int(parts[1])] = int(parts[2])
-    if not result:
-        raise DrillError(f"GetOffsetShell returned no partitions for {topic}: {cp.stdout!r} {cp.stderr!r}")
+        if len(parts) == 3 and parts[0] in result:
+            result[parts[0]][int(parts[1])] = int(parts[2])
+    empty = [t for t, offsets in result.items() if not offsets]
+    if empty:
+        raise DrillError(f"GetOffsetShell returned no partitions for {empty}: {cp.stdout!r} {cp.stderr[-300:]!r}")
     return result
+
+
+def end_offsets(topic: str) -> dict[int, int]:
+    return end_offsets_many([topic])[topic]
 
 
 def describe_group(group: str) -> tuple[dict[tuple[str, int], int | None], str]:
@@ -343,10 +351,15 @@ def group_members(group: str) -> list[dict[str, str]]:
 def group_lag(group: str, topics: list[str]) -> tuple[int, dict]:
     """Records not yet committed by `group` in `topics`: end offset minus committed offset, summed
     over every partition (a partition the group never committed counts in full)."""
-    committed, _ = describe_group(group)
+    holder: dict = {}
+    describer = threading.Thread(target=lambda: holder.update(committed=describe_group(group)[0]))
+    describer.start()
+    ends = end_offsets_many(topics)
+    describer.join()
+    committed = holder.get("committed", {})
     total, detail = 0, {}
     for topic in topics:
-        for partition, end in end_offsets(topic).items():
+        for partition, end in ends[topic].items():
             cur = committed.get((topic, partition))
             lag = end - (cur if cur is not None else 0)
             detail[f"{topic}/{partition}"] = {"end": end, "committed": cur, "lag": lag}
@@ -354,30 +367,28 @@ def group_lag(group: str, topics: list[str]) -> tuple[int, dict]:
     return total, detail
 
 
-HEADER_RE = re.compile(r"Partition:(\d+)\s+Offset:(\d+)\s*(.*)$")
-
-
-def dump_topic(topic: str, expected: int, timeout_ms: int = 15000) -> list[tuple[int, int, dict[str, str]]]:
-    """(partition, offset, headers) of every record, read with Kafka's ConsoleConsumer."""
+def dump_topic(topic: str, expected: int, timeout_ms: int = 15000) -> list[tuple[int, int, dict[str, str], str]]:
+    """(partition, offset, headers, key) of every record, read with Kafka's ConsoleConsumer."""
     cp = kafka_tool(CONSOLE_CONSUMER, "--bootstrap-server", BROKERS, "--topic", topic, "--from-beginning",
-                    "--max-messages", str(expected), "--timeout-ms", str(timeout_ms),
+                    "--max-messages", str(max(expected, 1)), "--timeout-ms", str(timeout_ms),
                     "--property", "print.partition=true", "--property", "print.offset=true",
                     "--property", "print.headers=true", "--property", "print.value=false",
-                    "--property", "print.key=false",
+                    "--property", "print.key=true",
                     "--consumer-property", "max.partition.fetch.bytes=8388608",
                     "--consumer-property", "fetch.max.bytes=67108864",
                     timeout=300, check=False)
     records = []
     for line in cp.stdout.splitlines():
-        m = HEADER_RE.search(line)
-        if not m:
+        fields = line.split("\t", 3)
+        if len(fields) < 3 or not fields[0].startswith("Partition:") or not fields[1].startswith("Offset:"):
             continue
         headers = {}
-        for item in m.group(3).split(","):
+        for item in fields[2].split(","):
             if ":" in item:
                 k, v = item.split(":", 1)
                 headers[k.strip()] = v.strip()
-        records.append((int(m.group(1)), int(m.group(2)), headers))
+        key = fields[3] if len(fields) > 3 else ""
+        records.append((int(fields[0][10:]), int(fields[1][7:]), headers, key))
     return records
 
 

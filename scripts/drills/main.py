@@ -11,10 +11,13 @@ lost, stored twice or dead-lettered wrongly. Results: a table on stdout and
 
 from __future__ import annotations
 
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the checkout
+
 import argparse
 import json
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -41,7 +44,7 @@ def api_drill(run_id: str, logroot: Path, quick: bool, keep_all: bool) -> Result
         env.start_producer(stream, env.logdir / "manifest.tsv")
         rc = env.wait_producer(120)
         result.check("producer-sim delivered every record (exit 0)", rc == 0, f"exit {rc}")
-        manifest = Manifest.load(env.logdir / "manifest.tsv")
+        manifest = env.manifest()
         result.orders = result.sent = len(manifest.valid)
         drained, lag, _ = env.drain(len(manifest.valid), timeout=120)
         result.lag = lag

@@ -16,6 +16,22 @@ import infra
 from infra import BIN, DrillError, Proc, log
 
 
+def unescape(key: str) -> str:
+    """Keys are written with `\\`, `\\t`, `\\n`, `\\r` escaped (TAB separates the fields)."""
+    if "\\" not in key:
+        return key
+    out, i = [], 0
+    while i < len(key):
+        c = key[i]
+        if c == "\\" and i + 1 < len(key):
+            out.append({"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}.get(key[i + 1], key[i + 1]))
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
 @dataclass
 class Manifest:
     """producer-sim's `--manifest`: one `seq<TAB>kind<TAB>key` line per record sent."""
@@ -34,7 +50,19 @@ class Manifest:
                 continue
             seq = int(parts[0])
             m.kinds[seq] = parts[1]
-            m.keys[seq] = parts[2] if len(parts) > 2 else ""
+            m.keys[seq] = unescape(parts[2]) if len(parts) > 2 else ""
+        return m
+
+    @classmethod
+    def from_topic(cls, topic: str, expected: int) -> "Manifest":
+        """The same, rebuilt from the records' `x-sim-seq` / `x-sim-kind` headers and keys (for a
+        producer-sim without `--manifest`)."""
+        m = cls()
+        for _, _, headers, key in infra.dump_topic(topic, expected):
+            if headers.get("x-sim-seq", "").isdigit():
+                seq = int(headers["x-sim-seq"])
+                m.kinds[seq] = headers.get("x-sim-kind", "?")
+                m.keys[seq] = key
         return m
 
     def seqs(self, *kinds: str) -> list[int]:
@@ -75,6 +103,17 @@ class Stream:
     @property
     def duration(self) -> float:
         return self.count / self.rate if self.rate else 0.0
+
+
+_MANIFEST_FLAG: list[bool] = []
+
+
+def manifest_supported() -> bool:
+    """Whether this producer-sim has `--manifest` (else the manifest is rebuilt from the topic)."""
+    if not _MANIFEST_FLAG:
+        cp = infra.run([str(BIN / "producer-sim"), "--help"], timeout=30, check=False)
+        _MANIFEST_FLAG.append("--manifest" in cp.stdout)
+    return _MANIFEST_FLAG[0]
 
 
 class DrillEnv:
@@ -176,7 +215,10 @@ class DrillEnv:
         return self.query_api
 
     def start_producer(self, stream: Stream, manifest: Path) -> Proc:
-        argv = [str(BIN / "producer-sim"), *stream.flags(), "--rate", str(stream.rate), "--manifest", str(manifest)]
+        argv = [str(BIN / "producer-sim"), *stream.flags(), "--rate", str(stream.rate)]
+        if manifest_supported():
+            argv += ["--manifest", str(manifest)]
+        self.manifest_path = manifest
         self.producer = infra.PROCS.spawn("producer-sim", argv, self.env(), self.logdir / "producer-sim.log",
                                           self.logdir)
         return self.producer
@@ -194,19 +236,21 @@ class DrillEnv:
         """The records' values, regenerated with `producer-sim --print` and the same seed: what the
         read API must serve (valid orders) and what the DLQ must keep byte for byte (poison)."""
         out = self.logdir / "values.jsonl"
-        manifest = self.logdir / "print-manifest.tsv"
-        argv = [str(BIN / "producer-sim"), *stream.flags(), "--rate", "0", "--print", "--manifest", str(manifest)]
+        argv = [str(BIN / "producer-sim"), *stream.flags(), "--rate", "0", "--print"]
         with open(out, "wb") as fh:
             cp = infra.subprocess.run(argv, env=self.env(), stdout=fh, stderr=infra.subprocess.PIPE, timeout=600)
         if cp.returncode != 0:
             raise DrillError(f"producer-sim --print failed: {cp.stderr.decode(errors='replace')[-500:]}")
-        printed = Manifest.load(manifest)
-        seqs = sorted(printed.kinds)
         values = {}
         with open(out, "rb") as fh:
-            for seq, line in zip(seqs, fh):
+            for seq, line in enumerate(fh):  # --start-seq 0: line i is seq i
                 values[seq] = line.rstrip(b"\n")
         return values
+
+    def manifest(self) -> Manifest:
+        if manifest_supported():
+            return Manifest.load(self.manifest_path)
+        return Manifest.from_topic(self.orders_topic, 10**9)
 
     def watch(self) -> None:
         """Restarts an ingest instance that exited without being told to (and notes it), so one
