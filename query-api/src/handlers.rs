@@ -11,6 +11,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use shared::order::Order;
 use shared::store::{OrderRepository, OrderSummary};
+use std::sync::Arc;
 use std::time::Duration;
 use warp::http::{header, HeaderValue, StatusCode};
 use warp::reply::Response;
@@ -28,6 +29,7 @@ pub struct AppState {
 }
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
+const X_CACHE: header::HeaderName = header::HeaderName::from_static("x-cache");
 
 /// One order by uid.
 #[utoipa::path(
@@ -48,7 +50,7 @@ const JSON: HeaderValue = HeaderValue::from_static("application/json");
             example = json!({"error": "order storage is unavailable, retry later"})),
     )
 )]
-pub async fn get_order(raw_uid: String, state: AppState) -> Response {
+pub async fn get_order(raw_uid: String, state: Arc<AppState>) -> Response {
     let result = async {
         let uid = input::order_uid(&raw_uid)?;
         state
@@ -63,7 +65,7 @@ pub async fn get_order(raw_uid: String, state: AppState) -> Response {
             let headers = response.headers_mut();
             headers.insert(header::CONTENT_TYPE, JSON);
             let cache = if source.is_hit() { "hit" } else { "miss" };
-            headers.insert("x-cache", HeaderValue::from_static(cache));
+            headers.insert(X_CACHE, HeaderValue::from_static(cache));
             response
         }
         Err(error) => error.into_response(),
@@ -84,7 +86,7 @@ pub async fn get_order(raw_uid: String, state: AppState) -> Response {
         (status = 503, description = "PostgreSQL cannot answer", body = ErrorBody),
     )
 )]
-pub async fn list_orders(query: Option<String>, state: AppState) -> Response {
+pub async fn list_orders(query: Option<String>, state: Arc<AppState>) -> Response {
     let result = async {
         let limit = input::orders_limit(query.as_deref())?;
         let newest = state.repository.newest(limit, None);
@@ -119,8 +121,8 @@ pub async fn healthz() -> Response {
         (status = 503, description = "Not ready: PostgreSQL is down or its schema is behind", body = Readiness,
             example = json!({"status": "not_ready", "postgres": "down", "redis": "up"})),
     ))]
-pub async fn readyz(health: Health) -> Response {
-    let readiness = health.check().await;
+pub async fn readyz(state: Arc<AppState>) -> Response {
+    let readiness = state.health.check().await;
     let status = match readiness.status {
         Status::Ready => StatusCode::OK,
         Status::NotReady => StatusCode::SERVICE_UNAVAILABLE,
@@ -132,8 +134,8 @@ pub async fn readyz(health: Health) -> Response {
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", body = String,
         content_type = "text/plain; version=0.0.4")))]
-pub async fn metrics(metrics: ApiMetrics) -> Response {
-    let mut response = Response::new(metrics.render().into());
+pub async fn metrics(state: Arc<AppState>) -> Response {
+    let mut response = Response::new(state.metrics.render().into());
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
@@ -145,8 +147,8 @@ pub async fn metrics(metrics: ApiMetrics) -> Response {
 #[utoipa::path(get, path = "/api-docs/openapi.json", tag = "operations",
     responses((status = 200, description = "The OpenAPI 3 document", body = Object,
         content_type = "application/json")))]
-pub async fn openapi(document: Bytes) -> Response {
-    let mut response = Response::new(document.into());
+pub async fn openapi(state: Arc<AppState>) -> Response {
+    let mut response = Response::new(state.openapi.clone().into());
     response.headers_mut().insert(header::CONTENT_TYPE, JSON);
     response
 }

@@ -9,17 +9,20 @@ use crate::metrics::ApiMetrics;
 use crate::routes;
 use shared::shutdown::Shutdown;
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
 use warp::filters::BoxedFilter;
-use warp::http::{HeaderValue, Request};
+use warp::http::{HeaderName, HeaderValue, Request};
 use warp::hyper::service::{make_service_fn, service_fn, Service};
 use warp::hyper::{Body, Server};
 use warp::reply::Response;
 
 /// Longest path plus query we accept; uids are at most 64 characters, so this is generous.
 pub const MAX_URI_BYTES: usize = 2048;
-const REQUEST_ID: &str = "x-request-id";
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const NOSNIFF: HeaderName = HeaderName::from_static("x-content-type-options");
 
 /// Serves `filter` on `listener` until `shutdown` fires and in-flight requests finish (at most
 /// `grace` after the signal).
@@ -66,20 +69,20 @@ where
     S: Service<Request<Body>, Response = Response, Error = Infallible>,
 {
     let started = Instant::now();
-    let request_id = request_id(request.headers().get(REQUEST_ID));
+    let request_id = request_id(request.headers().get(&REQUEST_ID));
     // Handlers see the same id the response carries.
     request.headers_mut().insert(REQUEST_ID, request_id.clone());
     let method = request.method().clone();
-    let path = request.uri().path();
-    let route = routes::template(path);
-    // Paths are logged (uids help debugging) but cut short: junk can be long.
-    let logged_path: String = path.chars().take(200).collect();
-    let span = tracing::info_span!("request", request_id = request_id.to_str().unwrap_or(""), %method, route);
+    let uri = request.uri().clone(); // shares its bytes; kept for the access log
+    let route = routes::template(uri.path());
+    let span = tracing::info_span!(
+        "request",
+        request_id = request_id.to_str().unwrap_or(""),
+        %method,
+        route
+    );
 
-    let uri_len = request
-        .uri()
-        .path_and_query()
-        .map_or(0, |pq| pq.as_str().len());
+    let uri_len = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
     let mut response = if uri_len > MAX_URI_BYTES {
         span.in_scope(|| ApiError::UriTooLong.into_response())
     } else {
@@ -91,15 +94,12 @@ where
 
     let headers = response.headers_mut();
     headers.insert(REQUEST_ID, request_id);
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    let status = response.status().as_u16();
+    headers.insert(NOSNIFF, HeaderValue::from_static("nosniff"));
+    let status = response.status();
     span.in_scope(|| {
         metrics.request_completed(
             method.as_str(),
-            &logged_path,
+            uri.path(),
             route,
             status,
             started.elapsed(),
@@ -108,7 +108,7 @@ where
     Ok(response)
 }
 
-/// The client's id when it is short printable ASCII (it ends up in logs), else a new UUID.
+/// The client's id when it is short printable ASCII (it ends up in logs), else a new one.
 fn request_id(given: Option<&HeaderValue>) -> HeaderValue {
     given
         .filter(|value| {
@@ -116,10 +116,20 @@ fn request_id(given: Option<&HeaderValue>) -> HeaderValue {
             !bytes.is_empty() && bytes.len() <= 128 && bytes.iter().all(|b| b.is_ascii_graphic())
         })
         .cloned()
-        .unwrap_or_else(|| {
-            let id = uuid::Uuid::new_v4().simple().to_string();
-            HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
-        })
+        .unwrap_or_else(new_request_id)
+}
+
+/// 32 hex digits: a random per-process prefix and a counter. As unique as a UUID for tracing,
+/// without asking the kernel for randomness on every request.
+fn new_request_id() -> HeaderValue {
+    static PREFIX: LazyLock<u64> = LazyLock::new(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let id = format!(
+        "{:016x}{:016x}",
+        *PREFIX,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
 
 #[cfg(test)]
@@ -133,5 +143,6 @@ mod tests {
         let spaced = HeaderValue::from_static("a b");
         assert_ne!(request_id(Some(&spaced)), spaced);
         assert_eq!(request_id(None).len(), 32);
+        assert_ne!(request_id(None), request_id(None));
     }
 }

@@ -35,7 +35,7 @@ use std::time::Duration;
 pub struct Application {
     listener: std::net::TcpListener,
     port: u16,
-    state: AppState,
+    state: std::sync::Arc<AppState>,
     grace: Duration,
 }
 
@@ -57,6 +57,7 @@ impl Application {
             db_read_timeout: config.read.db_read_timeout(),
             breaker_failures: config.read.redis_breaker_failures,
             breaker_cooldown: config.read.redis_breaker_cooldown(),
+            redis_timeout: Duration::from_millis(config.redis.timeout_ms.max(1)),
         };
         let state = AppState {
             read_model: ReadModel::new(
@@ -79,7 +80,7 @@ impl Application {
         Ok(Self {
             listener,
             port,
-            state,
+            state: std::sync::Arc::new(state),
             grace: config.read.shutdown_grace(),
         })
     }
@@ -91,15 +92,9 @@ impl Application {
 
     /// Serves until `shutdown` fires, then finishes in-flight requests and returns.
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
-        let filter = routes::routes(self.state.clone());
-        http::serve(
-            self.listener,
-            filter,
-            self.state.metrics,
-            shutdown,
-            self.grace,
-        )
-        .await
+        let metrics = self.state.metrics.clone();
+        let filter = routes::routes(self.state);
+        http::serve(self.listener, filter, metrics, shutdown, self.grace).await
     }
 }
 

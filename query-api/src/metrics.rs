@@ -3,7 +3,9 @@
 //! and the metric, so they cannot drift. Labels have few values: a route template, never a uid.
 
 use prometheus::{HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+use std::sync::Arc;
 use std::time::Duration;
+use warp::http::StatusCode;
 
 /// Where an order read was answered from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,8 +33,14 @@ impl ReadSource {
     }
 }
 
+/// Cheap to clone: every clone shares one set of metrics.
 #[derive(Debug, Clone)]
 pub struct ApiMetrics {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     registry: Registry,
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
@@ -94,7 +102,7 @@ impl ApiMetrics {
         registry.register(Box::new(near_cache_entries.clone()))?;
         registry.register(Box::new(redis_failures.clone()))?;
         registry.register(Box::new(redis_breaker_open.clone()))?;
-        Ok(Self {
+        let inner = Inner {
             registry,
             http_requests,
             http_duration,
@@ -104,12 +112,15 @@ impl ApiMetrics {
             near_cache_entries,
             redis_failures,
             redis_breaker_open,
+        };
+        Ok(Self {
+            inner: Arc::new(inner),
         })
     }
 
     /// The registry's contents in Prometheus text format.
     pub fn render(&self) -> String {
-        shared::metrics::render(&self.registry)
+        shared::metrics::render(&self.inner.registry)
     }
 
     /// A request was answered (the access log line).
@@ -118,17 +129,23 @@ impl ApiMetrics {
         method: &str,
         path: &str,
         route: &str,
-        status: u16,
+        status: StatusCode,
         elapsed: Duration,
     ) {
-        let status_text = status.to_string();
-        self.http_requests
-            .with_label_values(&[route, &status_text])
+        let inner = &self.inner;
+        inner
+            .http_requests
+            .with_label_values(&[route, status.as_str()])
             .inc();
-        self.http_duration
+        inner
+            .http_duration
             .with_label_values(&[route])
             .observe(elapsed.as_secs_f64());
         let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        let status = status.as_u16();
+        // Paths carry uids (useful when debugging) but are cut short: junk can be long. Fields
+        // are only evaluated when the line is enabled.
+        let path = path.get(..200).unwrap_or(path);
         if status >= 500 {
             tracing::warn!(method, path, route, status, micros, "request failed");
         } else {
@@ -139,8 +156,9 @@ impl ApiMetrics {
     /// An order lookup was answered by `source` (not-found answers come from PostgreSQL).
     pub fn order_read(&self, source: ReadSource) {
         let result = if source.is_hit() { "hit" } else { "miss" };
-        self.cache_requests.with_label_values(&[result]).inc();
-        self.read_sources
+        self.inner.cache_requests.with_label_values(&[result]).inc();
+        self.inner
+            .read_sources
             .with_label_values(&[source.as_str()])
             .inc();
         tracing::debug!(source = source.as_str(), "order read");
@@ -148,24 +166,25 @@ impl ApiMetrics {
 
     /// A single-order read was sent to PostgreSQL.
     pub fn db_read(&self) {
-        self.db_reads.inc();
+        self.inner.db_reads.inc();
         tracing::debug!("order read from postgres");
     }
 
     pub fn near_cache_size(&self, entries: usize) {
-        self.near_cache_entries
+        self.inner
+            .near_cache_entries
             .set(i64::try_from(entries).unwrap_or(i64::MAX));
     }
 
     /// A Redis call failed; `operation` is `get` or `put`.
     pub fn redis_failed(&self, operation: &'static str, error: &dyn std::fmt::Display) {
-        self.redis_failures.inc();
+        self.inner.redis_failures.inc();
         tracing::debug!(operation, %error, "redis call failed");
     }
 
     /// The Redis circuit breaker opened (`true`) or closed again (`false`).
     pub fn redis_breaker(&self, open: bool) {
-        self.redis_breaker_open.set(i64::from(open));
+        self.inner.redis_breaker_open.set(i64::from(open));
         if open {
             tracing::warn!("redis keeps failing; reading from postgres only for a while");
         } else {

@@ -5,16 +5,15 @@
 use crate::error::{self, ApiError};
 use crate::handlers::{self, AppState};
 use crate::{openapi, web};
+use std::sync::Arc;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 use warp::Filter;
 
 /// All routes, answering every request (rejections recovered into JSON errors).
-pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
-    let with_state = {
-        let state = state.clone();
-        warp::any().map(move || state.clone())
-    };
+pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
+    // One shared state: cloning it per request is a reference-count increment.
+    let with_state = warp::any().map(move || Arc::clone(&state));
 
     // `/order/{uid}`: the raw tail, so the uid is decoded and checked in one place (a `%2F` or
     // a second segment is an invalid uid, not an unknown route).
@@ -38,20 +37,17 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let healthz = warp::path!("healthz")
         .and(warp::get())
         .then(handlers::healthz);
-    let health = state.health.clone();
     let readyz = warp::path!("readyz")
         .and(warp::get())
-        .and(warp::any().map(move || health.clone()))
+        .and(with_state.clone())
         .then(handlers::readyz);
-    let metrics = state.metrics.clone();
     let metrics = warp::path!("metrics")
         .and(warp::get())
-        .and(warp::any().map(move || metrics.clone()))
+        .and(with_state.clone())
         .then(handlers::metrics);
-    let document = state.openapi.clone();
     let openapi = warp::path!("api-docs" / "openapi.json")
         .and(warp::get())
-        .and(warp::any().map(move || document.clone()))
+        .and(with_state)
         .then(handlers::openapi);
     let swagger = warp::path("swagger")
         .and(warp::path::full())

@@ -9,7 +9,7 @@ use serde_json::Value;
 use shared::config::{PostgresArgs, RedisArgs};
 use shared::testing::db::{drop_db, postgres_args};
 use std::time::{Duration, Instant};
-use support::{config, sample_order, spawn_app, spawn_app_with, start, TestResult};
+use support::{config, order, sample_order, spawn_app, spawn_app_with, start, TestResult};
 
 const SAMPLE_UID: &str = "b563feb7b2b84b6test";
 
@@ -86,6 +86,42 @@ async fn redis_down_still_serves_from_postgres_quickly() -> TestResult {
     if let Some(name) = db_name {
         drop_db(&name).await;
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_burst_against_a_silent_redis_costs_one_redis_timeout_not_a_queue_of_them() -> TestResult
+{
+    // Requests that all start before the breaker opens must not queue behind each other's
+    // connection attempts (each bounded by the Redis timeout, 500 ms in tests).
+    let read = ReadArgs {
+        near_cache_entries: 0,
+        ..ReadArgs::default()
+    };
+    let mut app = spawn_app_with(read.clone()).await;
+    let orders: Vec<_> = (0..64)
+        .map(|n| order(&format!("burst-{n}"), "2024-02-02T02:02:02Z"))
+        .collect();
+    app.store(&orders).await;
+    let db_name = app.db_name.take().ok_or("db")?;
+    app.stop().await;
+    let redis = RedisArgs {
+        redis_url: format!("redis://127.0.0.1:{}", silent_port().await),
+        ..shared::testing::redis_args()
+    };
+    let app = start(config(postgres_args(&db_name), redis, read)).await;
+
+    let started = Instant::now();
+    let paths: Vec<String> = (0..64).map(|n| format!("/order/burst-{n}")).collect();
+    let responses = futures::future::join_all(paths.iter().map(|path| app.get(path))).await;
+    assert!(responses.iter().all(|r| r.status() == 200));
+    assert!(
+        started.elapsed() < Duration::from_millis(2_000),
+        "took {:?}",
+        started.elapsed()
+    );
+    app.stop().await;
+    drop_db(&db_name).await;
     Ok(())
 }
 

@@ -46,6 +46,8 @@ pub struct ReadModelSettings {
     pub db_read_timeout: Duration,
     pub breaker_failures: u32,
     pub breaker_cooldown: Duration,
+    /// Bound on one Redis call, including the wait for its connection.
+    pub redis_timeout: Duration,
 }
 
 /// Cheap to clone; every clone shares the caches and the in-flight table.
@@ -60,6 +62,7 @@ struct Inner {
     breaker: Breaker,
     repository: OrderRepository,
     db_read_timeout: Duration,
+    redis_timeout: Duration,
     metrics: ApiMetrics,
     in_flight: Mutex<HashMap<Box<str>, InFlight>>,
 }
@@ -77,6 +80,7 @@ impl ReadModel {
             breaker: Breaker::new(settings.breaker_failures, settings.breaker_cooldown),
             repository,
             db_read_timeout: settings.db_read_timeout,
+            redis_timeout: settings.redis_timeout,
             metrics,
             in_flight: Mutex::default(),
         };
@@ -196,15 +200,24 @@ impl Inner {
         if !self.breaker.allow() {
             return Err("skipped (breaker open)");
         }
-        match self.redis.get(uid).await {
-            Ok(found) => {
+        // The cache bounds each command, but callers also queue for its lazily opened
+        // connection; without this outer bound, concurrent requests against an unreachable
+        // Redis wait for each other's connection attempts one after another.
+        match tokio::time::timeout(self.redis_timeout, self.redis.get(uid)).await {
+            Ok(Ok(found)) => {
                 self.report(self.breaker.success());
                 Ok(found)
             }
-            Err(err) => {
+            Ok(Err(err)) => {
                 self.metrics.redis_failed("get", &err);
                 self.report(self.breaker.failure());
                 Err("failed")
+            }
+            Err(_) => {
+                self.metrics
+                    .redis_failed("get", &"timed out waiting for a connection");
+                self.report(self.breaker.failure());
+                Err("timed out")
             }
         }
     }
@@ -221,10 +234,14 @@ impl Inner {
             let Ok(json) = std::str::from_utf8(&body) else {
                 return;
             };
-            if let Err(err) = inner.redis.put_many([(uid.as_str(), json)]).await {
-                inner.metrics.redis_failed("put", &err);
-                inner.report(inner.breaker.failure());
-            }
+            let put = inner.redis.put_many([(uid.as_str(), json)]);
+            let failure = match tokio::time::timeout(inner.redis_timeout, put).await {
+                Ok(Ok(_)) => return,
+                Ok(Err(err)) => err.to_string(),
+                Err(_) => "timed out waiting for a connection".to_owned(),
+            };
+            inner.metrics.redis_failed("put", &failure);
+            inner.report(inner.breaker.failure());
         });
     }
 
