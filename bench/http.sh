@@ -19,6 +19,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 COUNT=10000
 DURATION=10s
 THREADS=2
@@ -53,7 +54,7 @@ DB_NAME=""
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  [[ -n "$DB_NAME" ]] && "$ROOT/target/release/examples/bench_seed" drop --db "$DB_NAME" 2>/dev/null || true
+  [[ -n "$DB_NAME" ]] && "$TARGET_DIR/release/examples/bench_seed" drop --db "$DB_NAME" 2>/dev/null || true
   if command -v redis-cli >/dev/null; then
     redis-cli -u "${REDIS_URL:-redis://127.0.0.1:6379}" --scan --pattern "${PREFIX}*" 2>/dev/null |
       xargs -r -n 500 redis-cli -u "${REDIS_URL:-redis://127.0.0.1:6379}" del >/dev/null 2>&1 || true
@@ -77,7 +78,7 @@ wait_ready() { # url
 start_api() { # port, extra env...
   local port="$1"; shift
   env HTTP_ADDR="127.0.0.1:$port" DATABASE_URL="$DATABASE_URL" ORDER_CACHE_KEY_PREFIX="$PREFIX" \
-    ORDER_CACHE_TTL_SECS=900 RUST_LOG=warn "$@" "$ROOT/target/release/query-api" \
+    ORDER_CACHE_TTL_SECS=900 RUST_LOG=warn "$@" "$TARGET_DIR/release/query-api" \
     >>"$WORK/query-api.log" 2>&1 &
   PIDS+=($!)
   LAST_PID=$!
@@ -88,7 +89,7 @@ log "building query-api and the bench helper (release)"
 (cd "$ROOT" && cargo build --release -q -p query-api --bin query-api --example bench_seed)
 
 log "storing $COUNT synthetic orders in a fresh database"
-eval "$("$ROOT/target/release/examples/bench_seed" seed --count "$COUNT" --dir "$WORK")"
+eval "$("$TARGET_DIR/release/examples/bench_seed" seed --count "$COUNT" --dir "$WORK")"
 export DATABASE_URL
 # nginx workers run as an unprivileged user when started as root: let them read the files.
 chmod 755 "$WORK" && chmod -R a+rX "$WORK/www"
@@ -160,7 +161,7 @@ start_api "$HOT_PORT"
 HOT_PID=$LAST_PID
 HOT="http://127.0.0.1:$HOT_PORT"
 log "warming query-api's caches"
-"$ROOT/target/release/examples/bench_seed" warm --url "$HOT" --uids "$WORK/uids.txt"
+"$TARGET_DIR/release/examples/bench_seed" warm --url "$HOT" --uids "$WORK/uids.txt"
 curl -fsS -o /dev/null "http://127.0.0.1:$NGINX_PORT/order/$(head -1 "$WORK/uids.txt")"
 
 run_wrk hot "$HOT"
@@ -181,7 +182,7 @@ run_wrk miss "$MISS_API"
 miss_db_reads="$(curl -fsS "$MISS_API/metrics" | awk '$1 == "order_db_reads_total" {print $2}')"
 
 log "comparing bodies across instances and nginx"
-compare="$("$ROOT/target/release/examples/bench_seed" compare --urls "$HOT,$REDIS_API,$MISS_API,http://127.0.0.1:$NGINX_PORT" \
+compare="$("$TARGET_DIR/release/examples/bench_seed" compare --urls "$HOT,$REDIS_API,$MISS_API,http://127.0.0.1:$NGINX_PORT" \
   --uids "$WORK/uids.txt" --dir "$WORK" --sample 200)"
 checked="$(sed -E 's/.*checked=([0-9]+).*/\1/' <<<"$compare")"
 differing="$(sed -E 's/.*differing=([0-9]+).*/\1/' <<<"$compare")"

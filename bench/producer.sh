@@ -15,6 +15,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 JARS="${ORDERS_CACHE:-$HOME/.cache/order-pipeline}/kafka-jars"
 BROKERS="${KAFKA_BROKERS:-localhost:9092}"
 PARTITIONS=6
@@ -59,7 +60,7 @@ fresh_topic() { # name
 
 log "building producer-sim (release)"
 (cd "$ROOT" && cargo build --release -q -p producer-sim)
-SIM="$ROOT/target/release/producer-sim"
+SIM="$TARGET_DIR/release/producer-sim"
 
 # The value size ProducerPerformance should use: the mean of the orders we are about to send.
 "$SIM" --print --rate 0 --count 20000 --seed "$SEED" --base-time "$BASE_TIME" >"$WORK/orders.jsonl" 2>/dev/null

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""One benchmark command: runs every component benchmark next to its same-run reference and
+prints one table (figure, ours, reference, ratio, target, verdict), also written as JSON to
+bench/results/<timestamp>.json so runs can be compared.
+
+Each component script prints a `BENCH_JSON {...}` line; this runner only reads those lines, so
+each benchmark stays runnable on its own. Benchmarks are not tests: the verdicts are printed,
+never turned into a failing exit code (a failing *script* does fail the run).
+"""
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+QUICK = "--quick" in sys.argv[1:]
+TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+
+
+def run_bench(name, command, env=None):
+    """Runs one benchmark script, streaming its output, and returns its BENCH_JSON object."""
+    print(f"\n=== {name}: {' '.join(command)}", flush=True)
+    started = time.monotonic()
+    proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})},
+                            stdout=subprocess.PIPE, text=True)
+    found = None
+    for line in proc.stdout:
+        sys.stdout.write(line)
+        if line.startswith("BENCH_JSON "):
+            found = json.loads(line[len("BENCH_JSON "):])
+    code = proc.wait()
+    print(f"=== {name}: exit {code} after {time.monotonic() - started:.0f} s", flush=True)
+    if code != 0 or found is None:
+        raise SystemExit(f"benchmark {name} failed (exit {code}, figures {'found' if found else 'missing'})")
+    return found
+
+
+def peak_rss_mb(command):
+    """Peak resident memory of a command, from the kernel's accounting of the child."""
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{command[0]} failed while measuring its memory")
+    return usage.ru_maxrss / 1024.0
+
+
+def row(figure, unit, ours, reference=None, reference_is="", target=None, higher_is_better=True):
+    ratio = None if not reference else ours / reference
+    verdict = "-"
+    if target is not None:
+        measured = ratio if reference else ours
+        verdict = "pass" if (measured >= target if higher_is_better else measured <= target) else "FAIL"
+    return {"figure": figure, "unit": unit, "ours": ours, "reference": reference,
+            "reference_is": reference_is, "ratio": ratio,
+            "target": target, "target_is": ("≥ " if higher_is_better else "≤ ") + str(target) if target is not None else None,
+            "verdict": verdict}
+
+
+def main():
+    rows = []
+    subprocess.run(["scripts/stack.sh", "up"], cwd=ROOT, check=True)
+    print("building release binaries and bench helpers", flush=True)
+    subprocess.run(["cargo", "build", "--release", "-q", "--bins", "--examples", "-p", "shared",
+                    "-p", "ingest", "-p", "query-api", "-p", "producer-sim", "--features", "shared/testing"],
+                   cwd=ROOT, check=True)
+
+    store_env = {"BENCH_ORDERS": "5000", "BENCH_SINGLES": "300", "BENCH_READ_SECS": "3", "BENCH_ROUNDS": "2"} if QUICK else {}
+    store = run_bench("store", [str(TARGET_DIR / "release/examples/store_bench")], store_env)
+    for figure, values in store.items():
+        if not isinstance(values, dict):
+            continue
+        target = 0.5 if "1000" in figure and "store" in figure else None
+        rows.append(row(f"repository {figure}", values["unit"], values["ours"], values["reference"],
+                        values["reference_is"], target))
+    read_by_uid = next((v["ours"] for k, v in store.items() if isinstance(v, dict) and k.startswith("get")), None)
+
+    quick = ["--quick"] if QUICK else []
+    ingest = run_bench("ingest", ["bench/ingest.sh", *quick])
+    rows.append(row(f"ingest end-to-end, {ingest['orders']} backlog", "orders/s", ingest["ingest_rps"],
+                    ingest["copy_rps"], "plain binary COPY of the same rows", ingest["ratio_target"]))
+    rows.append(row("ingest peak RSS", "MB", ingest["peak_rss_mb"], target=ingest["rss_target_mb"], higher_is_better=False))
+
+    http = run_bench("http", ["bench/http.sh", *quick])
+    rows.append(row("query-api cache hits", "req/s", http["hot_rps"], http["nginx_rps"],
+                    "nginx, same JSON as static files", http["rps_ratio_target"]))
+    rows.append(row("query-api cache-hit p99", "ms", http["hot_p99_ms"], http["nginx_p99_ms"],
+                    "nginx p99", http["p99_ratio_target"], higher_is_better=False))
+    rows.append(row("query-api Redis reads (no near cache)", "req/s", http["redis_rps"], http["nginx_rps"], "nginx"))
+    rows.append(row("query-api cache misses (PostgreSQL)", "req/s", http["miss_rps"], read_by_uid,
+                    "repository read-by-uid, 16 readers"))
+    rows.append(row("two instances, differing bodies", "uids", http["identical_differing"], target=0, higher_is_better=False))
+    rows.append(row("query-api peak RSS", "MB", http["peak_rss_mb"], target=http["rss_target_mb"], higher_is_better=False))
+
+    producer = run_bench("producer", ["bench/producer.sh", *quick])
+    rows.append(row(f"producer-sim, {producer['records']} records", "records/s", producer["producer_sim_rps"],
+                    producer["java_perf_rps"], "Kafka ProducerPerformance, same size/acks", producer["target"]))
+    rows.append(row("producer-sim vs Java sending the same orders", "records/s", producer["producer_sim_rps"],
+                    producer["java_perf_payload_file_rps"], "ProducerPerformance --payload-file"))
+    rows.append(row("producer-sim peak RSS (--print 20k)", "MB",
+                    peak_rss_mb([str(TARGET_DIR / "release/producer-sim"), "--print", "--count", "20000", "--rate", "0", "--seed", "1"])))
+
+    machine = {"cores": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+               "kernel": platform.release(), "load_avg_1m": os.getloadavg()[0]}
+    print(f"\nResults ({'quick' if QUICK else 'full'} run; {machine['cores']} cores, {machine['memory_gib']} GiB)")
+    header = f"{'figure':<46} {'unit':<10} {'ours':>10} {'reference':>10} {'ratio':>6} {'target':>7}  verdict  reference is"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        ref = f"{r['reference']:.0f}" if isinstance(r["reference"], (int, float)) and r["reference"] else "-"
+        ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "-"
+        print(f"{r['figure']:<46} {r['unit']:<10} {r['ours']:>10.1f} {ref:>10} {ratio:>6} {r['target_is'] or '-':>7}  {r['verdict']:<7}  {r['reference_is']}")
+    results = ROOT / "bench/results"
+    results.mkdir(parents=True, exist_ok=True)
+    out = results / time.strftime("%Y%m%dT%H%M%S.json")
+    out.write_text(json.dumps({"mode": "quick" if QUICK else "full", "machine": machine, "rows": rows,
+                               "raw": {"store": store, "ingest": ingest, "http": http, "producer": producer}}, indent=2))
+    print(f"\nwritten {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
