@@ -108,7 +108,8 @@ def robustness_probe(port: int, known_uid: str, result: Result, slow_wait: float
         good = label in ok or cls in ok
         # Requests that reach the routes (not rejected by the HTTP layer for size or syntax) get
         # the contract's JSON error body.
-        routed = len(request) < 4096 and request.startswith((b"GET /order", b"POST /order"))
+        routed = (len(request) < 4096 and request.startswith((b"GET /order", b"POST /order"))
+                  and b" HTTP/1.1\r\n" in request)
         if good and cls == "4xx" and routed and b"content-type: application/json" not in data.lower():
             good, label = False, f"{status} without a JSON error body"
         if not good:
@@ -190,7 +191,17 @@ def run_schemathesis(port: int, logdir: Path, result: Result, max_examples: int)
     cp = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900, cwd=logdir)
     out = cp.stdout + cp.stderr
     (logdir / "schemathesis.log").write_text(out)
-    summary = [line for line in out.splitlines() if any(w in line for w in ("passed", "failed", "error", "Failures", "operations"))]
-    result.info["schemathesis"] = {"exit": cp.returncode, "summary": summary[-8:], "log": str(logdir / "schemathesis.log")}
+    lines = [line.strip() for line in out.splitlines()]
+    failures = []
+    if "Failures:" in lines:
+        for line in lines[lines.index("Failures:") + 1:]:
+            if not line:
+                break
+            failures.append(line.lstrip("❌ ").strip())
+    cases = next((line for line in lines if line.endswith("unique failures") or "generated" in line), "")
+    reproduce = [line for line in lines if line.startswith("curl ")]
+    result.info["schemathesis"] = {"exit": cp.returncode, "failures": failures, "test_cases": cases,
+                                   "reproduce": reproduce[:20], "log": str(logdir / "schemathesis.log")}
     result.check("schemathesis: zero failures against /api-docs/openapi.json (--checks all)", cp.returncode == 0,
-                 f"exit {cp.returncode}; " + " | ".join(s.strip() for s in summary[-4:]))
+                 f"exit {cp.returncode}; {cases}" + (f"; failures: {failures}" if failures else "")
+                 + (f"; e.g. {reproduce[:2]}" if reproduce else ""))
