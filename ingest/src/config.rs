@@ -70,6 +70,10 @@ pub struct Config {
     #[arg(long, env = "INGEST_BATCH_SIZE", default_value_t = 1000,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub batch_size: u32,
+    /// Batches settled concurrently, each on its own database connection.
+    #[arg(long, env = "INGEST_MAX_IN_FLIGHT", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub max_in_flight: u32,
     /// How long a partial batch waits for more records, in milliseconds.
     #[arg(long, env = "INGEST_BATCH_LINGER_MS", default_value_t = 20)]
     pub batch_linger_ms: u64,
@@ -128,6 +132,7 @@ impl Config {
             group: group.to_owned(),
             metrics_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             batch_size: 500,
+            max_in_flight: 2,
             batch_linger_ms: 20,
             max_attempts: 3,
             retry_base_delay_ms: 200,

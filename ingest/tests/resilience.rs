@@ -158,6 +158,7 @@ async fn sigkill_mid_stream_then_restart_stores_every_order_exactly_once() {
     child.wait().expect("reap ingest");
     feeder.await.expect("feeder");
     let stored_at_kill = world.stored_count().await;
+    eprintln!("killed with {stored_at_kill} of 3000 orders stored");
 
     let mut restarted = spawn_binary(&world);
     wait_until("all 3000 stored", || async {

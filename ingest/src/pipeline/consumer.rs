@@ -21,6 +21,7 @@ use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 pub type IngestConsumer = StreamConsumer<IngestContext>;
 
@@ -34,10 +35,19 @@ pub struct Shared {
 
 #[derive(Debug, Default)]
 struct Pauses {
-    /// Every assigned partition is paused (dependency outage or a stalled batch).
-    all: bool,
+    /// Batches currently waiting out a dependency outage.
+    outages: usize,
+    /// No batch settled for a long time.
+    stall: bool,
     /// Retry partitions paused until their next record is due.
     parked: HashSet<TopicPartition>,
+}
+
+impl Pauses {
+    /// Every assigned partition is paused.
+    fn all(&self) -> bool {
+        self.outages > 0 || self.stall
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -100,48 +110,89 @@ impl Shared {
         }
     }
 
-    /// Pauses every assigned partition; returns false if it already was.
-    pub fn hold_all<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K) -> bool {
+    /// A batch found a dependency unavailable: the first one pauses every partition.
+    pub fn enter_outage<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K, error: &str) {
         let mut pauses = lock(&self.pauses);
-        if pauses.all {
+        let was_held = pauses.all();
+        pauses.outages += 1;
+        let first = pauses.outages == 1;
+        drop(pauses);
+        if first {
+            self.events.outage_started(error);
+        }
+        if !was_held {
+            self.pause_assignment(consumer);
+        }
+    }
+
+    /// A batch got through again: the last one resumes consumption.
+    pub fn leave_outage<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K, lasted: Duration) {
+        let mut pauses = lock(&self.pauses);
+        pauses.outages = pauses.outages.saturating_sub(1);
+        let (over, held) = (pauses.outages == 0, pauses.all());
+        drop(pauses);
+        if over {
+            self.events.outage_ended(lasted);
+        }
+        if !held {
+            self.resume_assignment(consumer);
+        }
+    }
+
+    /// Pauses everything while batches are stuck; returns false if it already was.
+    pub fn hold_stall<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K) -> bool {
+        let mut pauses = lock(&self.pauses);
+        if pauses.stall {
             return false;
         }
-        pauses.all = true;
+        let was_held = pauses.all();
+        pauses.stall = true;
         drop(pauses);
-        match consumer.assignment() {
-            Ok(assignment) => {
-                if let Err(err) = consumer.pause(&assignment) {
-                    self.events.offsets_failed("pause", &err);
-                }
-            }
-            Err(err) => self.events.offsets_failed("pause", &err),
+        if !was_held {
+            self.pause_assignment(consumer);
         }
         true
     }
 
-    /// Resumes every assigned partition except parked retry partitions.
-    pub fn release_all<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K) {
+    pub fn release_stall<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K) {
         let mut pauses = lock(&self.pauses);
-        if !pauses.all {
+        if !pauses.stall {
             return;
         }
-        pauses.all = false;
-        let parked = pauses.parked.clone();
+        pauses.stall = false;
+        let held = pauses.all();
         drop(pauses);
-        let Ok(assignment) = consumer.assignment() else {
-            return;
-        };
-        let resume: Vec<TopicPartition> = partitions_of(&assignment)
-            .into_iter()
-            .filter(|tp| !parked.contains(tp))
-            .collect();
-        if let Err(err) = consumer.resume(&list(&resume)) {
-            self.events.offsets_failed("resume", &err);
+        if !held {
+            self.resume_assignment(consumer);
         }
     }
 
     pub fn is_held(&self) -> bool {
-        lock(&self.pauses).all
+        lock(&self.pauses).all()
+    }
+
+    fn pause_assignment<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K) {
+        let result = consumer
+            .assignment()
+            .and_then(|assignment| consumer.pause(&assignment));
+        if let Err(err) = result {
+            self.events.offsets_failed("pause", &err);
+        }
+    }
+
+    /// Resumes every assigned partition except parked retry partitions.
+    fn resume_assignment<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K) {
+        let parked = lock(&self.pauses).parked.clone();
+        let result = consumer.assignment().and_then(|assignment| {
+            let resume: Vec<TopicPartition> = partitions_of(&assignment)
+                .into_iter()
+                .filter(|tp| !parked.contains(tp))
+                .collect();
+            consumer.resume(&list(&resume))
+        });
+        if let Err(err) = result {
+            self.events.offsets_failed("resume", &err);
+        }
     }
 
     /// Pauses one retry partition until its head record is due.
@@ -155,7 +206,7 @@ impl Shared {
     pub fn unpark<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K, tp: &TopicPartition) {
         let mut pauses = lock(&self.pauses);
         let was_parked = pauses.parked.remove(tp);
-        let all = pauses.all;
+        let all = pauses.all();
         drop(pauses);
         if was_parked && !all {
             if let Err(err) = consumer.resume(&list(std::slice::from_ref(tp))) {

@@ -6,10 +6,11 @@
 //!   and [`retry`] (both written by [`writer`]), then [`offsets`].
 //! - [`consumer`]: rebalance callbacks, pauses, librdkafka telemetry ([`lag`]).
 //!
-//! Only one batch is in flight, so the store step never competes with itself; polling and
-//! decoding the next batch overlap with it. While a batch is in flight and the next is full the
-//! loop stops polling, except when every partition is paused (outage or a stalled batch): then
-//! it keeps polling, which serves rebalances and keeps the member within `max.poll.interval.ms`.
+//! Up to `--max-in-flight` batches settle concurrently (each on its own database connection)
+//! while the next one is polled and decoded; the offset tracker lets them finish in any order.
+//! When they are all busy and the next batch is full the loop stops polling, except when every
+//! partition is paused (outage or stalled batches): then it keeps polling, which serves
+//! rebalances and keeps the member within `max.poll.interval.ms`.
 
 pub mod batch;
 pub mod cache;
@@ -27,6 +28,7 @@ pub mod writer;
 use crate::health::ConsumerState;
 use batch::Assembler;
 use consumer::{IngestConsumer, Shared};
+use futures::stream::{FuturesUnordered, StreamExt};
 use process::Steps;
 use rdkafka::consumer::Consumer;
 use record::Record;
@@ -52,30 +54,24 @@ pub struct Pipeline {
 
 type InFlight<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
-async fn settle(inflight: &mut Option<InFlight<'_>>) {
-    match inflight.as_mut() {
-        Some(batch) => batch.await,
-        None => std::future::pending().await,
-    }
-}
-
 impl Pipeline {
-    /// Consumes until `shutdown` fires, then finishes the batch in flight (within the grace
+    /// Consumes until `shutdown` fires, then finishes the batches in flight (within the grace
     /// period), commits what is settled and flushes the producer.
     pub async fn run(&self, shutdown: Shutdown) -> anyhow::Result<()> {
         self.consumer
             .subscribe(&[&self.orders_topic, &self.retry_topic])?;
         let config = &self.steps.config;
+        let max_in_flight = config.max_in_flight.max(1) as usize;
         let mut assembler = Assembler::new(config.batch_size as usize, config.batch_linger());
-        let mut inflight: Option<InFlight<'_>> = None;
-        let mut inflight_since = Instant::now();
+        let mut in_flight: FuturesUnordered<InFlight<'_>> = FuturesUnordered::new();
+        // When a batch last started or finished: no progress for long means a stalled batch.
+        let mut progress = Instant::now();
         let mut stop_at: Option<Instant> = None;
         loop {
             let stopping = stop_at.is_some();
+            let room = in_flight.len() < max_in_flight;
             let poll = !stopping && (!assembler.is_full() || self.shared.is_held());
-            let linger = assembler
-                .deadline()
-                .filter(|_| inflight.is_none() && !stopping);
+            let linger = assembler.deadline().filter(|_| room && !stopping);
             let housekeeping = assembler
                 .next_due()
                 .map_or(Instant::now() + HOUSEKEEPING, |due| {
@@ -84,13 +80,15 @@ impl Pipeline {
             tokio::select! {
                 biased;
                 () = shutdown.wait(), if !stopping => {
-                    tracing::info!(in_flight = inflight.is_some(), "stopping: finishing the batch in flight");
+                    tracing::info!(in_flight = in_flight.len(), "stopping: finishing the batches in flight");
                     stop_at = Some(Instant::now() + config.shutdown_grace());
                 }
-                () = settle(&mut inflight), if inflight.is_some() => {
-                    inflight = None;
-                    // Lifts a stall pause; an outage pause was already lifted by the store step.
-                    self.shared.release_all(self.consumer.as_ref());
+                Some(()) = in_flight.next(), if !in_flight.is_empty() => {
+                    progress = Instant::now();
+                    if in_flight.is_empty() {
+                        // Lifts a stall pause; an outage pause is lifted by the store step.
+                        self.shared.release_stall(self.consumer.as_ref());
+                    }
                 }
                 message = self.consumer.recv(), if poll => match message {
                     Ok(message) => {
@@ -102,29 +100,32 @@ impl Pipeline {
                 () = sleep_until(linger.unwrap_or_else(Instant::now)), if linger.is_some() => {}
                 () = sleep_until(stop_at.unwrap_or_else(Instant::now)), if stopping => {
                     self.shared.events.shutdown_abandoned(self.shared.tracker().open_records());
-                    inflight = None;
+                    in_flight.clear();
                 }
                 () = sleep_until(housekeeping) => {
                     assembler.release_due(Instant::now(), &self.shared, &self.consumer);
-                    if inflight.is_some() && inflight_since.elapsed() > STALL_AFTER && self.shared.hold_all(self.consumer.as_ref()) {
-                        tracing::warn!("batch in flight for over {STALL_AFTER:?}: partitions paused meanwhile");
+                    if !in_flight.is_empty() && progress.elapsed() > STALL_AFTER && self.shared.hold_stall(self.consumer.as_ref()) {
+                        tracing::warn!("no batch settled for {STALL_AFTER:?}: partitions paused meanwhile");
                     }
                 }
             }
-            if inflight.is_none() {
-                if stopping {
+            // Not `stopping`: the signal may have arrived in this very iteration.
+            if stop_at.is_some() {
+                if in_flight.is_empty() {
                     break;
                 }
-                if assembler.is_ready(Instant::now()) {
-                    let batch = assembler.take(&self.shared);
-                    if !batch.is_empty() {
-                        inflight = Some(Box::pin(self.steps.process(batch)));
-                        inflight_since = Instant::now();
-                    }
+                continue;
+            }
+            while in_flight.len() < max_in_flight && assembler.is_ready(Instant::now()) {
+                let batch = assembler.take(&self.shared);
+                if batch.is_empty() {
+                    break;
                 }
+                in_flight.push(Box::pin(self.steps.process(batch)));
+                progress = Instant::now();
             }
         }
-        drop(inflight);
+        drop(in_flight);
         self.finish(assembler.held_back());
         Ok(())
     }

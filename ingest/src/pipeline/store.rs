@@ -45,8 +45,7 @@ impl StoreStep {
                 Ok(()) => break,
                 Err(Outage(error)) => {
                     let (_, attempt) = outage.get_or_insert_with(|| {
-                        self.shared.events.outage_started(&error);
-                        self.shared.hold_all(self.consumer.as_ref());
+                        self.shared.enter_outage(self.consumer.as_ref(), &error);
                         (Instant::now(), 0)
                     });
                     *attempt += 1;
@@ -64,8 +63,8 @@ impl StoreStep {
             }
         }
         if let Some((since, _)) = outage {
-            self.shared.events.outage_ended(since.elapsed());
-            self.shared.release_all(self.consumer.as_ref());
+            self.shared
+                .leave_outage(self.consumer.as_ref(), since.elapsed());
         }
         verdicts
             .into_iter()

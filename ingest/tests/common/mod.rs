@@ -50,6 +50,11 @@ pub struct World {
 
 impl World {
     pub async fn new(partitions: i32) -> World {
+        if std::env::var_os("RUST_LOG").is_some() {
+            shared::telemetry::init(&shared::config::TelemetryArgs {
+                log_format: "text".into(),
+            });
+        }
         let topics = TestTopics::create(partitions).await;
         let (db, db_name) = testing::db::fresh_db().await;
         let mut postgres = testing::db::postgres_args(&db_name);

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Throughput of the ingest pipeline (Kafka -> PostgreSQL + Redis) next to a plain COPY of the
+# very same rows into the same schema, measured in the same run, plus ingest's peak memory.
+#
+#   bench/ingest.sh            100,000 orders
+#   bench/ingest.sh --quick     20,000 orders
+#
+# Steps: release build; a fresh database (migrated) and fresh topics (6 partitions); the orders
+# are pre-loaded into the input topic with producer-sim (--rate 0); ingest starts and the clock
+# runs until every order is in PostgreSQL and in Redis. Throughput counts from the first stored
+# order (excluding the consumer-group join, which is fixed start-up cost) to the last one; the
+# wall time including start-up is printed too. The reference exports the stored rows and loads
+# them with COPY (one transaction, same indexes and foreign keys) into a second fresh database.
+# Targets: ingest >= 40% of COPY; ingest peak RSS (VmHWM) <= 150 MB. Needs the local stack
+# (scripts/stack.sh up). Prints a table and one `BENCH_JSON {...}` line.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+JARS="${ORDERS_CACHE:-$HOME/.cache/order-pipeline}/kafka-jars"
+BROKERS="${KAFKA_BROKERS:-localhost:9092}"
+ADMIN_URL="${DATABASE_URL:-postgres://orders:orders@localhost:5432/orders}"
+REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+PARTITIONS=6
+COUNT=100000
+SEED=20240602
+
+for arg in "$@"; do
+  case "$arg" in
+    --quick) COUNT=20000 ;;
+    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+db_url() { # database name -> URL on the admin server
+  local base="${ADMIN_URL%%\?*}"
+  printf '%s/%s' "${base%/*}" "$1"
+}
+kafka_java() {
+  java -Xms128m -Xmx512m -Dlog4j2.configurationFile="$ROOT/scripts/kafka/log4j2-tools.yaml" -cp "$JARS/*" "$@"
+}
+
+[ -d "$JARS" ] || { echo "no Kafka jars in $JARS: run scripts/stack.sh up first" >&2; exit 1; }
+(exec 3<>"/dev/tcp/${BROKERS%%:*}/${BROKERS##*:}") 2>/dev/null ||
+  { echo "no broker at $BROKERS: run scripts/stack.sh up first" >&2; exit 1; }
+
+RUN_ID="$(date +%s)_$$"
+WORK="$(mktemp -d)"
+DB="bench_ingest_$RUN_ID"
+COPY_DB="bench_copy_$RUN_ID"
+PREFIX="bench:$RUN_ID:"
+TOPIC_BASE="bench.ingest.$RUN_ID"
+TOPICS=("$TOPIC_BASE.orders" "$TOPIC_BASE.retry" "$TOPIC_BASE.dlq")
+INGEST_PID=""
+cleanup() {
+  [ -n "$INGEST_PID" ] && kill "$INGEST_PID" 2>/dev/null && wait "$INGEST_PID" 2>/dev/null || true
+  for topic in "${TOPICS[@]}"; do
+    kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$BROKERS" --delete --topic "$topic" \
+      >/dev/null 2>&1 || true
+  done
+  for db in "$DB" "$COPY_DB"; do
+    psql -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
+  done
+  redis-cli -u "$REDIS_URL" --scan --pattern "${PREFIX}*" 2>/dev/null |
+    xargs -r -n 1000 redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log "building ingest and producer-sim (release)"
+(cd "$ROOT" && cargo build --release -q -p ingest -p producer-sim)
+INGEST="$TARGET_DIR/release/ingest"
+SIM="$TARGET_DIR/release/producer-sim"
+
+log "fresh databases $DB, $COPY_DB and topics $TOPIC_BASE.* ($PARTITIONS partitions)"
+for db in "$DB" "$COPY_DB"; do
+  psql -q "$ADMIN_URL" -c "CREATE DATABASE \"$db\"" >/dev/null
+  DATABASE_URL="$(db_url "$db")" "$INGEST" migrate up >/dev/null
+done
+for topic in "${TOPICS[@]}"; do
+  kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$BROKERS" --create \
+    --topic "$topic" --partitions "$PARTITIONS" --replication-factor 1 >/dev/null
+done
+
+log "pre-loading $COUNT orders with producer-sim"
+"$SIM" --kafka-brokers "$BROKERS" --topic "${TOPICS[0]}" --rate 0 --count "$COUNT" --seed "$SEED" \
+  >/dev/null 2>"$WORK/sim.err" || { cat "$WORK/sim.err" >&2; exit 1; }
+
+count_rows() { psql -qtA "$(db_url "$DB")" -c "SELECT count(*) FROM orders"; }
+count_cached() {
+  redis-cli -u "$REDIS_URL" --scan --pattern "${PREFIX}order:*" | wc -l
+}
+
+METRICS_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+log "starting ingest (metrics on 127.0.0.1:$METRICS_PORT)"
+START="$(now)"
+KAFKA_BROKERS="$BROKERS" ORDERS_TOPIC="${TOPICS[0]}" RETRY_TOPIC="${TOPICS[1]}" DLQ_TOPIC="${TOPICS[2]}" \
+  KAFKA_GROUP="$TOPIC_BASE.group" DATABASE_URL="$(db_url "$DB")" REDIS_URL="$REDIS_URL" \
+  ORDER_CACHE_KEY_PREFIX="$PREFIX" METRICS_ADDR="127.0.0.1:$METRICS_PORT" RUST_LOG=warn \
+  "$INGEST" run >"$WORK/ingest.log" 2>&1 &
+INGEST_PID=$!
+
+FIRST=""
+DEADLINE=$(( $(date +%s) + 900 ))
+while :; do
+  kill -0 "$INGEST_PID" 2>/dev/null || { cat "$WORK/ingest.log" >&2; echo "ingest exited" >&2; exit 1; }
+  rows="$(count_rows)"
+  [ -z "$FIRST" ] && [ "$rows" -gt 0 ] && FIRST="$(now)"
+  [ "$rows" -ge "$COUNT" ] && break
+  [ "$(date +%s)" -lt "$DEADLINE" ] || { echo "timed out with $rows of $COUNT stored" >&2; exit 1; }
+  sleep 0.1
+done
+STORED="$(now)"
+while [ "$(count_cached)" -lt "$COUNT" ]; do
+  [ "$(date +%s)" -lt "$DEADLINE" ] || { echo "timed out waiting for Redis" >&2; exit 1; }
+  sleep 0.2
+done
+CACHED="$(now)"
+RSS_KB="$(awk '/^VmHWM:/ { print $2 }' "/proc/$INGEST_PID/status")"
+# Where the time went, from ingest's own histograms (sums in seconds, counts in batches).
+curl -fsS "http://127.0.0.1:$METRICS_PORT/metrics" >"$WORK/metrics.txt" 2>/dev/null || true
+metric() { awk -v m="$1" '$1 == m { print $2 }' "$WORK/metrics.txt"; }
+BATCHES="$(metric ingest_batch_size_count)"
+log "batches: ${BATCHES:-?}, mean size $(awk -v s="$(metric ingest_batch_size_sum)" -v c="$BATCHES" 'BEGIN { if (c > 0) printf "%.0f", s / c; else print "?" }'), time settling batches $(metric ingest_batch_duration_seconds_sum)s, of which in PostgreSQL $(metric ingest_store_duration_seconds_sum)s"
+kill "$INGEST_PID"; wait "$INGEST_PID" || true; INGEST_PID=""
+
+STEADY_SECS="$(elapsed "$FIRST" "$STORED")"
+WALL_SECS="$(elapsed "$START" "$STORED")"
+INGEST_RPS="$(awk -v n="$COUNT" -v s="$STEADY_SECS" 'BEGIN { printf "%d", n / s }')"
+WALL_RPS="$(awk -v n="$COUNT" -v s="$WALL_SECS" 'BEGIN { printf "%d", n / s }')"
+log "ingest: $COUNT orders in ${STEADY_SECS}s from the first row (${WALL_SECS}s with start-up); Redis complete after $(elapsed "$START" "$CACHED")s"
+
+log "reference: COPY of the same rows into $COPY_DB"
+SRC="$(db_url "$DB")"
+for table in orders deliveries payments items; do
+  psql -q "$SRC" -c "\\copy $table TO '$WORK/$table.copy'"
+done
+cat >"$WORK/load.sql" <<SQL
+\\copy orders FROM '$WORK/orders.copy'
+\\copy deliveries FROM '$WORK/deliveries.copy'
+\\copy payments FROM '$WORK/payments.copy'
+\\copy items FROM '$WORK/items.copy'
+SQL
+COPY_START="$(now)"
+psql -q -1 "$(db_url "$COPY_DB")" -f "$WORK/load.sql" >/dev/null
+COPY_SECS="$(elapsed "$COPY_START" "$(now)")"
+COPY_RPS="$(awk -v n="$COUNT" -v s="$COPY_SECS" 'BEGIN { printf "%d", n / s }')"
+ITEMS="$(psql -qtA "$SRC" -c "SELECT count(*) FROM items")"
+
+RATIO="$(awk -v a="$INGEST_RPS" -v b="$COPY_RPS" 'BEGIN { printf "%.2f", a / b }')"
+RSS_MB="$(awk -v k="$RSS_KB" 'BEGIN { printf "%.1f", k / 1024 }')"
+RATIO_OK="$(awk -v r="$RATIO" 'BEGIN { print (r >= 0.4) ? "meets" : "below" }')"
+RSS_OK="$(awk -v m="$RSS_MB" 'BEGIN { print (m <= 150) ? "meets" : "above" }')"
+
+echo
+printf '%-44s %10s orders/s\n' "ingest (Kafka -> PostgreSQL, from first row)" "$INGEST_RPS"
+printf '%-44s %10s orders/s\n' "ingest (including start-up and group join)" "$WALL_RPS"
+printf '%-44s %10s orders/s\n' "COPY of the same rows ($ITEMS items)" "$COPY_RPS"
+printf 'ratio ingest / COPY: %s (%s the 0.40 target)\n' "$RATIO" "$RATIO_OK"
+printf 'ingest peak RSS (VmHWM): %s MB (%s the 150 MB target)\n' "$RSS_MB" "$RSS_OK"
+printf 'BENCH_JSON {"orders":%d,"partitions":%d,"ingest_rps":%d,"ingest_wall_rps":%d,"copy_rps":%d,"ratio":%s,"ratio_target":0.4,"peak_rss_mb":%s,"rss_target_mb":150,"stored_secs":%s,"cached_secs":%s,"copy_secs":%s}\n' \
+  "$COUNT" "$PARTITIONS" "$INGEST_RPS" "$WALL_RPS" "$COPY_RPS" "$RATIO" "$RSS_MB" "$STEADY_SECS" \
+  "$(elapsed "$START" "$CACHED")" "$COPY_SECS"
