@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # HTTP read throughput of query-api against nginx serving the same JSON bytes as static files.
 #
-#   bench/http.sh            10,000 orders, 10 s per wrk run
-#   bench/http.sh --quick    2,000 orders, 3 s per run
+#   bench/http.sh            10,000 orders, 3 rounds of 10 s wrk runs
+#   bench/http.sh --quick    2,000 orders, 1 round of 3 s runs
 #
 # Needs the local stack (scripts/stack.sh up), wrk and nginx (Debian packages; installed when
 # missing and running as root). Runs, each with wrk -t2 -c64 over all stored uids (random pick):
@@ -14,20 +14,22 @@
 # the peak RSS of the hot instance. Targets: hot >= 70% of nginx req/s, hot p99 <= 2x nginx p99,
 # peak RSS <= 60 MB. Prints a table and one `BENCH_JSON {...}` line.
 #
-# All processes share the machine's cores with wrk, so absolute numbers are low; the ratios are
-# what matter. query-api runs with RUST_LOG=warn (the per-request access log is at info).
+# All processes share the machine's cores with wrk (and whatever else runs), so absolute numbers
+# are low and drift; hot, nginx and redis runs therefore alternate for several rounds and the
+# medians are reported. The miss run comes last because it loads PostgreSQL. query-api runs with RUST_LOG=warn (the per-request access log is at info).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 COUNT=10000
 DURATION=10s
+ROUNDS=3
 THREADS=2
 CONNECTIONS=64
 
 for arg in "$@"; do
   case "$arg" in
-    --quick) COUNT=2000; DURATION=3s ;;
+    --quick) COUNT=2000; DURATION=3s; ROUNDS=1 ;;
     -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac
@@ -111,20 +113,44 @@ done = function(summary, latency, requests)
 end
 LUA
 
-run_wrk() { # name url -> sets <name>_rps, _p50, _p99
-  local out
-  out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/pick.lua" "$2" | grep '^WRK ')"
-  log "$1: ${out#WRK }"
-  local rps p50 p99 errors non2xx
-  rps="$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$out")"
-  p50="$(sed -E 's/.*p50_ms=([0-9.]+).*/\1/' <<<"$out")"
-  p99="$(sed -E 's/.*p99_ms=([0-9.]+).*/\1/' <<<"$out")"
+cpu_ticks() { # pids... -> utime+stime summed, in clock ticks
+  local total=0 pid
+  for pid in "$@"; do
+    total=$(( total + $(awk '{print $14 + $15}' "/proc/$pid/stat") ))
+  done
+  echo "$total"
+}
+
+run_wrk() { # name url server-pids...: appends "rps p50 p99 cpu_us_per_request" to $WORK/res_<name>
+  local name=$1 url=$2 out before after
+  shift 2
+  before="$(cpu_ticks "$@")"
+  out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/pick.lua" "$url" | grep '^WRK ')"
+  after="$(cpu_ticks "$@")"
+  log "$name: ${out#WRK }"
+  local errors non2xx requests
   errors="$(sed -E 's/.*errors=([0-9]+).*/\1/' <<<"$out")"
   non2xx="$(sed -E 's/.*non2xx=([0-9]+).*/\1/' <<<"$out")"
+  requests="$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$out")"
   if [[ "$errors" != 0 || "$non2xx" != 0 ]]; then
-    echo "$1: $errors socket errors, $non2xx non-2xx answers" >&2; exit 1
+    echo "$name: $errors socket errors, $non2xx non-2xx answers" >&2; exit 1
   fi
-  printf -v "${1}_rps" '%s' "$rps"; printf -v "${1}_p50" '%s' "$p50"; printf -v "${1}_p99" '%s' "$p99"
+  # The server's own CPU time (user + system, all its threads) per answered request: the figure
+  # least disturbed by whatever else shares the machine.
+  local cpu_us
+  cpu_us="$(awk -v t=$(( after - before )) -v hz="$(getconf CLK_TCK)" -v r="$requests" 'BEGIN {printf "%.1f", t * 1e6 / hz / r}')"
+  echo "$(sed -E 's/.*rps=([0-9.]+) p50_ms=([0-9.]+) p99_ms=([0-9.]+).*/\1 \2 \3/' <<<"$out") $cpu_us" >>"$WORK/res_$name"
+}
+
+median() { # name column -> prints the median of that column over the rounds
+  awk -v c="$2" '{print $c}' "$WORK/res_$1" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
+}
+
+summarize() { # name -> sets <name>_rps, _p50, _p99, _cpu
+  printf -v "${1}_rps" '%s' "$(median "$1" 1)"
+  printf -v "${1}_p50" '%s' "$(median "$1" 2)"
+  printf -v "${1}_p99" '%s' "$(median "$1" 3)"
+  printf -v "${1}_cpu" '%s' "$(median "$1" 4)"
 }
 
 # nginx: foreground master, two workers like query-api's two runtime threads, same keep-alive.
@@ -155,6 +181,7 @@ http {
 CONF
 "$NGINX" -c "$WORK/nginx.conf" -p "$WORK/nginx" &
 PIDS+=($!)
+NGINX_PID=$!
 
 HOT_PORT="$(free_port)"
 start_api "$HOT_PORT"
@@ -163,22 +190,30 @@ HOT="http://127.0.0.1:$HOT_PORT"
 log "warming query-api's caches"
 "$TARGET_DIR/release/examples/bench_seed" warm --url "$HOT" --uids "$WORK/uids.txt"
 curl -fsS -o /dev/null "http://127.0.0.1:$NGINX_PORT/order/$(head -1 "$WORK/uids.txt")"
-
-run_wrk hot "$HOT"
-run_wrk nginx "http://127.0.0.1:$NGINX_PORT"
+mapfile -t NGINX_WORKERS < <(pgrep -P "$NGINX_PID")
 
 REDIS_PORT="$(free_port)"
 start_api "$REDIS_PORT" NEAR_CACHE_ENTRIES=0
 REDIS_API="http://127.0.0.1:$REDIS_PORT"
-run_wrk redis "$REDIS_API"
+REDIS_PID=$LAST_PID
+
+for round in $(seq 1 "$ROUNDS"); do
+  log "round $round of $ROUNDS"
+  run_wrk hot "$HOT" "$HOT_PID"
+  run_wrk nginx "http://127.0.0.1:$NGINX_PORT" "$NGINX_PID" "${NGINX_WORKERS[@]}"
+  run_wrk redis "$REDIS_API" "$REDIS_PID"
+done
+summarize hot; summarize nginx; summarize redis
 
 MISS_PORT="$(free_port)"
 start_api "$MISS_PORT" NEAR_CACHE_ENTRIES=0 REDIS_URL=redis://127.0.0.1:1
 MISS_API="http://127.0.0.1:$MISS_PORT"
+MISS_PID=$LAST_PID
 # A few requests first, so Redis's breaker has opened: this run measures PostgreSQL reads, not
 # how long it takes to notice that Redis is gone.
 for uid in $(head -5 "$WORK/uids.txt"); do curl -fsS -o /dev/null "$MISS_API/order/$uid"; done
-run_wrk miss "$MISS_API"
+run_wrk miss "$MISS_API" "$MISS_PID"
+summarize miss
 miss_db_reads="$(curl -fsS "$MISS_API/metrics" | awk '$1 == "order_db_reads_total" {print $2}')"
 
 log "comparing bodies across instances and nginx"
@@ -191,21 +226,24 @@ hwm_kb="$(awk '/VmHWM/ {print $2}' "/proc/$HOT_PID/status")"
 peak_rss_mb="$(awk -v kb="$hwm_kb" 'BEGIN {printf "%.1f", kb / 1024}')"
 rps_ratio="$(awk -v a="$hot_rps" -v b="$nginx_rps" 'BEGIN {printf "%.2f", a / b}')"
 p99_ratio="$(awk -v a="$hot_p99" -v b="$nginx_p99" 'BEGIN {printf "%.2f", a / b}')"
+cpu_ratio="$(awk -v a="$hot_cpu" -v b="$nginx_cpu" 'BEGIN {printf "%.2f", a / b}')"
 verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN {ok = (dir == "ge") ? v >= t : v <= t; print ok ? "ok" : "MISSED"}'; }
 
-printf '\n%-34s %12s %10s %10s\n' "run (wrk -t$THREADS -c$CONNECTIONS -d$DURATION)" "req/s" "p50 ms" "p99 ms"
-printf '%-34s %12.0f %10.3f %10.3f\n' "query-api hot (memory+redis)" "$hot_rps" "$hot_p50" "$hot_p99"
-printf '%-34s %12.0f %10.3f %10.3f\n' "nginx static files" "$nginx_rps" "$nginx_p50" "$nginx_p99"
-printf '%-34s %12.0f %10.3f %10.3f\n' "query-api redis (near cache off)" "$redis_rps" "$redis_p50" "$redis_p99"
-printf '%-34s %12.0f %10.3f %10.3f\n' "query-api miss (postgres only)" "$miss_rps" "$miss_p50" "$miss_p99"
+printf '\n%-36s %10s %9s %9s %12s\n' "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, median of $ROUNDS" "req/s" "p50 ms" "p99 ms" "CPU us/req"
+row() { printf '%-36s %10.0f %9.3f %9.3f %12.1f\n' "$1" "$2" "$3" "$4" "$5"; }
+row "query-api hot (memory, redis behind)" "$hot_rps" "$hot_p50" "$hot_p99" "$hot_cpu"
+row "nginx static files" "$nginx_rps" "$nginx_p50" "$nginx_p99" "$nginx_cpu"
+row "query-api redis (near cache off)" "$redis_rps" "$redis_p50" "$redis_p99" "$redis_cpu"
+row "query-api miss (postgres only)" "$miss_rps" "$miss_p50" "$miss_p99" "$miss_cpu"
 printf '\nreq/s ratio hot/nginx  %s (target >= 0.70: %s)\n' "$rps_ratio" "$(verdict "$rps_ratio" 0.70 ge)"
 printf 'p99 ratio hot/nginx    %s (target <= 2.00: %s)\n' "$p99_ratio" "$(verdict "$p99_ratio" 2.0 le)"
+printf 'CPU per request        %sx nginx (server CPU time per answered request)\n' "$cpu_ratio"
 printf 'peak RSS (VmHWM)       %s MB (target <= 60: %s)\n' "$peak_rss_mb" "$(verdict "$peak_rss_mb" 60 le)"
 printf 'identical bodies       %s uids x 4 servers, %s differing\n' "$checked" "$differing"
 printf 'miss run db reads      %s\n\n' "$miss_db_reads"
 
-printf 'BENCH_JSON {"orders":%d,"duration":"%s","connections":%d,"hot_rps":%.0f,"hot_p50_ms":%s,"hot_p99_ms":%s,"nginx_rps":%.0f,"nginx_p50_ms":%s,"nginx_p99_ms":%s,"rps_ratio":%s,"rps_ratio_target":0.7,"p99_ratio":%s,"p99_ratio_target":2.0,"redis_rps":%.0f,"redis_p99_ms":%s,"miss_rps":%.0f,"miss_p50_ms":%s,"miss_p99_ms":%s,"miss_db_reads":%s,"identical_checked":%d,"identical_differing":%d,"peak_rss_mb":%s,"rss_target_mb":60}\n' \
-  "$COUNT" "$DURATION" "$CONNECTIONS" "$hot_rps" "$hot_p50" "$hot_p99" "$nginx_rps" "$nginx_p50" "$nginx_p99" \
-  "$rps_ratio" "$p99_ratio" "$redis_rps" "$redis_p99" "$miss_rps" "$miss_p50" "$miss_p99" "${miss_db_reads:-0}" \
+printf 'BENCH_JSON {"orders":%d,"duration":"%s","rounds":%d,"connections":%d,"hot_rps":%.0f,"hot_p50_ms":%s,"hot_p99_ms":%s,"nginx_rps":%.0f,"nginx_p50_ms":%s,"nginx_p99_ms":%s,"rps_ratio":%s,"rps_ratio_target":0.7,"p99_ratio":%s,"p99_ratio_target":2.0,"hot_cpu_us_per_req":%s,"nginx_cpu_us_per_req":%s,"cpu_ratio":%s,"redis_rps":%.0f,"redis_p99_ms":%s,"miss_rps":%.0f,"miss_p50_ms":%s,"miss_p99_ms":%s,"miss_db_reads":%s,"identical_checked":%d,"identical_differing":%d,"peak_rss_mb":%s,"rss_target_mb":60}\n' \
+  "$COUNT" "$DURATION" "$ROUNDS" "$CONNECTIONS" "$hot_rps" "$hot_p50" "$hot_p99" "$nginx_rps" "$nginx_p50" "$nginx_p99" \
+  "$rps_ratio" "$p99_ratio" "$hot_cpu" "$nginx_cpu" "$cpu_ratio" "$redis_rps" "$redis_p99" "$miss_rps" "$miss_p50" "$miss_p99" "${miss_db_reads:-0}" \
   "$checked" "$differing" "$peak_rss_mb"
 [[ "$differing" == 0 ]]

@@ -69,6 +69,10 @@ pub struct ReadArgs {
     )]
     pub redis_breaker_cooldown_ms: u64,
 
+    /// HTTP threads, each with its own runtime and listener (0 = one per CPU).
+    #[arg(long = "http-threads", env = "HTTP_THREADS", default_value_t = 0)]
+    pub http_threads: usize,
+
     /// Time allowed for in-flight requests to finish after a shutdown signal, in milliseconds.
     #[arg(
         long = "shutdown-grace-ms",
@@ -87,6 +91,13 @@ impl ReadArgs {
         Duration::from_millis(self.redis_breaker_cooldown_ms)
     }
 
+    pub fn http_threads(&self) -> usize {
+        match self.http_threads {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        }
+    }
+
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_millis(self.shutdown_grace_ms)
     }
@@ -101,6 +112,7 @@ impl Default for ReadArgs {
             db_read_timeout_ms: 3_000,
             redis_breaker_failures: 3,
             redis_breaker_cooldown_ms: 5_000,
+            http_threads: 0,
             shutdown_grace_ms: 10_000,
         }
     }

@@ -5,7 +5,8 @@
 //!   document and Swagger UI; [`health`]: liveness and readiness.
 //! - [`read_model`]: near cache → Redis → PostgreSQL, with request coalescing.
 //! - [`input`]: parsing of uids and query strings; [`error`]: the one place for status codes.
-//! - [`http`]: request ids, limits, access log and graceful shutdown; [`metrics`]: Prometheus.
+//! - [`http`]: request ids, limits, access log and graceful shutdown; [`workers`]: one runtime
+//!   and listener per HTTP thread; [`metrics`]: Prometheus.
 //!
 //! [`Application`] is what `main` and the tests start: build it (binding the port), then run it
 //! until a [`Shutdown`] fires.
@@ -21,6 +22,7 @@ pub mod openapi;
 pub mod read_model;
 pub mod routes;
 pub mod web;
+pub mod workers;
 
 use anyhow::Context;
 use config::Config;
@@ -33,14 +35,14 @@ use std::time::Duration;
 
 /// A built, bound, not yet serving query-api.
 pub struct Application {
-    listener: std::net::TcpListener,
+    listeners: Vec<std::net::TcpListener>,
     port: u16,
     state: std::sync::Arc<AppState>,
     grace: Duration,
 }
 
 impl Application {
-    /// Connects the pools, checks the schema and binds the listener.
+    /// Connects the pools, checks the schema and binds the listeners.
     ///
     /// Fails when the schema is behind this build (serving would fail on every read) or the
     /// settings are unusable; starts anyway, not ready, when PostgreSQL is merely unreachable,
@@ -72,13 +74,17 @@ impl Application {
             db_read_timeout: config.read.db_read_timeout(),
             openapi: openapi::document()?,
         };
-        let listener = std::net::TcpListener::bind(config.http_addr)
+        let threads = config.read.http_threads();
+        let listeners = workers::bind(config.http_addr, threads)
             .with_context(|| format!("cannot listen on {}", config.http_addr))?;
-        listener.set_nonblocking(true)?;
-        let port = listener.local_addr()?.port();
-        tracing::info!(addr = %config.http_addr, port, "query-api listening");
+        let port = listeners
+            .first()
+            .map(std::net::TcpListener::local_addr)
+            .transpose()?
+            .map_or(0, |addr| addr.port());
+        tracing::info!(addr = %config.http_addr, port, threads, "query-api listening");
         Ok(Self {
-            listener,
+            listeners,
             port,
             state: std::sync::Arc::new(state),
             grace: config.read.shutdown_grace(),
@@ -94,7 +100,7 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let metrics = self.state.metrics.clone();
         let filter = routes::routes(self.state);
-        http::serve(self.listener, filter, metrics, shutdown, self.grace).await
+        workers::run(self.listeners, filter, metrics, shutdown, self.grace).await
     }
 }
 

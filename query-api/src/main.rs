@@ -5,7 +5,9 @@ use query_api::{config::Config, Application};
 use shared::shutdown::Shutdown;
 use std::process::ExitCode;
 
-#[tokio::main]
+// Requests are served on the HTTP threads' own runtimes (see `workers`); this one only builds
+// the app and waits for signals.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     shared::config::load_dotenv();
     let config = Config::parse();
