@@ -53,7 +53,7 @@ pub fn decode_at(bytes: &[u8], now: DateTime<Utc>) -> Result<ValidOrder, DecodeE
     }
     let text = std::str::from_utf8(bytes)
         .map_err(|err| DecodeError::Malformed(format!("message is not UTF-8: {err}")))?;
-    let order: Order = serde_json::from_str(text)
+    let order: Order = super::model::from_json(text)
         .map_err(|err| DecodeError::Malformed(format!("not an order document: {err}")))?;
     validate(&order, now).map_err(DecodeError::Invalid)?;
     Ok(ValidOrder::trusted(order))

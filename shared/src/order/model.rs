@@ -4,7 +4,7 @@
 //! declaration order, so encoding a decoded order reproduces the contract's key order.
 //! Unknown fields are rejected so that what we store is exactly what we serve back.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use utoipa::ToSchema;
 use validator::Validate;
@@ -22,11 +22,16 @@ pub struct Order {
     pub track_number: String,
     #[validate(custom(function = "rules::non_blank"))]
     pub entry: String,
+    #[serde(deserialize_with = "object::one")]
     #[validate(nested)]
     pub delivery: Delivery,
+    #[serde(deserialize_with = "object::one")]
     #[validate(nested)]
     pub payment: Payment,
-    #[validate(length(min = 1, max = 1000, message = "must have 1 to 1000 items"), nested)]
+    /// 1 to 1000 items: checked in `validate::cross_field`, so a count error never hides an
+    /// item's own errors.
+    #[serde(deserialize_with = "object::list")]
+    #[validate(nested)]
     pub items: Vec<Item>,
     #[validate(custom(function = "rules::non_blank"))]
     pub locale: String,
@@ -129,8 +134,73 @@ mod rfc3339 {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        DateTime::parse_from_rfc3339(&text)
+        let utc = DateTime::parse_from_rfc3339(&text)
             .map(|parsed| parsed.with_timezone(&Utc))
-            .map_err(|err| serde::de::Error::custom(format!("date_created is not RFC 3339: {err}")))
+            .map_err(|err| {
+                serde::de::Error::custom(format!("date_created is not RFC 3339: {err}"))
+            })?;
+        // `0000-01-01T00:00:00+01:00` is year -1 in UTC, which RFC 3339 cannot write: we could
+        // never serve it back.
+        if !(0..=9999).contains(&utc.year()) {
+            return Err(serde::de::Error::custom(
+                "date_created is outside the years 0000-9999 in UTC",
+            ));
+        }
+        Ok(utc)
+    }
+}
+
+/// Parses an order document. serde's derived structs also read a JSON *array* of the field
+/// values in declaration order; the contract says an order and its parts are objects, so every
+/// level goes through [`object`], and anything else is a wrong shape (malformed).
+pub(crate) fn from_json(text: &str) -> serde_json::Result<Order> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let order = object::one(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(order)
+}
+
+/// Deserialization that accepts a struct only in its JSON object form.
+mod object {
+    use serde::de::value::MapAccessDeserializer;
+    use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    struct ObjectOnly<T>(PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectOnly<T> {
+        type Value = T;
+
+        fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+            formatter.write_str("a JSON object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map))
+        }
+    }
+
+    /// A `T` from a JSON object; an array (or anything else) is an error.
+    pub fn one<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        deserializer: D,
+    ) -> Result<T, D::Error> {
+        deserializer.deserialize_map(ObjectOnly(PhantomData))
+    }
+
+    /// A list of `T`s, each from a JSON object.
+    pub fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<T>, D::Error> {
+        struct Element<T>(T);
+
+        impl<'de, T: Deserialize<'de>> Deserialize<'de> for Element<T> {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                one(deserializer).map(Element)
+            }
+        }
+
+        let elements = Vec::<Element<T>>::deserialize(deserializer)?;
+        Ok(elements.into_iter().map(|Element(item)| item).collect())
     }
 }
