@@ -45,7 +45,7 @@ pub fn validate(order: &Order, now: DateTime<Utc>) -> Result<(), Vec<FieldError>
     if errors.is_empty() {
         return Ok(());
     }
-    errors.sort_by(|a, b| path_key(&a.path).cmp(&path_key(&b.path)));
+    errors.sort_by_cached_key(|error| path_key(&error.path));
     errors.dedup();
     // One entry per path, so the message names each failing field once even when it breaks two
     // rules (a negative `payment.amount` that is also not the sum).
