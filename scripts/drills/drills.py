@@ -136,9 +136,12 @@ def outage(service: str, at: float, duration: float, during: Callable[[Ctx, floa
             if delay > 0:
                 time.sleep(delay)
         finally:
-            infra.stack("start", service)  # always: never leave the stack broken
-            log(f"  {service} is back at +{time.time() - ctx.t0:.1f} s")
+            # The fault ends when the service is being started again: recovery then includes its
+            # own start-up and the pipeline reconnecting to it.
             ctx.end_fault()
+            infra.stack("start", service)  # always: never leave the stack broken
+            ctx.result.info[f"{service}_start_s"] = round(time.time() - ctx.fault_end, 2)
+            log(f"  {service} is back at +{time.time() - ctx.t0:.1f} s")
     return fault
 
 
@@ -344,7 +347,7 @@ def catalogue(quick: bool) -> list[Drill]:
                   Stream(8_000, 1_000, seed=101), kill_fault(kills=2, first=2.0, every=2.5),
                   exactly_once_dlq=False),
             Drill("postgres-outage", "stop PostgreSQL for 10 s mid-stream",
-                  Stream(14_000, 1_000, seed=103),
+                  Stream(18_000, 1_000, seed=103),
                   outage("postgres", at=2.5, duration=10, during=postgres_during),
                   after_checks=postgres_checks, stopped_service="postgres"),
         ]
