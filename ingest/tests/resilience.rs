@@ -110,6 +110,48 @@ async fn a_clean_stop_and_restart_reprocesses_nothing() {
     world.cleanup().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_joining_and_leaving_mid_stream_lose_nothing() {
+    let world = World::new(4).await;
+    let all = orders(23, 1200);
+    let feeder = {
+        let topic = world.topics.orders.clone();
+        let all = all.clone();
+        tokio::spawn(async move {
+            let producer = producer();
+            for chunk in all.chunks(50) {
+                produce_orders(&producer, &topic, chunk).await;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let first = start(world.config.clone()).await;
+    wait_until("some stored", || async {
+        world.stored_count().await >= 200
+    })
+    .await;
+    // A second member joins: cooperative rebalance moves some partitions to it.
+    let second = start(world.config.clone()).await;
+    wait_until("second member assigned", || async {
+        second.readyz().await.1["assigned_partitions"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0
+    })
+    .await;
+    // The first leaves cleanly: its partitions move to the second with their offsets.
+    first.stop().await;
+    feeder.await.expect("feeder");
+    wait_until("all stored", || async {
+        world.stored_count().await >= 1200
+    })
+    .await;
+    assert_eq!(world.stored_count().await, 1200);
+    assert!(read_topic_async(&world.topics.dlq).await.is_empty());
+    second.stop().await;
+    world.cleanup().await;
+}
+
 fn spawn_binary(world: &World) -> Child {
     let config = &world.config;
     Command::new(env!("CARGO_BIN_EXE_ingest"))

@@ -28,3 +28,36 @@ impl CacheStep {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::Health;
+    use crate::metrics::IngestMetrics;
+    use shared::config::RedisArgs;
+    use std::sync::Arc;
+
+    fn step(redis_url: &str) -> (CacheStep, Arc<IngestMetrics>) {
+        let metrics = Arc::new(IngestMetrics::new().expect("metrics"));
+        let events = Events::new(metrics.clone(), Arc::new(Health::default()));
+        let args = RedisArgs {
+            redis_url: redis_url.into(),
+            ttl_secs: 60,
+            key_prefix: "unit:".into(),
+            timeout_ms: 200,
+        };
+        let cache = OrderCache::new(&args).expect("redis settings");
+        (CacheStep { cache, events }, metrics)
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_redis_is_counted_and_does_not_fail_the_batch() {
+        // Nothing listens on port 1: a real refused connection, not a stand-in.
+        let (step, metrics) = step("redis://127.0.0.1:1");
+        let order = shared::order::decode(shared::order::SAMPLE_JSON.as_bytes()).expect("sample");
+        step.put(&[&order]).await;
+        assert_eq!(metrics.cache_errors.get(), 1);
+        step.put(&[]).await;
+        assert_eq!(metrics.cache_errors.get(), 1, "an empty batch makes no call");
+    }
+}

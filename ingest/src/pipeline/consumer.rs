@@ -1,220 +1,25 @@
-//! The Kafka consumer and its context: rebalance callbacks that settle offsets before a
-//! partition changes hands, the pause bookkeeping shared by outage handling and delayed retries,
-//! and librdkafka's logs, errors and statistics routed into our telemetry.
+//! The Kafka consumer's context: rebalance callbacks that settle offsets before a partition
+//! changes hands and set the pause state of new ones, and librdkafka's logs, errors and
+//! statistics (consumer lag) routed into our telemetry.
 //!
 //! librdkafka runs these callbacks on the thread that polls the consumer (our consume loop), so
-//! they never race the loop itself; the shared state still sits behind a mutex because the
-//! context must be `Sync`. The mutex is never held while calling into librdkafka, because a
-//! synchronous commit can call `commit_callback` on the same thread.
+//! they never race the loop itself; the [`Shared`] state is still behind mutexes because the
+//! context must be `Sync`.
 
 use super::lag;
-use super::offsets::OffsetTracker;
 use super::record::TopicPartition;
-use crate::events::Events;
+use super::state::{lock, partitions_of};
 use crate::health::ConsumerState;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
-};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::error::{KafkaError, KafkaResult};
-use rdkafka::{Offset, TopicPartitionList};
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use rdkafka::TopicPartitionList;
+use std::sync::Arc;
+
+pub use super::state::Shared;
 
 pub type IngestConsumer = StreamConsumer<IngestContext>;
-
-/// State shared by the consume loop and the rebalance callbacks.
-#[derive(Debug)]
-pub struct Shared {
-    tracker: Mutex<OffsetTracker>,
-    pauses: Mutex<Pauses>,
-    pub events: Events,
-}
-
-#[derive(Debug, Default)]
-struct Pauses {
-    /// Batches currently waiting out a dependency outage.
-    outages: usize,
-    /// No batch settled for a long time.
-    stall: bool,
-    /// Retry partitions paused until their next record is due.
-    parked: HashSet<TopicPartition>,
-}
-
-impl Pauses {
-    /// Every assigned partition is paused.
-    fn all(&self) -> bool {
-        self.outages > 0 || self.stall
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic elsewhere cannot leave these plain maps half-updated in a harmful way.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn list(partitions: &[TopicPartition]) -> TopicPartitionList {
-    let mut tpl = TopicPartitionList::with_capacity(partitions.len());
-    for tp in partitions {
-        tpl.add_partition(&tp.topic, tp.partition);
-    }
-    tpl
-}
-
-fn partitions_of(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
-    tpl.elements()
-        .iter()
-        .map(|e| TopicPartition {
-            topic: e.topic().into(),
-            partition: e.partition(),
-        })
-        .collect()
-}
-
-impl Shared {
-    pub fn new(events: Events) -> Self {
-        Self {
-            tracker: Mutex::default(),
-            pauses: Mutex::default(),
-            events,
-        }
-    }
-
-    pub fn tracker(&self) -> MutexGuard<'_, OffsetTracker> {
-        lock(&self.tracker)
-    }
-
-    /// Commits `offsets` synchronously (revoke, shutdown).
-    pub fn commit<C: ConsumerContext, K: Consumer<C>>(
-        &self,
-        consumer: &K,
-        offsets: &[(TopicPartition, i64)],
-        reason: &'static str,
-    ) {
-        if offsets.is_empty() {
-            return;
-        }
-        let mut tpl = TopicPartitionList::with_capacity(offsets.len());
-        for (tp, offset) in offsets {
-            if let Err(err) =
-                tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*offset))
-            {
-                self.events.offsets_failed("commit", &err);
-            }
-        }
-        match consumer.commit(&tpl, CommitMode::Sync) {
-            Ok(()) => self.events.offsets_committed(reason, offsets.len()),
-            Err(err) => self.events.offsets_failed("commit", &err),
-        }
-    }
-
-    /// A batch found a dependency unavailable: the first one pauses every partition.
-    pub fn enter_outage<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K, error: &str) {
-        let mut pauses = lock(&self.pauses);
-        let was_held = pauses.all();
-        pauses.outages += 1;
-        let first = pauses.outages == 1;
-        drop(pauses);
-        if first {
-            self.events.outage_started(error);
-        }
-        if !was_held {
-            self.pause_assignment(consumer);
-        }
-    }
-
-    /// A batch got through again: the last one resumes consumption.
-    pub fn leave_outage<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K, lasted: Duration) {
-        let mut pauses = lock(&self.pauses);
-        pauses.outages = pauses.outages.saturating_sub(1);
-        let (over, held) = (pauses.outages == 0, pauses.all());
-        drop(pauses);
-        if over {
-            self.events.outage_ended(lasted);
-        }
-        if !held {
-            self.resume_assignment(consumer);
-        }
-    }
-
-    /// Pauses everything while batches are stuck; returns false if it already was.
-    pub fn hold_stall<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K) -> bool {
-        let mut pauses = lock(&self.pauses);
-        if pauses.stall {
-            return false;
-        }
-        let was_held = pauses.all();
-        pauses.stall = true;
-        drop(pauses);
-        if !was_held {
-            self.pause_assignment(consumer);
-        }
-        true
-    }
-
-    pub fn release_stall<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K) {
-        let mut pauses = lock(&self.pauses);
-        if !pauses.stall {
-            return;
-        }
-        pauses.stall = false;
-        let held = pauses.all();
-        drop(pauses);
-        if !held {
-            self.resume_assignment(consumer);
-        }
-    }
-
-    pub fn is_held(&self) -> bool {
-        lock(&self.pauses).all()
-    }
-
-    fn pause_assignment<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K) {
-        let result = consumer
-            .assignment()
-            .and_then(|assignment| consumer.pause(&assignment));
-        if let Err(err) = result {
-            self.events.offsets_failed("pause", &err);
-        }
-    }
-
-    /// Resumes every assigned partition except parked retry partitions.
-    fn resume_assignment<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K) {
-        let parked = lock(&self.pauses).parked.clone();
-        let result = consumer.assignment().and_then(|assignment| {
-            let resume: Vec<TopicPartition> = partitions_of(&assignment)
-                .into_iter()
-                .filter(|tp| !parked.contains(tp))
-                .collect();
-            consumer.resume(&list(&resume))
-        });
-        if let Err(err) = result {
-            self.events.offsets_failed("resume", &err);
-        }
-    }
-
-    /// Pauses one retry partition until its head record is due.
-    pub fn park<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K, tp: &TopicPartition) {
-        lock(&self.pauses).parked.insert(tp.clone());
-        if let Err(err) = consumer.pause(&list(std::slice::from_ref(tp))) {
-            self.events.offsets_failed("pause", &err);
-        }
-    }
-
-    pub fn unpark<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K, tp: &TopicPartition) {
-        let mut pauses = lock(&self.pauses);
-        let was_parked = pauses.parked.remove(tp);
-        let all = pauses.all();
-        drop(pauses);
-        if was_parked && !all {
-            if let Err(err) = consumer.resume(&list(std::slice::from_ref(tp))) {
-                self.events.offsets_failed("resume", &err);
-            }
-        }
-    }
-}
 
 /// Our librdkafka callbacks.
 pub struct IngestContext {

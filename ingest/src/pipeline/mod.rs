@@ -4,7 +4,8 @@
 //! - [`record`]: a consumed record, decoded once. [`batch`]: batch assembly and parked retries.
 //! - [`process`]: settling a batch through [`classify`], [`store`], [`cache`], [`dead_letter`]
 //!   and [`retry`] (both written by [`writer`]), then [`offsets`].
-//! - [`consumer`]: rebalance callbacks, pauses, librdkafka telemetry ([`lag`]).
+//! - [`consumer`]: rebalance callbacks, librdkafka telemetry ([`lag`]); [`state`]: offsets
+//!   and pauses shared with those callbacks.
 //!
 //! Up to `--max-in-flight` batches settle concurrently (each on its own database connection)
 //! while the next one is polled and decoded; the offset tracker lets them finish in any order.
@@ -22,6 +23,7 @@ pub mod offsets;
 pub mod process;
 pub mod record;
 pub mod retry;
+pub mod state;
 pub mod store;
 pub mod writer;
 

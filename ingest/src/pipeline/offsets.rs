@@ -41,8 +41,8 @@ impl OffsetTracker {
         self.last_epoch
     }
 
-    /// Forgets a revoked partition; returns its safe offset if it moved past what was stored,
-    /// for a last synchronous commit.
+    /// Forgets a revoked partition; returns its safe offset (if any record settled) for a last
+    /// synchronous commit before the partition moves to another member.
     pub fn revoke(&mut self, tp: &TopicPartition) -> Option<i64> {
         let state = self.partitions.remove(tp)?;
         state.safe
