@@ -20,7 +20,8 @@ pub enum CacheError {
 #[derive(Clone)]
 pub struct OrderCache {
     client: redis::Client,
-    connection: std::sync::Arc<tokio::sync::OnceCell<ConnectionManager>>,
+    connection: std::sync::Arc<std::sync::OnceLock<ConnectionManager>>,
+    connecting: std::sync::Arc<tokio::sync::Mutex<()>>,
     key_prefix: String,
     ttl_secs: u64,
     timeout: Duration,
@@ -39,6 +40,7 @@ impl OrderCache {
         Ok(Self {
             client: redis::Client::open(args.redis_url.as_str())?,
             connection: Default::default(),
+            connecting: Default::default(),
             key_prefix: args.key_prefix.clone(),
             ttl_secs: args.ttl_secs,
             timeout: Duration::from_millis(args.timeout_ms.max(1)),
@@ -50,23 +52,32 @@ impl OrderCache {
         format!("{}order:{uid}", self.key_prefix)
     }
 
+    /// The shared connection, connecting on first use. While one caller connects, the others
+    /// fail fast with `NotConnected` instead of queueing behind it: a dead Redis must cost each
+    /// request at most one timeout, never a queue of them.
     async fn connection(&self) -> Result<ConnectionManager, CacheError> {
-        let client = self.client.clone();
-        let timeout = self.timeout;
-        let manager = self
-            .connection
-            .get_or_try_init(|| async move {
-                let config = redis::aio::ConnectionManagerConfig::new()
-                    .set_connection_timeout(timeout)
-                    .set_response_timeout(timeout)
-                    .set_number_of_retries(1);
-                tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config))
-                    .await
-                    .map_err(|_| CacheError::Timeout(timeout))?
-                    .map_err(CacheError::from)
-            })
-            .await?;
-        Ok(manager.clone())
+        if let Some(manager) = self.connection.get() {
+            return Ok(manager.clone());
+        }
+        let Ok(_connecting) = self.connecting.try_lock() else {
+            return Err(CacheError::NotConnected);
+        };
+        if let Some(manager) = self.connection.get() {
+            return Ok(manager.clone());
+        }
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(self.timeout)
+            .set_response_timeout(self.timeout)
+            .set_number_of_retries(1);
+        let manager = tokio::time::timeout(
+            self.timeout,
+            ConnectionManager::new_with_config(self.client.clone(), config),
+        )
+        .await
+        .map_err(|_| CacheError::Timeout(self.timeout))??;
+        // Only this caller holds `connecting`, so the cell is still empty.
+        let _ = self.connection.set(manager.clone());
+        Ok(manager)
     }
 
     async fn bounded<T>(
