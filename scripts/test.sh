@@ -20,7 +20,7 @@ cargo test --workspace --all-targets "$@"
 
 if [ $# -eq 0 ]; then
   step "browser test of the web page and Swagger UI (headless Chromium)"
-  query-api/tests/browser/run.sh
+  bash query-api/tests/browser/run.sh
 
   step "deployment files (compose, Kubernetes, Prometheus, Grafana)"
   scripts/validate-deploy.sh
