@@ -29,7 +29,9 @@ pub struct OrderCache {
 
 impl std::fmt::Debug for OrderCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OrderCache").field("key_prefix", &self.key_prefix).finish()
+        f.debug_struct("OrderCache")
+            .field("key_prefix", &self.key_prefix)
+            .finish()
     }
 }
 
@@ -84,14 +86,18 @@ impl OrderCache {
         &self,
         call: impl std::future::Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, CacheError> {
-        tokio::time::timeout(self.timeout, call).await.map_err(|_| CacheError::Timeout(self.timeout))?.map_err(Into::into)
+        tokio::time::timeout(self.timeout, call)
+            .await
+            .map_err(|_| CacheError::Timeout(self.timeout))?
+            .map_err(Into::into)
     }
 
     /// The cached JSON of an order, if present.
     pub async fn get(&self, uid: &str) -> Result<Option<String>, CacheError> {
         let mut connection = self.connection().await?;
         let key = self.key(uid);
-        self.bounded(redis::cmd("GET").arg(&key).query_async(&mut connection)).await
+        self.bounded(redis::cmd("GET").arg(&key).query_async(&mut connection))
+            .await
     }
 
     /// Stores many `(uid, json)` pairs in one pipelined round trip.
@@ -113,13 +119,16 @@ impl OrderCache {
             return Ok(0);
         }
         let mut connection = self.connection().await?;
-        self.bounded(pipe.query_async::<()>(&mut connection)).await?;
+        self.bounded(pipe.query_async::<()>(&mut connection))
+            .await?;
         Ok(count)
     }
 
     /// Round trip to Redis, for readiness checks.
     pub async fn ping(&self) -> Result<(), CacheError> {
         let mut connection = self.connection().await?;
-        self.bounded(redis::cmd("PING").query_async::<String>(&mut connection)).await.map(|_| ())
+        self.bounded(redis::cmd("PING").query_async::<String>(&mut connection))
+            .await
+            .map(|_| ())
     }
 }

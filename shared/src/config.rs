@@ -20,13 +20,21 @@ pub fn load_dotenv() {
 #[derive(Debug, Clone, Args)]
 pub struct KafkaArgs {
     /// Comma-separated bootstrap servers.
-    #[arg(long = "kafka-brokers", env = "KAFKA_BROKERS", default_value = "localhost:9092")]
+    #[arg(
+        long = "kafka-brokers",
+        env = "KAFKA_BROKERS",
+        default_value = "localhost:9092"
+    )]
     pub brokers: String,
     /// Topic the orders arrive on.
     #[arg(long = "orders-topic", env = "ORDERS_TOPIC", default_value = "orders")]
     pub orders_topic: String,
     /// Topic for delayed retries of records that failed transiently.
-    #[arg(long = "retry-topic", env = "RETRY_TOPIC", default_value = "orders.retry")]
+    #[arg(
+        long = "retry-topic",
+        env = "RETRY_TOPIC",
+        default_value = "orders.retry"
+    )]
     pub retry_topic: String,
     /// Dead-letter topic.
     #[arg(long = "dlq-topic", env = "DLQ_TOPIC", default_value = "orders.dlq")]
@@ -48,10 +56,18 @@ pub struct PostgresArgs {
     #[arg(long = "db-pool-size", env = "DB_POOL_SIZE", default_value_t = 16)]
     pub pool_size: usize,
     /// Per-statement timeout, in milliseconds (0 = none).
-    #[arg(long = "db-statement-timeout-ms", env = "DB_STATEMENT_TIMEOUT_MS", default_value_t = 5000)]
+    #[arg(
+        long = "db-statement-timeout-ms",
+        env = "DB_STATEMENT_TIMEOUT_MS",
+        default_value_t = 5000
+    )]
     pub statement_timeout_ms: u64,
     /// How long to wait for a pooled connection or a new one, in milliseconds.
-    #[arg(long = "db-connect-timeout-ms", env = "DB_CONNECT_TIMEOUT_MS", default_value_t = 2000)]
+    #[arg(
+        long = "db-connect-timeout-ms",
+        env = "DB_CONNECT_TIMEOUT_MS",
+        default_value_t = 2000
+    )]
     pub connect_timeout_ms: u64,
 }
 
@@ -81,16 +97,33 @@ impl fmt::Debug for PostgresArgs {
 #[derive(Clone, Args)]
 pub struct RedisArgs {
     /// Redis connection URL.
-    #[arg(long = "redis-url", env = "REDIS_URL", default_value = "redis://127.0.0.1:6379", hide_env_values = true)]
+    #[arg(
+        long = "redis-url",
+        env = "REDIS_URL",
+        default_value = "redis://127.0.0.1:6379",
+        hide_env_values = true
+    )]
     pub redis_url: String,
     /// Lifetime of a cached order, in seconds (0 = no expiry).
-    #[arg(long = "cache-ttl-secs", env = "ORDER_CACHE_TTL_SECS", default_value_t = 86_400)]
+    #[arg(
+        long = "cache-ttl-secs",
+        env = "ORDER_CACHE_TTL_SECS",
+        default_value_t = 86_400
+    )]
     pub ttl_secs: u64,
     /// Prefix for every key (lets several deployments or tests share one Redis).
-    #[arg(long = "cache-key-prefix", env = "ORDER_CACHE_KEY_PREFIX", default_value = "")]
+    #[arg(
+        long = "cache-key-prefix",
+        env = "ORDER_CACHE_KEY_PREFIX",
+        default_value = ""
+    )]
     pub key_prefix: String,
     /// Timeout of one Redis call, in milliseconds.
-    #[arg(long = "redis-timeout-ms", env = "REDIS_TIMEOUT_MS", default_value_t = 250)]
+    #[arg(
+        long = "redis-timeout-ms",
+        env = "REDIS_TIMEOUT_MS",
+        default_value_t = 250
+    )]
     pub timeout_ms: u64,
 }
 
@@ -115,8 +148,12 @@ pub struct TelemetryArgs {
 
 /// `scheme://user:secret@host/db` → `scheme://user:***@host/db`.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let Some((credentials, host)) = rest.rsplit_once('@') else { return url.to_owned() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
     let user = credentials.split(':').next().unwrap_or("");
     format!("{scheme}://{user}:***@{host}")
 }
@@ -127,7 +164,13 @@ mod tests {
 
     #[test]
     fn redacts_passwords_only() {
-        assert_eq!(redact_url("postgres://orders:pw@db:5432/orders"), "postgres://orders:***@db:5432/orders");
-        assert_eq!(redact_url("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        assert_eq!(
+            redact_url("postgres://orders:pw@db:5432/orders"),
+            "postgres://orders:***@db:5432/orders"
+        );
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
     }
 }

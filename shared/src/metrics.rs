@@ -5,8 +5,9 @@
 use prometheus::{Encoder, HistogramOpts, HistogramVec, Registry, TextEncoder};
 
 /// Latency buckets from 0.5 ms to 10 s (reads are sub-millisecond on a hit, batches take longer).
-pub const LATENCY_BUCKETS: &[f64] =
-    &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+pub const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 /// The registry's metrics in Prometheus text format.
 pub fn render(registry: &Registry) -> String {
@@ -24,8 +25,10 @@ pub fn latency_histogram(
     help: &str,
     labels: &[&str],
 ) -> prometheus::Result<HistogramVec> {
-    let histogram =
-        HistogramVec::new(HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec()), labels)?;
+    let histogram = HistogramVec::new(
+        HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec()),
+        labels,
+    )?;
     registry.register(Box::new(histogram.clone()))?;
     Ok(histogram)
 }

@@ -12,9 +12,18 @@ pub fn init(args: &TelemetryArgs) {
     // `try_init` so tests that start several apps in one process don't panic on the second.
     let _ = if args.log_format == "json" {
         registry
-            .with(fmt::layer().json().with_writer(std::io::stderr).with_current_span(true).with_span_list(false).with_target(true))
+            .with(
+                fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr)
+                    .with_current_span(true)
+                    .with_span_list(false)
+                    .with_target(true),
+            )
             .try_init()
     } else {
-        registry.with(fmt::layer().with_writer(std::io::stderr).with_target(false)).try_init()
+        registry
+            .with(fmt::layer().with_writer(std::io::stderr).with_target(false))
+            .try_init()
     };
 }

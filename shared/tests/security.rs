@@ -9,12 +9,17 @@ fn repo_root() -> PathBuf {
 
 /// Every file under `dir` with one of `extensions`, skipping build output and caches.
 fn files(dir: &Path, extensions: &[&str], out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().to_string();
         if path.is_dir() {
-            if !matches!(name.as_str(), "target" | ".git" | ".stack" | "node_modules" | "fuzz") {
+            if !matches!(
+                name.as_str(),
+                "target" | ".git" | ".stack" | "node_modules" | "fuzz"
+            ) {
                 files(&path, extensions, out);
             }
         } else if extensions.iter().any(|ext| name.ends_with(ext)) {
@@ -23,7 +28,9 @@ fn files(dir: &Path, extensions: &[&str], out: &mut Vec<PathBuf>) {
     }
 }
 
-const SQL_WORDS: [&str; 6] = ["SELECT ", "INSERT ", "UPDATE ", "DELETE ", "WHERE ", "VALUES"];
+const SQL_WORDS: [&str; 6] = [
+    "SELECT ", "INSERT ", "UPDATE ", "DELETE ", "WHERE ", "VALUES",
+];
 
 #[test]
 fn sql_is_never_built_with_string_formatting() {
@@ -39,11 +46,20 @@ fn sql_is_never_built_with_string_formatting() {
             let upper = line.to_uppercase();
             let formats = line.contains("format!(") || line.contains("push_str(&");
             if formats && SQL_WORDS.iter().any(|word| upper.contains(word)) {
-                offenders.push(format!("{}:{}: {}", path.display(), number + 1, line.trim()));
+                offenders.push(format!(
+                    "{}:{}: {}",
+                    path.display(),
+                    number + 1,
+                    line.trim()
+                ));
             }
         }
     }
-    assert!(offenders.is_empty(), "SQL built by formatting (use parameters):\n{}", offenders.join("\n"));
+    assert!(
+        offenders.is_empty(),
+        "SQL built by formatting (use parameters):\n{}",
+        offenders.join("\n")
+    );
 }
 
 #[test]
@@ -51,14 +67,40 @@ fn no_secrets_are_committed() {
     let mut candidates = Vec::new();
     files(
         &repo_root(),
-        &[".rs", ".sh", ".yml", ".yaml", ".toml", ".json", ".env", ".template", ".md", ".py", ".sql", ".example"],
+        &[
+            ".rs",
+            ".sh",
+            ".yml",
+            ".yaml",
+            ".toml",
+            ".json",
+            ".env",
+            ".template",
+            ".md",
+            ".py",
+            ".sql",
+            ".example",
+        ],
         &mut candidates,
     );
-    assert!(candidates.len() > 20, "too few files scanned: {}", candidates.len());
-    let markers = ["-----BEGIN RSA PRIVATE KEY", "-----BEGIN PRIVATE KEY", "-----BEGIN OPENSSH PRIVATE KEY", "AKIA", "ghp_", "xoxb-"];
+    assert!(
+        candidates.len() > 20,
+        "too few files scanned: {}",
+        candidates.len()
+    );
+    let markers = [
+        "-----BEGIN RSA PRIVATE KEY",
+        "-----BEGIN PRIVATE KEY",
+        "-----BEGIN OPENSSH PRIVATE KEY",
+        "AKIA",
+        "ghp_",
+        "xoxb-",
+    ];
     let mut findings = Vec::new();
     for path in &candidates {
-        let Ok(text) = std::fs::read_to_string(path) else { continue };
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
         for marker in markers {
             // The test itself names the markers.
             if text.contains(marker) && !path.ends_with("security.rs") {
@@ -70,12 +112,31 @@ fn no_secrets_are_committed() {
             if let Some(at) = line.find("postgres://") {
                 let url = &line[at..];
                 let credentials = url["postgres://".len()..].split('@').next().unwrap_or("");
-                let allowed = ["orders:orders", "user:pass", "orders:***", "orders:pw", "postgres:postgres"];
-                if url.contains('@') && credentials.contains(':') && !allowed.iter().any(|ok| credentials.starts_with(ok)) && !credentials.contains('$') {
-                    findings.push(format!("{}:{}: credentials in a URL: {}", path.display(), number + 1, line.trim()));
+                let allowed = [
+                    "orders:orders",
+                    "user:pass",
+                    "orders:***",
+                    "orders:pw",
+                    "postgres:postgres",
+                ];
+                if url.contains('@')
+                    && credentials.contains(':')
+                    && !allowed.iter().any(|ok| credentials.starts_with(ok))
+                    && !credentials.contains('$')
+                {
+                    findings.push(format!(
+                        "{}:{}: credentials in a URL: {}",
+                        path.display(),
+                        number + 1,
+                        line.trim()
+                    ));
                 }
             }
         }
     }
-    assert!(findings.is_empty(), "possible secrets:\n{}", findings.join("\n"));
+    assert!(
+        findings.is_empty(),
+        "possible secrets:\n{}",
+        findings.join("\n")
+    );
 }

@@ -17,12 +17,19 @@ pub struct FieldError {
 
 impl FieldError {
     fn new(path: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self { path: path.into(), reason: reason.into() }
+        Self {
+            path: path.into(),
+            reason: reason.into(),
+        }
     }
 
     /// `path: reason; path: reason`, the form used in DLQ headers and logs.
     pub fn join(errors: &[FieldError]) -> String {
-        errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
 
@@ -70,7 +77,10 @@ fn cross_field(order: &Order, now: DateTime<Utc>, errors: &mut Vec<FieldError>) 
     }
     let payment = &order.payment;
     if payment.transaction != order.order_uid {
-        errors.push(FieldError::new("payment.transaction", "must equal order_uid"));
+        errors.push(FieldError::new(
+            "payment.transaction",
+            "must equal order_uid",
+        ));
     }
     for (index, item) in order.items.iter().enumerate() {
         if item.track_number != order.track_number {
@@ -81,7 +91,11 @@ fn cross_field(order: &Order, now: DateTime<Utc>, errors: &mut Vec<FieldError>) 
         }
     }
     // i128 so that absurd values report a mismatch instead of overflowing.
-    let items_total: i128 = order.items.iter().map(|item| i128::from(item.total_price)).sum();
+    let items_total: i128 = order
+        .items
+        .iter()
+        .map(|item| i128::from(item.total_price))
+        .sum();
     if items_total != i128::from(payment.goods_total) {
         errors.push(FieldError::new(
             "payment.goods_total",
@@ -98,14 +112,21 @@ fn cross_field(order: &Order, now: DateTime<Utc>, errors: &mut Vec<FieldError>) 
         ));
     }
     if order.date_created > now + MAX_FUTURE_SKEW {
-        errors.push(FieldError::new("date_created", "must not be more than 24 hours in the future"));
+        errors.push(FieldError::new(
+            "date_created",
+            "must not be more than 24 hours in the future",
+        ));
     }
 }
 
 /// Turns validator's nested error tree into flat `a.b[3].c` paths.
 fn flatten(found: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
     for (field, kind) in found.errors() {
-        let path = if prefix.is_empty() { field.to_string() } else { format!("{prefix}.{field}") };
+        let path = if prefix.is_empty() {
+            field.to_string()
+        } else {
+            format!("{prefix}.{field}")
+        };
         match kind {
             ValidationErrorsKind::Field(list) => {
                 for error in list {
@@ -131,9 +152,10 @@ fn flatten(found: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
 fn path_key(path: &str) -> Vec<(String, usize)> {
     path.split('.')
         .map(|segment| match segment.split_once('[') {
-            Some((name, rest)) => {
-                (name.to_owned(), rest.trim_end_matches(']').parse().unwrap_or(usize::MAX))
-            }
+            Some((name, rest)) => (
+                name.to_owned(),
+                rest.trim_end_matches(']').parse().unwrap_or(usize::MAX),
+            ),
             None => (segment.to_owned(), 0),
         })
         .collect()
@@ -156,7 +178,9 @@ pub(crate) mod rules {
 
     pub fn order_uid(value: &str) -> Result<(), ValidationError> {
         let ok = (1..=64).contains(&value.len())
-            && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if !ok {
             return fail("order_uid", "must be 1-64 characters of A-Z a-z 0-9 _ -");
         }

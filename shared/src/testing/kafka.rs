@@ -34,7 +34,10 @@ impl TestTopics {
             .map(|name| NewTopic::new(name, partitions, TopicReplication::Fixed(1)))
             .collect();
         let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-        let results = admin.create_topics(&new, &options).await.expect("create test topics");
+        let results = admin
+            .create_topics(&new, &options)
+            .await
+            .expect("create test topics");
         for result in results {
             result.expect("create test topic");
         }
@@ -49,5 +52,7 @@ impl TestTopics {
 }
 
 fn admin() -> AdminClient<DefaultClientContext> {
-    crate::kafka::client::base(&brokers(), "tests-admin").create().expect("kafka admin client")
+    crate::kafka::client::base(&brokers(), "tests-admin")
+        .create()
+        .expect("kafka admin client")
 }
