@@ -2,6 +2,7 @@
 //! database ([`db`]), Kafka topics and consumer group ([`kafka`]) and Redis key prefix, all with
 //! random names, so tests run in parallel and leave nothing that affects the next run.
 
+pub mod dashboards;
 pub mod db;
 pub mod kafka;
 
