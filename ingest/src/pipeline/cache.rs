@@ -58,6 +58,10 @@ mod tests {
         step.put(&[&order]).await;
         assert_eq!(metrics.cache_errors.get(), 1);
         step.put(&[]).await;
-        assert_eq!(metrics.cache_errors.get(), 1, "an empty batch makes no call");
+        assert_eq!(
+            metrics.cache_errors.get(),
+            1,
+            "an empty batch makes no call"
+        );
     }
 }
