@@ -171,7 +171,7 @@ class DrillEnv:
     def cleanup(self, keep: bool) -> None:
         self.stop_all()
         if keep:
-            log(f"  kept for inspection: database {self.db}, topics {self.orders_topic}*, group {self.group}")
+            log(f"  kept for inspection (until the next run): database {self.db}, topics {self.orders_topic}*, group {self.group}")
             return
         infra.drop_database(self.db)
         infra.delete_topics(self.orders_topic.replace(".", "\\.") + ".*")
