@@ -60,6 +60,9 @@ impl Application {
             "statistics.interval.ms",
             config.stats_interval_ms.to_string(),
         );
+        // librdkafka prefetches up to 64 MB by default; 16 MB is still over a second of input at
+        // full speed, and keeps the process well inside its memory budget.
+        consumer_config.set("queued.max.messages.kbytes", "16384");
         let consumer: Arc<IngestConsumer> = Arc::new(
             IngestConsumer::from_config_and_context(
                 &consumer_config,
