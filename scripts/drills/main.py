@@ -1,6 +1,6 @@
 """Reliability drills for the order pipeline (GitHub issue "Reliability drills").
 
-    scripts/drills.sh [--quick] [--only NAME,...] [--keep] [--list]
+    scripts/drills.sh [--quick] [--only NAME,...] [--keep] [--list] [--no-build]
 
 Run through scripts/drills.sh, which brings the local stack up and builds the release binaries
 first. Each drill gets its own database, topics, consumer group, Redis key prefix and ports,
@@ -103,6 +103,8 @@ def main() -> int:
     parser.add_argument("--only", default="", help="comma-separated drill names (see --list)")
     parser.add_argument("--keep", action="store_true", help="keep every drill's database and topics (default: failed ones)")
     parser.add_argument("--list", action="store_true", help="list the drills and exit")
+    parser.add_argument("--no-build", action="store_true",
+                        help="(scripts/drills.sh) skip `cargo build --release --bins`, use the binaries as they are")
     args = parser.parse_args()
 
     catalogue = drills.catalogue(args.quick)
