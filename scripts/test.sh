@@ -16,7 +16,7 @@ step "local stack"
 scripts/stack.sh up
 
 step "cargo test (workspace)"
-cargo test --workspace --all-targets "$@"
+cargo test --workspace --all-targets --no-fail-fast "$@"
 
 if [ $# -eq 0 ]; then
   step "browser test of the web page and Swagger UI (headless Chromium)"
