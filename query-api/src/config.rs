@@ -80,6 +80,17 @@ pub struct ReadArgs {
         default_value_t = 10_000
     )]
     pub shutdown_grace_ms: u64,
+
+    /// Time a client has to send a request's headers, in milliseconds, counted from when the
+    /// server starts waiting for them (a new connection, or the end of the previous response on
+    /// a kept-alive one). Past it the connection is closed: slow or silent clients cannot hold
+    /// connections open, and idle kept-alive connections are closed after this long too.
+    #[arg(
+        long = "http-header-timeout-ms",
+        env = "HTTP_HEADER_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub http_header_timeout_ms: u64,
 }
 
 impl ReadArgs {
@@ -101,6 +112,10 @@ impl ReadArgs {
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_millis(self.shutdown_grace_ms)
     }
+
+    pub fn http_header_timeout(&self) -> Duration {
+        Duration::from_millis(self.http_header_timeout_ms.max(1))
+    }
 }
 
 impl Default for ReadArgs {
@@ -114,6 +129,7 @@ impl Default for ReadArgs {
             redis_breaker_cooldown_ms: 5_000,
             http_threads: 0,
             shutdown_grace_ms: 10_000,
+            http_header_timeout_ms: 10_000,
         }
     }
 }

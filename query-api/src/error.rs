@@ -22,6 +22,8 @@ pub enum ApiError {
     /// No route matches the path.
     #[error("not found")]
     RouteNotFound,
+    /// The path exists but not with this method; every route is `GET` (and `HEAD`, see
+    /// [`ALLOWED_METHODS`]).
     #[error("method not allowed")]
     MethodNotAllowed,
     /// Path plus query longer than we accept.
@@ -34,6 +36,9 @@ pub enum ApiError {
     #[error("internal error")]
     Internal(String),
 }
+
+/// What every route answers, sent in the `Allow` header of each 405 (RFC 9110 §15.5.6).
+pub const ALLOWED_METHODS: &str = "GET, HEAD";
 
 /// The body of every error response (and its OpenAPI schema).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -65,7 +70,14 @@ impl ApiError {
         let body = ErrorBody {
             error: self.to_string(),
         };
-        json_response(self.status(), &body)
+        let mut response = json_response(self.status(), &body);
+        if matches!(self, ApiError::MethodNotAllowed) {
+            response.headers_mut().insert(
+                warp::http::header::ALLOW,
+                warp::http::HeaderValue::from_static(ALLOWED_METHODS),
+            );
+        }
+        response
     }
 }
 
@@ -148,5 +160,14 @@ mod tests {
         assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(!error.to_string().contains("10.0.0.7"));
         assert_eq!(ApiError::OrderNotFound.to_string(), "order not found");
+    }
+
+    #[test]
+    fn every_405_says_what_is_allowed() {
+        let response = ApiError::MethodNotAllowed.into_response();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers()[warp::http::header::ALLOW], "GET, HEAD");
+        let other = ApiError::RouteNotFound.into_response();
+        assert!(other.headers().get(warp::http::header::ALLOW).is_none());
     }
 }

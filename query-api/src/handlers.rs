@@ -37,6 +37,7 @@ const X_CACHE: header::HeaderName = header::HeaderName::from_static("x-cache");
     path = "/order/{order_uid}",
     tag = "orders",
     params(("order_uid" = String, Path, description = "1–64 characters of `A-Z a-z 0-9 _ -`",
+        pattern = "^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64,
         example = "b563feb7b2b84b6test")),
     responses(
         (status = 200, description = "The order, byte for byte as the read model holds it",
@@ -72,13 +73,22 @@ pub async fn get_order(raw_uid: String, state: Arc<AppState>) -> Response {
     }
 }
 
+/// The query of `GET /orders`, for the OpenAPI document only ([`input::orders_limit`] parses it,
+/// so that every malformed value is our JSON 400).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrdersQuery {
+    /// How many orders, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100, default = 20, example = 20)]
+    pub limit: Option<i64>,
+}
+
 /// The newest orders, by `date_created`.
 #[utoipa::path(
     get,
     path = "/orders",
     tag = "orders",
-    params(("limit" = Option<i64>, Query, description = "How many orders, 1–100", minimum = 1,
-        maximum = 100, example = 20)),
+    params(OrdersQuery),
     responses(
         (status = 200, description = "Newest first", body = [OrderSummary]),
         (status = 400, description = "`limit` is not an integer from 1 to 100", body = ErrorBody,

@@ -3,10 +3,19 @@
 //! tracing span, a bound on URI length, security headers, and the one access-log line plus
 //! request metrics. Built on the hyper server warp itself uses, so these run for every response
 //! including rejections, and shutdown is graceful: stop accepting, finish in-flight requests.
+//!
+//! Slow clients are bounded by hyper's HTTP/1 header read timeout (a direct dependency on hyper
+//! enables its `runtime` feature, without which that timeout is compiled out): a connection that
+//! sends half a request, or nothing, is closed once [`ServerSettings::header_timeout`] passes.
+//! HTTP/2 is off (browsers speak it only over TLS, which this server does not terminate), so no
+//! cleartext h2 prior-knowledge connection can sidestep that timeout. `HEAD` is served as `GET`
+//! without the body (hyper drops the body of responses to `HEAD`).
 
 use crate::error::ApiError;
 use crate::metrics::ApiMetrics;
 use crate::routes;
+use hyper::service::{make_service_fn, service_fn, Service};
+use hyper::{Body, Server};
 use shared::shutdown::Shutdown;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,9 +23,7 @@ use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
 use warp::filters::BoxedFilter;
-use warp::http::{HeaderName, HeaderValue, Request};
-use warp::hyper::service::{make_service_fn, service_fn, Service};
-use warp::hyper::{Body, Server};
+use warp::http::{HeaderName, HeaderValue, Method, Request};
 use warp::reply::Response;
 
 /// Longest path plus query we accept; uids are at most 64 characters, so this is generous.
@@ -24,15 +31,28 @@ pub const MAX_URI_BYTES: usize = 2048;
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const NOSNIFF: HeaderName = HeaderName::from_static("x-content-type-options");
 
+/// How each HTTP server treats its connections.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerSettings {
+    /// Time allowed for in-flight requests to finish after the shutdown signal.
+    pub grace: Duration,
+    /// Time a client has to send a request's headers before its connection is closed.
+    pub header_timeout: Duration,
+}
+
 /// Serves `filter` on `listener` until `shutdown` fires and in-flight requests finish (at most
-/// `grace` after the signal).
+/// `settings.grace` after the signal).
 pub async fn serve(
     listener: std::net::TcpListener,
     filter: BoxedFilter<(Response,)>,
     metrics: ApiMetrics,
     shutdown: Shutdown,
-    grace: Duration,
+    settings: ServerSettings,
 ) -> anyhow::Result<()> {
+    let ServerSettings {
+        grace,
+        header_timeout,
+    } = settings;
     let service = warp::service(filter);
     let make_service = make_service_fn(move |_connection| {
         let service = service.clone();
@@ -46,6 +66,8 @@ pub async fn serve(
     let signal = shutdown.clone();
     let server = Server::from_tcp(listener)?
         .tcp_nodelay(true)
+        .http1_only(true)
+        .http1_header_read_timeout(header_timeout)
         .serve(make_service)
         .with_graceful_shutdown(async move { signal.wait().await });
     let deadline = async {
@@ -73,6 +95,11 @@ where
     // Handlers see the same id the response carries.
     request.headers_mut().insert(REQUEST_ID, request_id.clone());
     let method = request.method().clone();
+    // HEAD is GET without the body: the routes answer GET, hyper drops the body because it
+    // knows the request was HEAD; logs and metrics keep the method the client sent.
+    if method == Method::HEAD {
+        *request.method_mut() = Method::GET;
+    }
     let uri = request.uri().clone(); // shares its bytes; kept for the access log
     let route = routes::template(uri.path());
     let span = tracing::info_span!(

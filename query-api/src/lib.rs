@@ -38,7 +38,7 @@ pub struct Application {
     listeners: Vec<std::net::TcpListener>,
     port: u16,
     state: std::sync::Arc<AppState>,
-    grace: Duration,
+    server: http::ServerSettings,
 }
 
 impl Application {
@@ -87,7 +87,10 @@ impl Application {
             listeners,
             port,
             state: std::sync::Arc::new(state),
-            grace: config.read.shutdown_grace(),
+            server: http::ServerSettings {
+                grace: config.read.shutdown_grace(),
+                header_timeout: config.read.http_header_timeout(),
+            },
         })
     }
 
@@ -100,7 +103,7 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let metrics = self.state.metrics.clone();
         let filter = routes::routes(self.state);
-        workers::run(self.listeners, filter, metrics, shutdown, self.grace).await
+        workers::run(self.listeners, filter, metrics, shutdown, self.server).await
     }
 }
 

@@ -118,5 +118,8 @@ mod tests {
         }
         let example = &doc["components"]["schemas"]["Order"]["example"];
         assert_eq!(example["order_uid"], "b563feb7b2b84b6test");
+        let uid = &doc["paths"]["/order/{order_uid}"]["get"]["parameters"][0];
+        assert_eq!(uid["name"], "order_uid");
+        assert_eq!(uid["schema"]["pattern"], "^[A-Za-z0-9_-]{1,64}$");
     }
 }

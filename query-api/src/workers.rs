@@ -11,7 +11,6 @@ use anyhow::Context;
 use shared::shutdown::Shutdown;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
@@ -45,7 +44,7 @@ pub async fn run(
     filter: BoxedFilter<(Response,)>,
     metrics: ApiMetrics,
     shutdown: Shutdown,
-    grace: Duration,
+    settings: http::ServerSettings,
 ) -> anyhow::Result<()> {
     // Connections in the shared pools are driven by the runtime that opened them, so no runtime
     // may stop while another still serves: each waits here for all before it is dropped.
@@ -65,7 +64,7 @@ pub async fn run(
                     .and_then(|runtime| {
                         runtime.block_on(async {
                             let served =
-                                http::serve(listener, filter, metrics, shutdown, grace).await;
+                                http::serve(listener, filter, metrics, shutdown, settings).await;
                             all_stopped.wait().await;
                             served
                         })

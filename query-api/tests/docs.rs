@@ -41,6 +41,61 @@ async fn openapi_document_lists_every_route_with_its_statuses() -> TestResult {
     Ok(())
 }
 
+/// The parameters are declared as narrowly as the server accepts them, so a client (or a fuzzer)
+/// that follows the document never gets a 400 for a value the document allows.
+#[tokio::test]
+async fn openapi_parameters_match_what_the_server_accepts() -> TestResult {
+    let app = spawn_app().await;
+    let doc: Value = app.get("/api-docs/openapi.json").await.json().await?;
+    let param = |path: &str, name: &str| {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .and_then(|params| params.iter().find(|p| p["name"] == name))
+            .cloned()
+            .unwrap_or_default()
+    };
+
+    let uid = param("/order/{order_uid}", "order_uid");
+    assert_eq!(uid["in"], "path");
+    assert_eq!(uid["required"], true);
+    let schema = &uid["schema"];
+    assert_eq!(schema["type"], "string");
+    assert_eq!(schema["pattern"], "^[A-Za-z0-9_-]{1,64}$");
+    assert_eq!(schema["minLength"], 1);
+    assert_eq!(schema["maxLength"], 64);
+
+    let limit = param("/orders", "limit");
+    assert_eq!(limit["in"], "query");
+    assert_ne!(limit["required"], true);
+    let schema = &limit["schema"];
+    assert!(
+        schema["type"] == "integer" || schema["type"][0] == "integer",
+        "{schema}"
+    );
+    assert_eq!(schema["minimum"], 1);
+    assert_eq!(schema["maximum"], 100);
+    assert_eq!(schema["default"], 20);
+
+    // Values the pattern allows are served (404: not stored), values it refuses are 400.
+    let longest = "aZ0_-".repeat(13)[..64].to_owned();
+    for allowed in ["a", "A-Z_0-9", longest.as_str()] {
+        assert_eq!(
+            app.get(&format!("/order/{allowed}")).await.status(),
+            404,
+            "{allowed}"
+        );
+    }
+    for refused in ["%C2%B5T%C2%BE%5B", "a.b", "a%0A", &"a".repeat(65)] {
+        assert_eq!(
+            app.get(&format!("/order/{refused}")).await.status(),
+            400,
+            "{refused}"
+        );
+    }
+    app.stop().await;
+    Ok(())
+}
+
 #[tokio::test]
 async fn swagger_ui_is_served_from_the_binary() -> TestResult {
     let app = spawn_app().await;

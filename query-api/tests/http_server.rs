@@ -1,0 +1,197 @@
+//! The HTTP layer under the routes: slow clients are timed out, every 405 carries `Allow`, and
+//! `HEAD` is `GET` without the body.
+
+mod support;
+
+use query_api::config::ReadArgs;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+use support::{spawn_app_with, TestApp, TestResult};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const HEADER_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// One HTTP thread, so the slow connections share it with the requests that must still be served.
+async fn spawn_with_short_header_timeout() -> TestApp {
+    spawn_app_with(ReadArgs {
+        http_header_timeout_ms: u64::try_from(HEADER_TIMEOUT.as_millis()).unwrap_or(800),
+        http_threads: 1,
+        ..ReadArgs::default()
+    })
+    .await
+}
+
+fn authority(app: &TestApp) -> &str {
+    app.address.trim_start_matches("http://")
+}
+
+/// Waits (at most `limit`) for the server to close the connection; returns what it sent first
+/// and when it closed, or `None` if it was still open at `limit`.
+async fn wait_for_close(mut stream: TcpStream, limit: Duration) -> Option<(Vec<u8>, Instant)> {
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Err(_) => return None,
+            Ok(Ok(0)) | Ok(Err(_)) => return Some((received, Instant::now())),
+            Ok(Ok(n)) => received.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+#[tokio::test]
+async fn slow_and_silent_clients_are_closed_within_the_header_timeout() -> TestResult {
+    let app = spawn_with_short_header_timeout().await;
+    let started = Instant::now();
+
+    // Half a request (the drills' slowloris), several of them.
+    let mut half = Vec::new();
+    for _ in 0..5 {
+        let mut stream = TcpStream::connect(authority(&app)).await?;
+        stream
+            .write_all(b"GET /order/b563feb7b2b84b6test HTTP/1.1\r\nHost: 127.0")
+            .await?;
+        half.push(stream);
+    }
+    // Connects and sends nothing at all.
+    let silent = TcpStream::connect(authority(&app)).await?;
+    // Trickles a header byte by byte: the timeout bounds the whole head, not each read.
+    let mut trickle = TcpStream::connect(authority(&app)).await?;
+    let trickler = tokio::spawn(async move {
+        for byte in b"GET /healthz HTTP/1.1\r\nX-Slow: "
+            .iter()
+            .cycle()
+            .take(200)
+        {
+            if trickle.write_all(&[*byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        trickle
+    });
+    let limit = HEADER_TIMEOUT * 4;
+    let closes: Vec<_> = half
+        .into_iter()
+        .map(|stream| tokio::spawn(wait_for_close(stream, limit)))
+        .chain(std::iter::once(tokio::spawn(wait_for_close(silent, limit))))
+        .collect();
+
+    // Everyone else is served meanwhile, promptly.
+    for _ in 0..5 {
+        let asked = Instant::now();
+        assert_eq!(app.get("/healthz").await.status(), 200);
+        assert!(asked.elapsed() < Duration::from_millis(500));
+        tokio::time::sleep(HEADER_TIMEOUT / 5).await;
+    }
+    // A request completed within the timeout is answered, not cut.
+    let mut prompt = TcpStream::connect(authority(&app)).await?;
+    prompt
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x")
+        .await?;
+    tokio::time::sleep(HEADER_TIMEOUT / 4).await;
+    prompt.write_all(b"\r\nConnection: close\r\n\r\n").await?;
+    let (answer, _) = wait_for_close(prompt, limit)
+        .await
+        .ok_or("the prompt request got no answer")?;
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
+
+    for close in closes {
+        let (sent, closed_at) = close.await?.ok_or("a slow connection was never closed")?;
+        let after = closed_at - started;
+        assert!(
+            sent.is_empty() || sent.starts_with(b"HTTP/1.1 4"),
+            "{sent:?}"
+        );
+        assert!(
+            after >= HEADER_TIMEOUT.mul_f32(0.9) && after < HEADER_TIMEOUT * 3,
+            "closed after {after:?}, the header timeout is {HEADER_TIMEOUT:?}"
+        );
+    }
+    let trickle = trickler.await?;
+    let (_, closed_at) = wait_for_close(trickle, limit)
+        .await
+        .ok_or("the trickling connection was never closed")?;
+    assert!(closed_at - started < HEADER_TIMEOUT * 3);
+
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    app.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_405_lists_the_allowed_methods() -> TestResult {
+    let app = spawn_with_short_header_timeout().await;
+    let paths = [
+        "/",
+        "/order/b563feb7b2b84b6test",
+        "/orders",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/api-docs/openapi.json",
+        "/swagger",
+    ];
+    for path in paths {
+        for method in ["POST", "PUT", "DELETE", "PATCH", "TRACE"] {
+            let response = app
+                .client
+                .request(
+                    reqwest::Method::from_bytes(method.as_bytes())?,
+                    format!("{}{path}", app.address),
+                )
+                .send()
+                .await?;
+            assert_eq!(response.status(), 405, "{method} {path}");
+            assert_eq!(response.headers()["allow"], "GET, HEAD", "{method} {path}");
+            assert_eq!(response.headers()["content-type"], "application/json");
+            assert_eq!(
+                response.json::<Value>().await?["error"],
+                "method not allowed"
+            );
+        }
+    }
+    // Unknown paths stay 404 whatever the method, and only 405s carry `Allow`.
+    let unknown = app
+        .client
+        .post(format!("{}/no/such/route", app.address))
+        .send()
+        .await?;
+    assert_eq!(unknown.status(), 404);
+    assert!(unknown.headers().get("allow").is_none());
+    assert!(app.get("/healthz").await.headers().get("allow").is_none());
+    app.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn head_is_get_without_the_body() -> TestResult {
+    let app = spawn_with_short_header_timeout().await;
+    for (path, status) in [
+        ("/healthz", 200),
+        ("/orders?limit=1", 200),
+        ("/order/not-stored", 404),
+        ("/order/a.b", 400),
+        ("/orders?limit=0", 400),
+        ("/", 200),
+    ] {
+        let get = app.get(path).await;
+        let head = app
+            .client
+            .head(format!("{}{path}", app.address))
+            .send()
+            .await?;
+        assert_eq!(head.status(), status, "HEAD {path}");
+        assert_eq!(get.status(), status, "GET {path}");
+        assert_eq!(
+            head.headers().get("content-type"),
+            get.headers().get("content-type"),
+            "{path}"
+        );
+        assert!(head.bytes().await?.is_empty(), "HEAD {path} has no body");
+    }
+    app.stop().await;
+    Ok(())
+}
