@@ -89,15 +89,15 @@ impl Assembler {
         self.is_full() || self.deadline().is_some_and(|deadline| deadline <= now)
     }
 
-    /// Takes the next batch, dropping records of partitions revoked since they were consumed
-    /// (their new owner processes them).
+    /// Takes the next batch and marks its records in flight with the offset tracker, dropping
+    /// records of partitions revoked since they were consumed (their new owner processes them).
     pub fn take(&mut self, shared: &Shared) -> Vec<Record> {
         let count = self.pending.len().min(self.batch_size);
-        let tracker = shared.tracker();
+        let mut tracker = shared.tracker();
         let batch: Vec<Record> = self
             .pending
             .drain(..count)
-            .filter(|r| tracker.epoch(&r.tp) == Some(r.epoch))
+            .filter(|r| tracker.start(&r.tp, r.epoch, r.offset))
             .collect();
         drop(tracker);
         self.oldest = (!self.pending.is_empty()).then(Instant::now);

@@ -16,6 +16,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, Stre
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::TopicPartitionList;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use super::state::Shared;
 
@@ -78,8 +79,23 @@ impl ConsumerContext for IngestContext {
             return;
         };
         let revoked = partitions_of(tpl);
+        // A batch holding records of these partitions may already have made their outcome
+        // durable (a dead letter acknowledged, a row committed) without the tracker knowing
+        // yet: let it finish so the commit below covers them and the next owner does not redo
+        // them. Batches run on their own tasks, so they progress while this thread waits.
+        if !consumer.assignment_lost() {
+            let started = std::time::Instant::now();
+            let open = await_in_flight(&self.shared, &revoked);
+            if open > 0 {
+                tracing::warn!(
+                    records = open,
+                    waited = ?started.elapsed(),
+                    "revoked partitions still had records in flight; the next owner redoes them"
+                );
+            }
+        }
         // Settle what is done before the partitions move: the next owner starts from here.
-        // Records still in flight are dropped from the books; the next owner redoes them.
+        // Records not settled are dropped from the books; the next owner redoes them.
         let mut tracker = self.shared.tracker();
         let offsets: Vec<_> = revoked
             .iter()
@@ -140,6 +156,24 @@ impl ConsumerContext for IngestContext {
                 self.shared.events.offsets_failed("auto-commit", &err);
             }
         }
+    }
+}
+
+/// How long a revoke waits for the batches in flight on the revoked partitions to settle.
+pub const REVOKE_DRAIN: Duration = Duration::from_secs(5);
+
+/// Waits (bounded) until no record of `partitions` is in flight; returns how many still are.
+/// The rebalance callback runs inside the consume loop's task, so on a multi-threaded runtime
+/// the worker is handed over while blocking; elsewhere the batches could not progress, so it
+/// does not wait.
+fn await_in_flight(shared: &Shared, partitions: &[TopicPartition]) -> usize {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|handle| handle.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => {
+            tokio::task::block_in_place(|| shared.await_in_flight(partitions, REVOKE_DRAIN))
+        }
+        Ok(_) => shared.await_in_flight(partitions, Duration::ZERO),
+        Err(_) => shared.await_in_flight(partitions, REVOKE_DRAIN),
     }
 }
 

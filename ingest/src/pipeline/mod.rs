@@ -7,8 +7,10 @@
 //! - [`consumer`]: rebalance callbacks, librdkafka telemetry ([`lag`]); [`state`]: offsets
 //!   and pauses shared with those callbacks.
 //!
-//! Up to `--max-in-flight` batches settle concurrently (each on its own database connection)
-//! while the next one is polled and decoded; the offset tracker lets them finish in any order.
+//! Up to `--max-in-flight` batches settle concurrently (each on its own task and database
+//! connection) while the next one is polled and decoded; the offset tracker lets them finish in
+//! any order. Running them on their own tasks lets a revoke, which librdkafka calls on the
+//! polling thread, wait for the batches holding records of the revoked partitions.
 //! When they are all busy and the next batch is full the loop stops polling, except when every
 //! partition is paused (outage or stalled batches): then it keeps polling, which serves
 //! rebalances and keeps the member within `max.poll.interval.ms`.
@@ -30,15 +32,13 @@ pub mod writer;
 use crate::health::ConsumerState;
 use batch::Assembler;
 use consumer::{IngestConsumer, Shared};
-use futures::stream::{FuturesUnordered, StreamExt};
 use process::Steps;
 use rdkafka::consumer::Consumer;
 use record::Record;
 use shared::shutdown::Shutdown;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::task::{JoinError, JoinSet};
 use tokio::time::{sleep_until, Instant};
 
 /// A batch in flight for this long pauses every partition so the loop can keep polling.
@@ -54,8 +54,6 @@ pub struct Pipeline {
     pub retry_topic: Arc<str>,
 }
 
-type InFlight<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
-
 impl Pipeline {
     /// Consumes until `shutdown` fires, then finishes the batches in flight (within the grace
     /// period), commits what is settled and flushes the producer.
@@ -65,7 +63,7 @@ impl Pipeline {
         let config = &self.steps.config;
         let max_in_flight = config.max_in_flight.max(1) as usize;
         let mut assembler = Assembler::new(config.batch_size as usize, config.batch_linger());
-        let mut in_flight: FuturesUnordered<InFlight<'_>> = FuturesUnordered::new();
+        let mut in_flight: JoinSet<()> = JoinSet::new();
         // When a batch last started or finished: no progress for long means a stalled batch.
         let mut progress = Instant::now();
         let mut stop_at: Option<Instant> = None;
@@ -85,7 +83,8 @@ impl Pipeline {
                     tracing::info!(in_flight = in_flight.len(), "stopping: finishing the batches in flight");
                     stop_at = Some(Instant::now() + config.shutdown_grace());
                 }
-                Some(()) = in_flight.next(), if !in_flight.is_empty() => {
+                Some(result) = in_flight.join_next(), if !in_flight.is_empty() => {
+                    batch_ended(result);
                     progress = Instant::now();
                     if in_flight.is_empty() {
                         // Lifts a stall pause; an outage pause is lifted by the store step.
@@ -101,8 +100,10 @@ impl Pipeline {
                 },
                 () = sleep_until(linger.unwrap_or_else(Instant::now)), if linger.is_some() => {}
                 () = sleep_until(stop_at.unwrap_or_else(Instant::now)), if stopping => {
-                    self.shared.events.shutdown_abandoned(self.shared.tracker().open_records());
-                    in_flight.clear();
+                    let open = self.shared.tracker().open_records();
+                    self.shared.events.shutdown_abandoned(open);
+                    // Aborts them and waits until they are gone (their claims released).
+                    in_flight.shutdown().await;
                 }
                 () = sleep_until(housekeeping) => {
                     assembler.release_due(Instant::now(), &self.shared, &self.consumer);
@@ -123,11 +124,11 @@ impl Pipeline {
                 if batch.is_empty() {
                     break;
                 }
-                in_flight.push(Box::pin(self.steps.process(batch)));
+                self.steps.spawn(batch, &mut in_flight);
                 progress = Instant::now();
             }
         }
-        drop(in_flight);
+        in_flight.shutdown().await;
         self.finish(assembler.held_back());
         Ok(())
     }
@@ -167,5 +168,14 @@ impl Pipeline {
             committed_partitions = offsets.len(),
             "pipeline stopped"
         );
+    }
+}
+
+/// A batch task ended: a panic in it is a bug, and stops the pipeline as it did inline.
+fn batch_ended(result: Result<(), JoinError>) {
+    if let Err(err) = result {
+        if err.is_panic() {
+            std::panic::resume_unwind(err.into_panic());
+        }
     }
 }

@@ -6,19 +6,50 @@
 //! pass. The safe position only moves forward. Each assignment of a partition gets a new epoch:
 //! results of records consumed under an earlier assignment are ignored, because after a revoke
 //! another member owns the partition and its committed offset.
+//!
+//! A record is `Pending` while it waits in the assembler, `InFlight` once a batch settling it
+//! has started, and `Settled` once its outcome is durable. Before a revoked partition is handed
+//! over, the rebalance callback waits for its in-flight records (their outcome may already be
+//! durable: a dead letter acknowledged, a row committed) so the committed offset includes them;
+//! pending ones are simply left to the next owner.
 
 use super::record::TopicPartition;
 use std::collections::{BTreeMap, HashMap};
 
+/// Where a consumed record stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// Consumed, not yet handed to a batch (pending or parked in the assembler).
+    Pending,
+    /// In a batch being settled: its outcome may become durable at any moment.
+    InFlight,
+    /// Its outcome is durable.
+    Settled,
+}
+
 #[derive(Debug)]
 struct PartitionOffsets {
     epoch: u64,
-    /// Offsets consumed and not yet passed by `safe`, with whether each is settled.
-    open: BTreeMap<i64, bool>,
+    /// Offsets consumed and not yet passed by `safe`, with where each stands.
+    open: BTreeMap<i64, Slot>,
     /// The next offset to consume after a restart: every record below it is settled.
     safe: Option<i64>,
     /// The last value handed to librdkafka's offset store.
     stored: Option<i64>,
+}
+
+impl PartitionOffsets {
+    /// Moves `safe` over the settled prefix of `open`.
+    fn pass_settled(&mut self) {
+        while let Some(entry) = self.open.first_entry() {
+            if *entry.get() != Slot::Settled {
+                break;
+            }
+            let offset = *entry.key();
+            entry.remove();
+            self.safe = Some(offset + 1);
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -43,8 +74,13 @@ impl OffsetTracker {
 
     /// Forgets a revoked partition; returns its safe offset (if any record settled) for a last
     /// synchronous commit before the partition moves to another member.
+    /// The safe offset includes every record settled by now, even if [`advance`] has not run
+    /// since.
+    ///
+    /// [`advance`]: OffsetTracker::advance
     pub fn revoke(&mut self, tp: &TopicPartition) -> Option<i64> {
-        let state = self.partitions.remove(tp)?;
+        let mut state = self.partitions.remove(tp)?;
+        state.pass_settled();
         state.safe
     }
 
@@ -61,26 +97,69 @@ impl OffsetTracker {
         }
         match self.partitions.get_mut(tp) {
             Some(state) => {
-                state.open.insert(offset, false);
+                state.open.insert(offset, Slot::Pending);
                 state.epoch
             }
             None => 0,
         }
     }
 
+    /// The slot of a record of the current assignment of `tp`, if it is still open.
+    fn slot(&mut self, tp: &TopicPartition, epoch: u64, offset: i64) -> Option<&mut Slot> {
+        match self.partitions.get_mut(tp) {
+            Some(state) if state.epoch == epoch => state.open.get_mut(&offset),
+            _ => None,
+        }
+    }
+
+    /// Marks a pending record as taken into a batch. Returns false when the record belongs to
+    /// an earlier assignment (the batch must drop it).
+    pub fn start(&mut self, tp: &TopicPartition, epoch: u64, offset: i64) -> bool {
+        match self.slot(tp, epoch, offset) {
+            Some(slot) => {
+                if *slot == Slot::Pending {
+                    *slot = Slot::InFlight;
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A batch ended (or was abandoned) without settling this record: it is pending again.
+    pub fn release(&mut self, tp: &TopicPartition, epoch: u64, offset: i64) {
+        if let Some(slot) = self.slot(tp, epoch, offset) {
+            if *slot == Slot::InFlight {
+                *slot = Slot::Pending;
+            }
+        }
+    }
+
     /// Marks a record's outcome durable. Returns false (and changes nothing) when the record
     /// belongs to an earlier assignment.
     pub fn settle(&mut self, tp: &TopicPartition, epoch: u64, offset: i64) -> bool {
-        match self.partitions.get_mut(tp) {
-            Some(state) if state.epoch == epoch => match state.open.get_mut(&offset) {
-                Some(settled) => {
-                    *settled = true;
-                    true
-                }
-                None => false,
-            },
-            _ => false,
+        match self.slot(tp, epoch, offset) {
+            Some(slot) => {
+                *slot = Slot::Settled;
+                true
+            }
+            None => false,
         }
+    }
+
+    /// Records of `partitions` taken into a batch and not settled yet.
+    pub fn in_flight(&self, partitions: &[TopicPartition]) -> usize {
+        partitions
+            .iter()
+            .filter_map(|tp| self.partitions.get(tp))
+            .map(|state| {
+                state
+                    .open
+                    .values()
+                    .filter(|slot| **slot == Slot::InFlight)
+                    .count()
+            })
+            .sum()
     }
 
     /// Moves each partition's safe position over its settled prefix and returns the partitions
@@ -88,14 +167,7 @@ impl OffsetTracker {
     pub fn advance(&mut self) -> Vec<(TopicPartition, i64)> {
         let mut moved = Vec::new();
         for (tp, state) in &mut self.partitions {
-            while let Some(entry) = state.open.first_entry() {
-                if !*entry.get() {
-                    break;
-                }
-                let offset = *entry.key();
-                entry.remove();
-                state.safe = Some(offset + 1);
-            }
+            state.pass_settled();
             if let Some(safe) = state.safe {
                 if state.stored.is_none_or(|stored| safe > stored) {
                     state.stored = Some(safe);
@@ -118,7 +190,13 @@ impl OffsetTracker {
     pub fn open_records(&self) -> usize {
         self.partitions
             .values()
-            .map(|state| state.open.values().filter(|settled| !**settled).count())
+            .map(|state| {
+                state
+                    .open
+                    .values()
+                    .filter(|slot| **slot != Slot::Settled)
+                    .count()
+            })
             .sum()
     }
 }
@@ -159,8 +237,8 @@ mod tests {
         tracker.admit(&tp(1), 6);
         assert_eq!(
             tracker.revoke(&tp(1)),
-            None,
-            "advance was not called: nothing safe yet"
+            Some(6),
+            "what is settled counts, even before advance"
         );
         let new = tracker.assign(tp(1));
         assert_ne!(old, new);
@@ -169,6 +247,27 @@ mod tests {
         assert!(tracker.settle(&tp(1), new, 100));
         assert_eq!(tracker.advance(), vec![(tp(1), 101)]);
         assert_eq!(tracker.revoke(&tp(1)), Some(101));
+    }
+
+    #[test]
+    fn only_records_taken_into_a_batch_count_as_in_flight() {
+        let mut tracker = OffsetTracker::default();
+        let epoch = tracker.assign(tp(3));
+        for offset in 0..4 {
+            tracker.admit(&tp(3), offset);
+        }
+        assert_eq!(tracker.in_flight(&[tp(3)]), 0, "pending is not in flight");
+        assert!(tracker.start(&tp(3), epoch, 0));
+        assert!(tracker.start(&tp(3), epoch, 1));
+        assert!(!tracker.start(&tp(3), epoch + 1, 2), "other assignment");
+        assert_eq!(tracker.in_flight(&[tp(3)]), 2);
+        assert_eq!(tracker.in_flight(&[tp(4)]), 0);
+        tracker.settle(&tp(3), epoch, 0);
+        tracker.release(&tp(3), epoch, 1);
+        tracker.release(&tp(3), epoch, 0); // settled stays settled
+        assert_eq!(tracker.in_flight(&[tp(3)]), 0);
+        assert_eq!(tracker.advance(), vec![(tp(3), 1)]);
+        assert_eq!(tracker.open_records(), 3);
     }
 
     #[test]

@@ -1,11 +1,15 @@
 //! Settles one batch: decode verdicts and the store step decide each record's fate, stored
-//! orders go to the cache, dead letters and retries are written and acknowledged, and only then
-//! are the records marked settled so their offsets may move.
+//! orders go to the cache, dead letters and retries are written and acknowledged. Each record is
+//! marked settled as soon as its outcome is durable (its row committed, its dead letter or retry
+//! acknowledged), not at the end of the batch, so its offset may move right away.
+//!
+//! Each batch runs on its own task ([`Steps::spawn`]) and holds a [`Claim`] on its records
+//! meanwhile: a revoke waits for claimed records of the revoked partitions before committing.
 
 use super::cache::CacheStep;
 use super::classify::{self, Fate};
 use super::consumer::{IngestConsumer, Shared};
-use super::record::Record;
+use super::record::{Record, TopicPartition};
 use super::store::StoreStep;
 use super::writer::{Outgoing, Writer};
 use super::{dead_letter, retry};
@@ -15,6 +19,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use shared::order::{DecodeError, ValidOrder};
 use std::sync::Arc;
 use std::time::Instant;
+use tokio::task::JoinSet;
 use tracing::Instrument;
 
 #[derive(Clone)]
@@ -27,7 +32,47 @@ pub struct Steps {
     pub consumer: Arc<IngestConsumer>,
 }
 
+/// The records of a batch in flight, as the offset tracker knows them; whatever the batch did
+/// not settle is released when it ends, however it ends (finished, aborted, panicked).
+pub struct Claim {
+    shared: Arc<Shared>,
+    records: Vec<(TopicPartition, u64, i64)>,
+}
+
+impl Claim {
+    pub fn new(shared: Arc<Shared>, batch: &[Record]) -> Self {
+        let records = batch
+            .iter()
+            .map(|r| (r.tp.clone(), r.epoch, r.offset))
+            .collect();
+        Self { shared, records }
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.shared.update_tracker(|tracker| {
+            for (tp, epoch, offset) in &self.records {
+                tracker.release(tp, *epoch, *offset);
+            }
+        });
+    }
+}
+
 impl Steps {
+    /// Settles `batch` (taken by [`Assembler::take`], which marked it in flight) on a task of
+    /// its own, so it progresses while the consume loop is inside a rebalance callback.
+    ///
+    /// [`Assembler::take`]: super::batch::Assembler::take
+    pub fn spawn(&self, batch: Vec<Record>, tasks: &mut JoinSet<()>) {
+        let claim = Claim::new(self.shared.clone(), &batch);
+        let steps = self.clone();
+        tasks.spawn(async move {
+            let _claim = claim;
+            steps.process(batch).await;
+        });
+    }
+
     pub async fn process(&self, batch: Vec<Record>) {
         let span = tracing::info_span!("batch", size = batch.len());
         self.settle_batch(batch).instrument(span).await;
@@ -61,6 +106,14 @@ impl Steps {
             }
             fates[index] = Some(fate);
         }
+        // Their rows are committed (or were already): durable now, whatever happens next.
+        self.settle(
+            batch
+                .iter()
+                .zip(&fates)
+                .filter(|(_, fate)| matches!(fate, Some(Fate::Stored | Fate::Duplicate)))
+                .map(|(record, _)| record),
+        );
         self.cache.put(&to_cache).await;
 
         // Partitions revoked while this batch was stored now belong to another member, which
@@ -73,9 +126,14 @@ impl Steps {
                 .collect()
         };
         let mut outgoing: Vec<Outgoing<'_>> = Vec::new();
-        for ((record, fate), &current) in batch.iter().zip(&fates).zip(&current) {
+        // The batch index of each outgoing record.
+        let mut senders: Vec<usize> = Vec::new();
+        for (index, ((record, fate), &current)) in
+            batch.iter().zip(&fates).zip(&current).enumerate()
+        {
             match fate {
                 Some(Fate::DeadLetter { failure, attempts }) if current => {
+                    senders.push(index);
                     outgoing.push(dead_letter::build(
                         record,
                         failure,
@@ -89,6 +147,7 @@ impl Steps {
                     delay,
                     reason,
                 }) if current => {
+                    senders.push(index);
                     outgoing.push(retry::build(
                         record,
                         *attempts,
@@ -100,10 +159,13 @@ impl Steps {
                 _ => {}
             }
         }
-        self.writer.write_all(outgoing).await;
+        // Each one is durable once acknowledged: settle it then, not when the last one is.
+        let acked = |sent: usize| self.settle(senders.get(sent).map(|&index| &batch[index]));
+        self.writer.write_all(outgoing, &acked).await;
 
         self.report(&batch, &fates, &current);
-        self.settle(&batch);
+        // The rest: records of partitions revoked meanwhile are ignored by the tracker.
+        self.settle(batch.iter());
         self.shared
             .events
             .batch_settled(batch.len(), started.elapsed());
@@ -140,14 +202,13 @@ impl Steps {
 
     /// Marks the records settled and hands the offsets that became safe to librdkafka, which
     /// auto-commits them.
-    fn settle(&self, batch: &[Record]) {
-        let moved = {
-            let mut tracker = self.shared.tracker();
-            for record in batch {
+    fn settle<'r>(&self, records: impl IntoIterator<Item = &'r Record>) {
+        let moved = self.shared.update_tracker(|tracker| {
+            for record in records {
                 tracker.settle(&record.tp, record.epoch, record.offset);
             }
             tracker.advance()
-        };
+        });
         if moved.is_empty() {
             return;
         }

@@ -11,13 +11,15 @@ use crate::events::Events;
 use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::HashSet;
-use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 /// State shared by the consume loop and the rebalance callbacks.
 #[derive(Debug)]
 pub struct Shared {
     tracker: Mutex<OffsetTracker>,
+    /// Signalled whenever records stop being in flight (settled, or released by their batch).
+    landed: Condvar,
     pub(super) pauses: Mutex<Pauses>,
     pub events: Events,
 }
@@ -66,6 +68,7 @@ impl Shared {
     pub fn new(events: Events) -> Self {
         Self {
             tracker: Mutex::default(),
+            landed: Condvar::new(),
             pauses: Mutex::default(),
             events,
         }
@@ -73,6 +76,32 @@ impl Shared {
 
     pub fn tracker(&self) -> MutexGuard<'_, OffsetTracker> {
         lock(&self.tracker)
+    }
+
+    /// Runs `f` on the tracker, then wakes a rebalance callback waiting for records in flight.
+    pub fn update_tracker<R>(&self, f: impl FnOnce(&mut OffsetTracker) -> R) -> R {
+        let result = f(&mut self.tracker());
+        self.landed.notify_all();
+        result
+    }
+
+    /// Blocks until no record of `partitions` is in flight or `timeout` passes; returns how many
+    /// still are. Batches settle on other threads, so this must not run where they are polled.
+    pub fn await_in_flight(&self, partitions: &[TopicPartition], timeout: Duration) -> usize {
+        let give_up = Instant::now() + timeout;
+        let mut tracker = self.tracker();
+        loop {
+            let open = tracker.in_flight(partitions);
+            let left = give_up.saturating_duration_since(Instant::now());
+            if open == 0 || left.is_zero() {
+                return open;
+            }
+            tracker = self
+                .landed
+                .wait_timeout(tracker, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
     }
 
     /// Commits `offsets` synchronously (revoke, shutdown).

@@ -62,16 +62,24 @@ impl Writer {
         &self.producer
     }
 
-    /// Produces every record and returns once all are acknowledged.
+    /// Produces every record and returns once all are acknowledged, calling `acked` with the
+    /// index (in `records`) of each one as soon as it is.
     #[tracing::instrument(skip_all, fields(records = records.len()))]
-    pub async fn write_all(&self, mut records: Vec<Outgoing<'_>>) {
+    pub async fn write_all(&self, records: Vec<Outgoing<'_>>, acked: &(dyn Fn(usize) + Sync)) {
+        let mut records: Vec<(usize, Outgoing<'_>)> = records.into_iter().enumerate().collect();
         let mut attempt = 0u32;
         while !records.is_empty() {
             attempt += 1;
-            let results =
-                futures::future::join_all(records.iter().map(|record| self.send(record))).await;
+            let results = futures::future::join_all(records.iter().map(|(index, record)| async {
+                let result = self.send(record).await;
+                if result.is_ok() {
+                    acked(*index);
+                }
+                result
+            }))
+            .await;
             let mut failed = Vec::new();
-            for (mut record, result) in records.into_iter().zip(results) {
+            for ((index, mut record), result) in records.into_iter().zip(results) {
                 let Err(err) = result else { continue };
                 self.events.produce_failed(record.topic, &err, attempt);
                 if too_large(&err) && record.value.is_some() {
@@ -84,7 +92,7 @@ impl Writer {
                         Some(format!("{size} bytes").into_bytes()),
                     ));
                 }
-                failed.push(record);
+                failed.push((index, record));
             }
             records = failed;
             if !records.is_empty() {
