@@ -3,8 +3,10 @@
 //! statistics (consumer lag) routed into our telemetry.
 //!
 //! librdkafka runs these callbacks on the thread that polls the consumer (our consume loop), so
-//! they never race the loop itself; the [`Shared`] state is still behind mutexes because the
-//! context must be `Sync`.
+//! they never race the loop itself; they do race the batches in flight, which run on their own
+//! tasks, hence the [`Shared`] state behind mutexes. A revoke waits (bounded, handing the
+//! runtime worker over meanwhile) for the batches holding records of the revoked partitions, so
+//! that every outcome already durable is in the offset committed before the handover.
 
 use super::lag;
 use super::record::TopicPartition;

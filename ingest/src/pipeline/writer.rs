@@ -1,8 +1,9 @@
 //! Writes to Kafka that must be acknowledged before an offset may move (DLQ and retry records).
 //!
-//! All records of a batch are sent at once and awaited together; a failed send is repeated with
-//! backoff until the broker acknowledges it, because giving up would mean either losing the
-//! record or committing past it. The caller's shutdown grace bounds how long that can last.
+//! All records of a batch are sent at once and awaited together, each one reported as soon as it
+//! is acknowledged (so its offset can move without waiting for the rest); a failed send is
+//! repeated with backoff until the broker acknowledges it, because giving up would mean either
+//! losing the record or committing past it. The caller's shutdown grace bounds how long that can last.
 
 use crate::events::Events;
 use rdkafka::error::KafkaError;
