@@ -233,3 +233,62 @@ impl Shared {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::Health;
+    use crate::metrics::IngestMetrics;
+    use std::sync::Arc;
+
+    fn shared() -> Arc<Shared> {
+        let metrics = Arc::new(IngestMetrics::new().expect("metrics"));
+        Arc::new(Shared::new(Events::new(
+            metrics,
+            Arc::new(Health::default()),
+        )))
+    }
+
+    fn tp(partition: i32) -> TopicPartition {
+        TopicPartition {
+            topic: "orders".into(),
+            partition,
+        }
+    }
+
+    #[test]
+    fn a_revoke_waits_for_records_in_flight_on_its_partitions_only() {
+        let shared = shared();
+        let epoch = {
+            let mut tracker = shared.tracker();
+            let epoch = tracker.assign(tp(0));
+            let other = tracker.assign(tp(1));
+            tracker.admit(&tp(0), 7);
+            tracker.admit(&tp(0), 8); // pending: not waited for
+            tracker.admit(&tp(1), 3);
+            assert!(tracker.start(&tp(0), epoch, 7));
+            assert!(tracker.start(&tp(1), other, 3));
+            epoch
+        };
+        let settler = {
+            let shared = shared.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(100));
+                shared.update_tracker(|tracker| tracker.settle(&tp(0), epoch, 7));
+            })
+        };
+        let started = Instant::now();
+        assert_eq!(shared.await_in_flight(&[tp(0)], Duration::from_secs(10)), 0);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        settler.join().expect("settler");
+        assert_eq!(shared.tracker().revoke(&tp(0)), Some(8));
+
+        // Nothing settles partition 1: the wait gives up after its bound.
+        let started = Instant::now();
+        assert_eq!(
+            shared.await_in_flight(&[tp(1)], Duration::from_millis(100)),
+            1
+        );
+        assert!(started.elapsed() >= Duration::from_millis(100));
+    }
+}
