@@ -32,7 +32,6 @@ pub fn build<'a>(
     group: &str,
 ) -> Outgoing<'a> {
     let origin = record.origin();
-    let mut out: Vec<(String, Option<Vec<u8>>)> = record.carried_headers().cloned().collect();
     let ours = [
         (headers::ORIGINAL_TOPIC, origin.topic),
         (headers::ORIGINAL_PARTITION, origin.partition),
@@ -47,16 +46,7 @@ pub fn build<'a>(
         ),
         (headers::CONSUMER_GROUP, group.to_owned()),
     ];
-    out.extend(
-        ours.into_iter()
-            .map(|(name, value)| (name.to_owned(), Some(value.into_bytes()))),
-    );
-    Outgoing {
-        topic: dlq_topic,
-        key: record.key.as_deref(),
-        value: record.payload.as_deref(),
-        headers: out,
-    }
+    Outgoing::for_record(dlq_topic, record, ours)
 }
 
 #[cfg(test)]

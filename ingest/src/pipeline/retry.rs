@@ -33,7 +33,6 @@ pub fn build<'a>(
 ) -> Outgoing<'a> {
     let origin = record.origin();
     let not_before = now_ms().saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
-    let mut out: Vec<(String, Option<Vec<u8>>)> = record.carried_headers().cloned().collect();
     let ours = [
         (headers::ORIGINAL_TOPIC, origin.topic),
         (headers::ORIGINAL_PARTITION, origin.partition),
@@ -44,16 +43,7 @@ pub fn build<'a>(
         // For whoever looks at the retry topic; dropped again when the record moves on.
         (headers::ERROR_MESSAGE, reason.to_owned()),
     ];
-    out.extend(
-        ours.into_iter()
-            .map(|(name, value)| (name.to_owned(), Some(value.into_bytes()))),
-    );
-    Outgoing {
-        topic: retry_topic,
-        key: record.key.as_deref(),
-        value: record.payload.as_deref(),
-        headers: out,
-    }
+    Outgoing::for_record(retry_topic, record, ours)
 }
 
 #[cfg(test)]

@@ -25,7 +25,27 @@ pub struct Outgoing<'a> {
     pub headers: Vec<(String, Option<Vec<u8>>)>,
 }
 
-impl Outgoing<'_> {
+impl<'a> Outgoing<'a> {
+    /// `record`'s key and value byte for byte, its carried headers, then `ours` appended.
+    pub fn for_record<const N: usize>(
+        topic: &'a str,
+        record: &'a super::record::Record,
+        ours: [(&str, String); N],
+    ) -> Self {
+        let mut headers: Vec<(String, Option<Vec<u8>>)> =
+            record.carried_headers().cloned().collect();
+        headers.extend(
+            ours.into_iter()
+                .map(|(name, value)| (name.to_owned(), Some(value.into_bytes()))),
+        );
+        Outgoing {
+            topic,
+            key: record.key.as_deref(),
+            value: record.payload.as_deref(),
+            headers,
+        }
+    }
+
     fn owned_headers(&self) -> OwnedHeaders {
         self.headers.iter().fold(
             OwnedHeaders::new_with_capacity(self.headers.len()),
