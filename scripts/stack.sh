@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Local stack without Docker: PostgreSQL and Redis from Debian packages, Apache Kafka (KRaft,
 # single node) from its Maven Central jars. Idempotent: `up` twice changes nothing the second time.
+# Jaeger (a trace store and UI that takes OTLP) is optional: `start jaeger` builds it once from
+# the Go module proxy; the tests that check trace export and `TRACES=1 make run` use it.
 #
 #   scripts/stack.sh up | down | status
-#   scripts/stack.sh start|stop postgres|redis|kafka   (used by outage tests and drills)
+#   scripts/stack.sh start|stop postgres|redis|kafka|jaeger   (outage tests and drills use these)
 #
 # State (pids, logs, Kafka data) lives in .stack/ inside the checkout (git-ignored); the Kafka jars
-# are cached outside it in $ORDERS_CACHE (default ~/.cache/order-pipeline) so fresh clones and CI
-# reuse them.
+# and the Jaeger binary are cached outside it in $ORDERS_CACHE (default ~/.cache/order-pipeline)
+# so fresh clones and CI reuse them.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -174,6 +176,47 @@ kafka_stop() {
   rm -f "$STATE/started.kafka"
 }
 
+# ---------------------------------------------------------------- Jaeger (optional)
+# Jaeger v2: OTLP/HTTP in on 4318 (gRPC 4317), UI and query API on 16686, traces in memory.
+JAEGER_VERSION="v1.76.0" # the Go module's version; its cmd/jaeger is Jaeger v2
+JAEGER_BIN="$CACHE/jaeger/$JAEGER_VERSION/jaeger"
+
+jaeger_binary() {
+  [ -x "$JAEGER_BIN" ] && return 0
+  command -v go >/dev/null || die "Go is needed to build Jaeger (it is on these machines: /usr/local/go/bin)"
+  log "building Jaeger $JAEGER_VERSION from the Go module proxy (first time only: about 5 minutes)"
+  local work="$CACHE/jaeger/build"
+  rm -rf "$work"; mkdir -p "$work"
+  # Jaeger's own go.mod has replace directives, so `go install pkg@version` refuses it; a
+  # throw-away module that requires it as a tool builds it the same way.
+  (cd "$work" && go mod init jaeger-build && go get -tool "github.com/jaegertracing/jaeger/cmd/jaeger@$JAEGER_VERSION" &&
+    go build -o "$JAEGER_BIN.tmp" github.com/jaegertracing/jaeger/cmd/jaeger) >"$LOGS/jaeger-build.log" 2>&1 ||
+    die "building Jaeger failed (see $LOGS/jaeger-build.log)"
+  mv "$JAEGER_BIN.tmp" "$JAEGER_BIN"
+}
+
+jaeger_start() {
+  jaeger_binary
+  if ! port_open 16686; then
+    log "starting Jaeger (OTLP on localhost:4318, UI on http://localhost:16686)"
+    nohup "$JAEGER_BIN" >"$LOGS/jaeger.log" 2>&1 &
+    echo $! >"$STATE/jaeger.pid"
+    mark_started jaeger
+  fi
+  wait_port 4318 "Jaeger OTLP receiver" 60
+  wait_port 16686 "Jaeger query API" 60
+}
+
+jaeger_stop() {
+  if [ -f "$STATE/jaeger.pid" ]; then
+    local pid; pid="$(cat "$STATE/jaeger.pid")"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$STATE/jaeger.pid"
+  fi
+  rm -f "$STATE/started.jaeger"
+}
+
 # ---------------------------------------------------------------- commands
 status() {
   local rc=0
@@ -182,6 +225,8 @@ status() {
     if port_open "$port"; then printf '%-9s up    localhost:%s\n' "$name" "$port"
     else printf '%-9s down  localhost:%s\n' "$name" "$port"; rc=1; fi
   done
+  if port_open 16686; then printf '%-9s up    localhost:4318 (OTLP), http://localhost:16686 (UI)\n' jaeger
+  else printf '%-9s off   optional: scripts/stack.sh start jaeger\n' jaeger; fi
   if port_open 9092 && [ -f "$JARS/.complete" ]; then
     printf 'topics:   %s\n' "$(kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server localhost:9092 --list 2>/dev/null | grep -E '^orders' | tr '\n' ' ')"
   fi
@@ -196,7 +241,8 @@ up() {
 }
 
 down() {
-  # Only what `up` started (a service that was already running is left alone).
+  # Only what this script started (a service that was already running is left alone).
+  [ -f "$STATE/started.jaeger" ] && jaeger_stop
   [ -f "$STATE/started.kafka" ] && kafka_stop
   [ -f "$STATE/started.redis" ] && redis_stop
   [ -f "$STATE/started.postgres" ] && postgres_stop
@@ -209,8 +255,8 @@ case "${1:-}" in
   status) status ;;
   start | stop)
     case "${2:-}" in
-      postgres | redis | kafka) "${2}_$1" ;;
-      *) die "usage: $0 $1 postgres|redis|kafka" ;;
+      postgres | redis | kafka | jaeger) "${2}_$1" ;;
+      *) die "usage: $0 $1 postgres|redis|kafka|jaeger" ;;
     esac ;;
   *) echo "usage: $0 up|down|status|start SERVICE|stop SERVICE" >&2; exit 2 ;;
 esac

@@ -12,8 +12,9 @@ ensure_build_tools
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "local stack"
+step "local stack (and Jaeger, where the trace export tests look for their spans)"
 scripts/stack.sh up
+scripts/stack.sh start jaeger
 
 step "cargo test (workspace)"
 cargo test --workspace --all-targets --no-fail-fast "$@"

@@ -126,9 +126,7 @@ impl Config {
             kafka,
             postgres,
             redis,
-            telemetry: TelemetryArgs {
-                log_format: "text".into(),
-            },
+            telemetry: TelemetryArgs::default(),
             group: group.to_owned(),
             metrics_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             batch_size: 500,

@@ -9,7 +9,13 @@ use shared::shutdown::Shutdown;
 async fn main() {
     shared::config::load_dotenv();
     let cli = Cli::parse();
-    shared::telemetry::init(&cli.config.telemetry);
+    let telemetry = match shared::telemetry::init(&cli.config.telemetry, "ingest") {
+        Ok(telemetry) => telemetry,
+        Err(err) => {
+            eprintln!("ingest: {err}");
+            std::process::exit(1);
+        }
+    };
     let config = cli.config;
     let result = match cli.command.unwrap_or(Command::Run) {
         Command::Run => match Application::build(config).await {
@@ -21,6 +27,8 @@ async fn main() {
             ingest::dlq::run(command, &config.kafka, &config.group, &config.postgres).await
         }
     };
+    // Spans still queued are sent before the process ends (exit skips destructors).
+    telemetry.shutdown();
     if let Err(err) = result {
         // One line an operator can act on; the details were logged where they happened.
         eprintln!("ingest: {err:#}");

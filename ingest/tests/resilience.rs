@@ -7,7 +7,6 @@ mod common;
 
 use common::proxy::{postgres_socket, via_proxy, Proxy};
 use common::*;
-use std::process::{Child, Command, Stdio};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_outage_pauses_consumption_and_loses_nothing() {
@@ -152,35 +151,12 @@ async fn members_joining_and_leaving_mid_stream_lose_nothing() {
     world.cleanup().await;
 }
 
-fn spawn_binary(world: &World) -> Child {
-    let config = &world.config;
-    Command::new(env!("CARGO_BIN_EXE_ingest"))
-        .arg("run")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("KAFKA_BROKERS", &config.kafka.brokers)
-        .env("ORDERS_TOPIC", &config.kafka.orders_topic)
-        .env("RETRY_TOPIC", &config.kafka.retry_topic)
-        .env("DLQ_TOPIC", &config.kafka.dlq_topic)
-        .env("KAFKA_GROUP", &config.group)
-        .env("DATABASE_URL", &config.postgres.database_url)
-        .env("REDIS_URL", &config.redis.redis_url)
-        .env("ORDER_CACHE_KEY_PREFIX", &config.redis.key_prefix)
-        .env("METRICS_ADDR", "127.0.0.1:0")
-        .env("INGEST_BATCH_SIZE", "200")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn ingest")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_stream_then_restart_stores_every_order_exactly_once() {
     let world = World::new(3).await;
     let producer = producer();
     let all = orders(22, 3000);
-    let mut child = spawn_binary(&world);
+    let mut child = world.binary().spawn().expect("spawn ingest");
     // Produce while it consumes, and kill it with work in flight.
     let feeder = {
         let topic = world.topics.orders.clone();
@@ -202,7 +178,7 @@ async fn sigkill_mid_stream_then_restart_stores_every_order_exactly_once() {
     let stored_at_kill = world.stored_count().await;
     eprintln!("killed with {stored_at_kill} of 3000 orders stored");
 
-    let mut restarted = spawn_binary(&world);
+    let mut restarted = world.binary().spawn().expect("spawn ingest");
     wait_until("all 3000 stored", || async {
         world.stored_count().await >= 3000
     })

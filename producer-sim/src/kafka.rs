@@ -164,11 +164,21 @@ fn send_all(
     let records =
         Ahead::spawn(mix, count, Arc::clone(stop)).context("cannot start the generator thread")?;
     let mut pacer = Pacer::new(rate);
-    for record in records {
+    for mut record in records {
         if !pacer.wait(stop) {
             break;
         }
-        match send(producer, topic, &record, stop) {
+        // With trace export on, each record starts a trace its `traceparent` carries into
+        // ingest; otherwise the generator's seeded value stands in (no span is made).
+        let span = if shared::telemetry::exporting() {
+            tracing::info_span!("publish", order_uid = %record.key, seq = record.seq)
+        } else {
+            tracing::Span::none()
+        };
+        if let Some(traceparent) = shared::telemetry::traceparent(&span) {
+            record.traceparent = traceparent;
+        }
+        match span.in_scope(|| send(producer, topic, &record, stop)) {
             Ok(true) => stats.record_sent(record.kind),
             // Stopped while the queue was full: this record was never sent.
             Ok(false) => break,

@@ -111,24 +111,6 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|err| format!("`{text}` is not an RFC 3339 time: {err}"))
 }
 
-/// Logging as every binary does it, except that `--print` owns stdout: logs go to stderr then.
-pub fn init_telemetry(args: &Args) {
-    if !args.print {
-        shared::telemetry::init(&args.telemetry);
-        return;
-    }
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if args.telemetry.log_format == "json" {
-        builder.json().try_init()
-    } else {
-        builder.with_target(false).try_init()
-    };
-}
-
 /// Runs until `--count` records are sent or `shutdown` fires, then flushes and returns what
 /// happened. The summary is also printed to stderr.
 pub async fn run(args: Args, shutdown: Shutdown) -> anyhow::Result<Summary> {

@@ -10,8 +10,14 @@ use std::process::ExitCode;
 async fn main() -> ExitCode {
     shared::config::load_dotenv();
     let args = Args::parse();
-    producer_sim::init_telemetry(&args);
-    match producer_sim::run(args, Shutdown::on_signal()).await {
+    let telemetry = match shared::telemetry::init(&args.telemetry, "producer-sim") {
+        Ok(telemetry) => telemetry,
+        Err(err) => {
+            eprintln!("producer-sim: error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = match producer_sim::run(args, Shutdown::on_signal()).await {
         Ok(summary) if summary.is_clean() => ExitCode::SUCCESS,
         // Undelivered records were already reported in the summary.
         Ok(_) => ExitCode::from(1),
@@ -19,5 +25,7 @@ async fn main() -> ExitCode {
             eprintln!("producer-sim: error: {err:#}");
             ExitCode::from(2)
         }
-    }
+    };
+    telemetry.shutdown();
+    code
 }

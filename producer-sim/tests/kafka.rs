@@ -220,3 +220,33 @@ async fn undeliverable_records_fail_the_run() {
         .delete_topics(&[name.as_str()], &AdminOptions::new())
         .await;
 }
+
+#[tokio::test]
+async fn with_trace_export_each_traceparent_names_an_exported_publish_span() {
+    use shared::testing::traces::{otlp_endpoint, wait_for_trace};
+    let topics = TestTopics::create(1).await;
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_producer-sim"))
+        .args(["--count", "3", "--rate", "0", "--topic", &topics.orders])
+        .env("KAFKA_BROKERS", brokers())
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", otlp_endpoint())
+        .output()
+        .await
+        .expect("run producer-sim");
+    assert!(output.status.success(), "{output:?}");
+
+    for record in consume(&topics.orders, &topics.group, 3).await {
+        let parts: Vec<&str> = record.traceparent.split('-').collect();
+        let [_, trace_id, span_id, _] = parts[..] else {
+            panic!("not a traceparent: {}", record.traceparent)
+        };
+        let spans = wait_for_trace(trace_id, |spans| !spans.is_empty()).await;
+        let publish = &spans[0];
+        assert_eq!(publish.span_id, span_id, "{publish:?}");
+        assert_eq!(publish.service, "producer-sim");
+        assert_eq!(publish.operation, "publish");
+        assert_eq!(publish.parent, None, "a trace starts here");
+        assert_eq!(publish.tag("order_uid"), Some(record.key.as_str()));
+        assert_eq!(publish.tag("seq"), Some(record.seq.to_string().as_str()));
+    }
+    topics.delete().await;
+}

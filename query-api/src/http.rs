@@ -102,12 +102,16 @@ where
     }
     let uri = request.uri().clone(); // shares its bytes; kept for the access log
     let route = routes::template(uri.path());
-    let span = tracing::info_span!(
+    // At `error` level so every log line of the request carries its id, whatever `RUST_LOG`.
+    let span = tracing::error_span!(
         "request",
         request_id = request_id.to_str().unwrap_or(""),
         %method,
         route
     );
+    // With trace export on, a caller's `traceparent` makes this request part of its trace.
+    let traceparent = request.headers().get(shared::kafka::headers::TRACEPARENT);
+    shared::telemetry::continue_trace(&span, traceparent.and_then(|v| v.to_str().ok()));
 
     let uri_len = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
     let mut response = if uri_len > MAX_URI_BYTES {

@@ -11,19 +11,27 @@ use std::process::ExitCode;
 async fn main() -> ExitCode {
     shared::config::load_dotenv();
     let config = Config::parse();
-    shared::telemetry::init(&config.telemetry);
+    let telemetry = match shared::telemetry::init(&config.telemetry, "query-api") {
+        Ok(telemetry) => telemetry,
+        Err(err) => {
+            eprintln!("query-api: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = async {
         Application::build(config)
             .await?
             .run_until_stopped(Shutdown::on_signal())
             .await
     };
-    match result.await {
+    let code = match result.await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // One line an operator can act on: the error and its causes, joined.
             eprintln!("query-api: {err:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    telemetry.shutdown();
+    code
 }

@@ -138,12 +138,28 @@ impl fmt::Debug for RedisArgs {
     }
 }
 
-/// Logging settings.
+/// Logging and trace export settings.
 #[derive(Debug, Clone, Args)]
 pub struct TelemetryArgs {
     /// `text` for people, `json` for log collectors.
     #[arg(long = "log-format", env = "LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
+    /// OTLP/HTTP base URL of a trace collector (e.g. `http://otel-collector:4318`); spans go to
+    /// `{url}/v1/traces`. Unset or empty: no trace export. The exporter also honours the other
+    /// standard `OTEL_*` variables (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_HEADERS`,
+    /// `OTEL_TRACES_SAMPLER`, ...).
+    #[arg(long = "otlp-endpoint", env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+}
+
+impl Default for TelemetryArgs {
+    /// Text logs, no trace export.
+    fn default() -> Self {
+        Self {
+            log_format: "text".into(),
+            otlp_endpoint: None,
+        }
+    }
 }
 
 /// `scheme://user:secret@host/db` → `scheme://user:***@host/db`.

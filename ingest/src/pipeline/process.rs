@@ -75,6 +75,11 @@ impl Steps {
 
     pub async fn process(&self, batch: Vec<Record>) {
         let span = tracing::info_span!("batch", size = batch.len());
+        // A batch serves records of many traces: each record's span links to the batch's span,
+        // where the store and cache steps are.
+        for record in &batch {
+            record.span.follows_from(&span);
+        }
         self.settle_batch(batch).instrument(span).await;
     }
 
@@ -177,6 +182,7 @@ impl Steps {
         let (mut stored, mut duplicates, mut skipped) = (0, 0, 0);
         for ((record, fate), &current) in batch.iter().zip(fates).zip(current) {
             let _entered = record.span.enter();
+            record.span.record("outcome", outcome(fate, current));
             match fate {
                 Some(Fate::Stored) => stored += 1,
                 Some(Fate::Duplicate) => duplicates += 1,
@@ -225,5 +231,17 @@ impl Steps {
         if let Err(err) = self.consumer.store_offsets(&tpl) {
             tracing::debug!(%err, "offset store skipped partitions no longer assigned");
         }
+    }
+}
+
+/// A record's outcome as its span shows it.
+fn outcome(fate: &Option<Fate>, current: bool) -> &'static str {
+    match fate {
+        Some(Fate::Stored) => "stored",
+        Some(Fate::Duplicate) => "duplicate",
+        _ if !current => "revoked",
+        Some(Fate::DeadLetter { .. }) => "dead_lettered",
+        Some(Fate::Retry { .. }) => "retry_scheduled",
+        None => "unsettled",
     }
 }

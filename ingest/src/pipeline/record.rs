@@ -71,14 +71,19 @@ impl Record {
             decoded: Err(DecodeError::Malformed("not decoded".into())),
             span: Span::none(),
         };
-        record.span = tracing::info_span!(
+        // At `error` level so it is on whenever any log line inside it is: a warning about
+        // this record carries its coordinates even with `RUST_LOG=warn`.
+        record.span = tracing::error_span!(
             "record",
             topic = %record.tp.topic,
             partition = record.tp.partition,
             offset = record.offset,
             order_uid = tracing::field::Empty,
             traceparent = record.header(headers::TRACEPARENT),
+            outcome = tracing::field::Empty,
         );
+        // With trace export on, this record's span joins the producer's trace.
+        shared::telemetry::continue_trace(&record.span, record.header(headers::TRACEPARENT));
         record.decoded = {
             let _entered = record.span.enter();
             match &record.payload {

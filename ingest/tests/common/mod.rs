@@ -49,9 +49,7 @@ pub struct World {
 impl World {
     pub async fn new(partitions: i32) -> World {
         if std::env::var_os("RUST_LOG").is_some() {
-            shared::telemetry::init(&shared::config::TelemetryArgs {
-                log_format: "text".into(),
-            });
+            let _ = shared::telemetry::init(&shared::config::TelemetryArgs::default(), "test");
         }
         let topics = TestTopics::create(partitions).await;
         let (db, db_name) = testing::db::fresh_db().await;
@@ -82,6 +80,30 @@ impl World {
             .await
             .expect("count")
             .get(0)
+    }
+
+    /// `ingest run` as the real binary, configured for this world (logs at `warn` to stderr).
+    pub fn binary(&self) -> std::process::Command {
+        let config = &self.config;
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ingest"));
+        command
+            .arg("run")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("KAFKA_BROKERS", &config.kafka.brokers)
+            .env("ORDERS_TOPIC", &config.kafka.orders_topic)
+            .env("RETRY_TOPIC", &config.kafka.retry_topic)
+            .env("DLQ_TOPIC", &config.kafka.dlq_topic)
+            .env("KAFKA_GROUP", &config.group)
+            .env("DATABASE_URL", &config.postgres.database_url)
+            .env("REDIS_URL", &config.redis.redis_url)
+            .env("ORDER_CACHE_KEY_PREFIX", &config.redis.key_prefix)
+            .env("METRICS_ADDR", "127.0.0.1:0")
+            .env("INGEST_BATCH_SIZE", "200")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit());
+        command
     }
 
     pub async fn cleanup(self) {

@@ -20,6 +20,7 @@ use shared::store::{OrderRepository, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tracing::Instrument;
 
 /// An order as served: the exact JSON bytes and where they came from.
 #[derive(Debug, Clone)]
@@ -132,8 +133,16 @@ impl ReadModel {
         }
         let inner = Arc::clone(&self.inner);
         let key: Box<str> = uid.into();
+        // Under the request that started it; the requests that join it share its result.
+        let span = tracing::info_span!("lookup", order_uid = uid, source = tracing::field::Empty);
         let task = tokio::spawn(async move {
-            let outcome = inner.lookup(&key).await;
+            let outcome = inner.lookup(&key).instrument(span.clone()).await;
+            let source = match &outcome {
+                Ok(Some(served)) => served.source.as_str(),
+                Ok(None) => "not_found",
+                Err(_) => "failed",
+            };
+            span.record("source", source);
             if let Ok(Some(served)) = &outcome {
                 inner.near.insert(&key, served.body.clone());
                 inner.metrics.near_cache_size(inner.near.len());

@@ -30,9 +30,7 @@ pub struct TestApp {
 /// Logs to the terminal when `TEST_LOG` is set (quiet by default).
 fn init_logging() {
     if std::env::var_os("TEST_LOG").is_some() {
-        shared::telemetry::init(&TelemetryArgs {
-            log_format: "text".into(),
-        });
+        let _ = shared::telemetry::init(&TelemetryArgs::default(), "test");
     }
 }
 
@@ -42,9 +40,7 @@ pub fn config(postgres: PostgresArgs, redis: RedisArgs, read: ReadArgs) -> Confi
         read,
         postgres,
         redis,
-        telemetry: TelemetryArgs {
-            log_format: "text".into(),
-        },
+        telemetry: TelemetryArgs::default(),
     }
 }
 

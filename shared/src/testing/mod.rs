@@ -5,6 +5,7 @@
 pub mod dashboards;
 pub mod db;
 pub mod kafka;
+pub mod traces;
 
 use crate::config::{KafkaArgs, RedisArgs};
 
