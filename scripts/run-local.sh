@@ -3,6 +3,8 @@
 # query-api and producer-sim feeding a trickle of orders. Ctrl-C stops the three binaries (the
 # stack keeps running; `scripts/stack.sh down` stops it).
 #   RATE=20 scripts/run-local.sh     # orders per second from the simulator (default 2)
+#   TRACES=1 scripts/run-local.sh    # also run Jaeger and export traces to it (the first time
+#                                    # builds Jaeger: ~5 min); default: on when Jaeger is built
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -13,6 +15,15 @@ LOGS="$ROOT/.stack/logs"
 RATE="${RATE:-2}"
 
 scripts/stack.sh up
+# Traces: on when asked, or when Jaeger is already built (`make test` builds it).
+JAEGER_BUILT="$(ls "$ORDERS_CACHE"/jaeger/*/jaeger 2>/dev/null | head -1 || true)"
+TRACES="${TRACES:-$([ -n "$JAEGER_BUILT" ] && echo 1 || echo 0)}"
+TRACES_LINE="    Traces:        off (TRACES=1 make run builds and starts Jaeger)"
+if [ "$TRACES" = 1 ]; then
+  scripts/stack.sh start jaeger
+  export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:4318"
+  TRACES_LINE="    Traces:        http://localhost:16686/   (Jaeger: producer-sim → ingest → query-api)"
+fi
 echo "[run] building the binaries (first time: a few minutes)"
 cargo build --release --bins -q
 BIN="$CARGO_TARGET_DIR/release"
@@ -40,6 +51,7 @@ cat <<MSG
     Swagger UI:    http://localhost:8080/swagger
     API metrics:   http://localhost:8080/metrics   ingest metrics: http://localhost:9100/metrics
     Logs:          $LOGS/{ingest,query-api}.log
+$TRACES_LINE
   producer-sim sends $RATE orders/s (5% invalid, to show the dead-letter path). Ctrl-C stops.
     Dead letters:  $BIN/ingest dlq inspect
 
