@@ -249,3 +249,49 @@ async fn redis_unreachable_orders_are_still_stored() {
     app.stop().await;
     world.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_batches_in_flight_side_by_side_the_first_consumed_version_of_an_order_wins() {
+    let mut world = World::new(1).await;
+    // One record per batch and several batches at once: each second version is consumed while
+    // the batch holding its first version may still be storing it.
+    world.config.batch_size = 1;
+    world.config.max_in_flight = 4;
+    world.config.batch_linger_ms = 0;
+    let firsts = orders(41, 40);
+    let mut records = Vec::new();
+    for (uid, json) in &firsts {
+        let mut second: serde_json::Value = serde_json::from_str(json).expect("json");
+        second["customer_id"] = "second-version".into();
+        records.push((uid.clone(), json.clone()));
+        records.push((uid.clone(), second.to_string()));
+    }
+    let producer = producer();
+    produce_orders(&producer, &world.topics.orders, &records).await;
+    let app = start(world.config.clone()).await;
+
+    let dead = wait_for_records(&world.topics.dlq, firsts.len()).await;
+    for record in &dead {
+        assert_eq!(record.header("x-error-kind"), "conflict");
+        let value = String::from_utf8(record.value.clone().expect("value")).expect("utf-8");
+        let key = String::from_utf8_lossy(record.key.as_deref().unwrap_or_default());
+        assert!(
+            value.contains("second-version"),
+            "the first version of {key} was refused"
+        );
+    }
+    let client = world.db.pool().get().await.expect("db connection");
+    let seconds_stored: i64 = client
+        .query_one(
+            "SELECT count(*) FROM orders WHERE customer_id = 'second-version'",
+            &[],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(seconds_stored, 0);
+    assert_eq!(world.stored_count().await, firsts.len() as i64);
+    drop(client);
+    app.stop().await;
+    world.cleanup().await;
+}

@@ -1,6 +1,11 @@
 //! Batch assembly: consumed records gather until the batch is full or has lingered long enough,
 //! and retry-topic records that are not due yet are parked with their partition paused.
 //!
+//! Several batches may be in flight, and the first stored version of an order wins (a later,
+//! different one is a conflict). So that "first" means first consumed, a record whose order is
+//! already in a batch in flight waits for that batch to end, and so does every later record of
+//! that order; records of other orders pass it.
+//!
 //! A parked record stays in memory, registered (unsettled) with the offset tracker, together with
 //! every later record of its partition that was already consumed, so the partition's offset
 //! cannot pass it. Pausing makes librdkafka fetch that partition from the first record not yet
@@ -10,7 +15,7 @@
 use super::consumer::{IngestConsumer, Shared};
 use super::record::{Record, TopicPartition};
 use super::retry;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -29,6 +34,10 @@ pub struct Assembler {
     batch_size: usize,
     linger: Duration,
     parked: HashMap<TopicPartition, Parked>,
+    /// Order uids in batches in flight, with how many of their records each.
+    in_flight: HashMap<Box<str>, usize>,
+    /// Everything pending waits for a batch in flight: not ready until one ends or more arrive.
+    waiting: bool,
 }
 
 impl Assembler {
@@ -39,6 +48,8 @@ impl Assembler {
             batch_size: batch_size.max(1),
             linger,
             parked: HashMap::new(),
+            in_flight: HashMap::new(),
+            waiting: false,
         }
     }
 
@@ -74,6 +85,7 @@ impl Assembler {
         }
         self.oldest.get_or_insert_with(Instant::now);
         self.pending.push_back(record);
+        self.waiting = false;
     }
 
     pub fn is_full(&self) -> bool {
@@ -82,26 +94,62 @@ impl Assembler {
 
     /// When the pending batch becomes ready by lingering, if anything is pending.
     pub fn deadline(&self) -> Option<Instant> {
-        self.oldest.map(|oldest| oldest + self.linger)
+        self.oldest
+            .filter(|_| !self.waiting)
+            .map(|oldest| oldest + self.linger)
     }
 
     pub fn is_ready(&self, now: Instant) -> bool {
-        self.is_full() || self.deadline().is_some_and(|deadline| deadline <= now)
+        !self.waiting && (self.is_full() || self.deadline().is_some_and(|deadline| deadline <= now))
     }
 
     /// Takes the next batch and marks its records in flight with the offset tracker, dropping
     /// records of partitions revoked since they were consumed (their new owner processes them).
+    /// Records of orders still in flight stay pending, in order.
     pub fn take(&mut self, shared: &Shared) -> Vec<Record> {
-        let count = self.pending.len().min(self.batch_size);
+        let mut batch = Vec::with_capacity(self.pending.len().min(self.batch_size));
+        let mut waiting = VecDeque::new();
+        // Uids that wait in this pass: their later records must not overtake them.
+        let mut waiting_uids: HashSet<Box<str>> = HashSet::new();
         let mut tracker = shared.tracker();
-        let batch: Vec<Record> = self
-            .pending
-            .drain(..count)
-            .filter(|r| tracker.start(&r.tp, r.epoch, r.offset))
-            .collect();
+        while batch.len() < self.batch_size {
+            let Some(record) = self.pending.pop_front() else {
+                break;
+            };
+            if let Some(uid) = record.uid() {
+                if self.in_flight.contains_key(uid) || waiting_uids.contains(uid) {
+                    waiting_uids.insert(uid.into());
+                    waiting.push_back(record);
+                    continue;
+                }
+            }
+            if tracker.start(&record.tp, record.epoch, record.offset) {
+                batch.push(record);
+            }
+        }
         drop(tracker);
+        for uid in batch.iter().filter_map(Record::uid) {
+            *self.in_flight.entry(uid.into()).or_default() += 1;
+        }
+        while let Some(record) = waiting.pop_back() {
+            self.pending.push_front(record);
+        }
+        self.waiting = batch.is_empty() && !self.pending.is_empty();
         self.oldest = (!self.pending.is_empty()).then(Instant::now);
         batch
+    }
+
+    /// A batch ended: its orders no longer hold back later records of theirs.
+    pub fn finished(&mut self, uids: &[Box<str>]) {
+        for uid in uids {
+            if let Some(count) = self.in_flight.get_mut(uid) {
+                *count -= 1;
+                if *count == 0 {
+                    self.in_flight.remove(uid);
+                }
+            }
+        }
+        self.waiting = false;
     }
 
     /// Records consumed but not yet in a batch (pending and parked).

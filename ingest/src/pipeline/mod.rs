@@ -63,7 +63,7 @@ impl Pipeline {
         let config = &self.steps.config;
         let max_in_flight = config.max_in_flight.max(1) as usize;
         let mut assembler = Assembler::new(config.batch_size as usize, config.batch_linger());
-        let mut in_flight: JoinSet<()> = JoinSet::new();
+        let mut in_flight: JoinSet<Vec<Box<str>>> = JoinSet::new();
         // When a batch last started or finished: no progress for long means a stalled batch.
         let mut progress = Instant::now();
         let mut stop_at: Option<Instant> = None;
@@ -84,7 +84,7 @@ impl Pipeline {
                     stop_at = Some(Instant::now() + config.shutdown_grace());
                 }
                 Some(result) = in_flight.join_next(), if !in_flight.is_empty() => {
-                    batch_ended(result);
+                    assembler.finished(&batch_ended(result));
                     progress = Instant::now();
                     if in_flight.is_empty() {
                         // Lifts a stall pause; an outage pause is lifted by the store step.
@@ -171,11 +171,12 @@ impl Pipeline {
     }
 }
 
-/// A batch task ended: a panic in it is a bug, and stops the pipeline as it did inline.
-fn batch_ended(result: Result<(), JoinError>) {
-    if let Err(err) = result {
-        if err.is_panic() {
-            std::panic::resume_unwind(err.into_panic());
-        }
+/// A batch task ended, with its order uids: a panic in it is a bug, and stops the pipeline as
+/// it did inline; a cancelled one (shutdown) has none to report.
+fn batch_ended(result: Result<Vec<Box<str>>, JoinError>) -> Vec<Box<str>> {
+    match result {
+        Ok(uids) => uids,
+        Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+        Err(_) => Vec::new(),
     }
 }

@@ -64,12 +64,21 @@ impl Steps {
     /// its own, so it progresses while the consume loop is inside a rebalance callback.
     ///
     /// [`Assembler::take`]: super::batch::Assembler::take
-    pub fn spawn(&self, batch: Vec<Record>, tasks: &mut JoinSet<()>) {
+    /// The task returns the batch's order uids, for [`Assembler::finished`].
+    ///
+    /// [`Assembler::finished`]: super::batch::Assembler::finished
+    pub fn spawn(&self, batch: Vec<Record>, tasks: &mut JoinSet<Vec<Box<str>>>) {
         let claim = Claim::new(self.shared.clone(), &batch);
+        let uids = batch
+            .iter()
+            .filter_map(Record::uid)
+            .map(Box::from)
+            .collect();
         let steps = self.clone();
         tasks.spawn(async move {
             let _claim = claim;
             steps.process(batch).await;
+            uids
         });
     }
 

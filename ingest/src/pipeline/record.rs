@@ -106,6 +106,11 @@ impl Record {
         record
     }
 
+    /// The order's uid, when the record decoded to a valid order.
+    pub fn uid(&self) -> Option<&str> {
+        self.decoded.as_ref().ok().map(ValidOrder::uid)
+    }
+
     /// The last value of header `name`, as UTF-8.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
