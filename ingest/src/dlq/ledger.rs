@@ -4,7 +4,7 @@
 use super::publish::Delivered;
 use super::record::DeadLetter;
 use anyhow::Context as _;
-use shared::store::Db;
+use shared::store::{Db, PooledClient};
 use std::collections::HashMap;
 
 /// The ledger rows of one DLQ topic.
@@ -18,11 +18,7 @@ impl Ledger {
     /// Checks that the table exists (i.e. `ingest migrate` has run).
     #[tracing::instrument(skip(db))]
     pub async fn open(db: &Db, dlq_topic: &str) -> anyhow::Result<Ledger> {
-        let client = db
-            .pool()
-            .get()
-            .await
-            .context("cannot connect to PostgreSQL")?;
+        let client = connect(db).await?;
         let exists: bool = client
             .query_one("SELECT to_regclass('dlq_replays') IS NOT NULL", &[])
             .await
@@ -45,12 +41,7 @@ impl Ledger {
         &self,
         body: impl std::future::Future<Output = anyhow::Result<T>>,
     ) -> anyhow::Result<T> {
-        let client = self
-            .db
-            .pool()
-            .get()
-            .await
-            .context("cannot connect to PostgreSQL")?;
+        let client = connect(&self.db).await?;
         let name = format!("ingest.dlq-replay:{}", self.dlq_topic);
         let acquired: bool = client
             .query_one(
@@ -82,12 +73,7 @@ impl Ledger {
     /// letter's record timestamp, which tells a recreated topic's records from the old ones.
     #[tracing::instrument(skip(self), fields(topic = %self.dlq_topic))]
     pub async fn replayed(&self) -> anyhow::Result<HashMap<(i32, i64), Option<i64>>> {
-        let client = self
-            .db
-            .pool()
-            .get()
-            .await
-            .context("cannot connect to PostgreSQL")?;
+        let client = connect(&self.db).await?;
         let rows = client
             .query(
                 r#"SELECT partition, "offset", dlq_timestamp_ms FROM dlq_replays
@@ -109,12 +95,7 @@ impl Ledger {
         target: &str,
         at: Delivered,
     ) -> anyhow::Result<()> {
-        let client = self
-            .db
-            .pool()
-            .get()
-            .await
-            .context("cannot connect to PostgreSQL")?;
+        let client = connect(&self.db).await?;
         client
             .execute(
                 r#"INSERT INTO dlq_replays (dlq_topic, partition, "offset", dlq_timestamp_ms,
@@ -142,4 +123,8 @@ impl Ledger {
             .with_context(|| format!("cannot record {} as replayed", dead_letter.coordinates()))?;
         Ok(())
     }
+}
+
+async fn connect(db: &Db) -> anyhow::Result<PooledClient> {
+    db.pool().get().await.context("cannot connect to PostgreSQL")
 }

@@ -20,6 +20,9 @@ pub use migrate::MigrationStatus;
 pub use read::OrderSummary;
 pub use repository::{OrderRepository, StoreOutcome};
 
+/// A connection taken from [`Db::pool`]; it goes back to the pool when dropped.
+pub type PooledClient = deadpool_postgres::Object;
+
 use crate::config::{redact_url, PostgresArgs};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use std::future::Future;
