@@ -126,5 +126,8 @@ impl Ledger {
 }
 
 async fn connect(db: &Db) -> anyhow::Result<PooledClient> {
-    db.pool().get().await.context("cannot connect to PostgreSQL")
+    db.pool()
+        .get()
+        .await
+        .context("cannot connect to PostgreSQL")
 }
