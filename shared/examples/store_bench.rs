@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::Transaction;
 
 type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 
@@ -98,144 +99,150 @@ async fn copy(db: &Db, orders: &[ValidOrder], size: usize) -> Result<Duration> {
     let started = Instant::now();
     for batch in orders.chunks(size) {
         let tx = client.transaction().await?;
-        let sink = tx
-            .copy_in(
-                "COPY orders (order_uid, track_number, entry, locale, internal_signature, \
-                 customer_id, delivery_service, shardkey, sm_id, date_created, oof_shard, \
-                 fingerprint, item_count) FROM STDIN BINARY",
-            )
-            .await?;
-        let types = [
-            T::TEXT,
-            T::TEXT,
-            T::TEXT,
-            T::TEXT,
-            T::TEXT,
-            T::TEXT,
-            T::TEXT,
-            T::TEXT,
-        ];
-        let types = [
-            &types[..],
-            &[T::INT8, T::TIMESTAMPTZ, T::TEXT, T::BYTEA, T::INT4],
-        ]
-        .concat();
-        let writer = BinaryCopyInWriter::new(sink, &types);
-        pin_mut!(writer);
-        for order in batch {
-            let (o, fingerprint) = (order.order(), order.fingerprint());
-            let item_count = o.items.len() as i32;
-            let row: [&(dyn ToSql + Sync); 13] = [
-                &o.order_uid,
-                &o.track_number,
-                &o.entry,
-                &o.locale,
-                &o.internal_signature,
-                &o.customer_id,
-                &o.delivery_service,
-                &o.shardkey,
-                &o.sm_id,
-                &o.date_created,
-                &o.oof_shard,
-                &&fingerprint[..],
-                &item_count,
-            ];
-            writer.as_mut().write(&row).await?;
-        }
-        writer.finish().await?;
-
-        let sink = tx.copy_in("COPY deliveries FROM STDIN BINARY").await?;
-        let writer = BinaryCopyInWriter::new(sink, &[T::TEXT; 8]);
-        pin_mut!(writer);
-        for order in batch {
-            let (o, d) = (order.order(), &order.order().delivery);
-            let row: [&(dyn ToSql + Sync); 8] = [
-                &o.order_uid,
-                &d.name,
-                &d.phone,
-                &d.zip,
-                &d.city,
-                &d.address,
-                &d.region,
-                &d.email,
-            ];
-            writer.as_mut().write(&row).await?;
-        }
-        writer.finish().await?;
-
-        let sink = tx.copy_in("COPY payments FROM STDIN BINARY").await?;
-        let types = [
-            T::TEXT,
-            T::TEXT,
-            T::TEXT,
-            T::TEXT,
-            T::TEXT,
-            T::INT8,
-            T::INT8,
-            T::TEXT,
-        ];
-        let types = [&types[..], &[T::INT8, T::INT8, T::INT8]].concat();
-        let writer = BinaryCopyInWriter::new(sink, &types);
-        pin_mut!(writer);
-        for order in batch {
-            let (o, p) = (order.order(), &order.order().payment);
-            let row: [&(dyn ToSql + Sync); 11] = [
-                &o.order_uid,
-                &p.transaction,
-                &p.request_id,
-                &p.currency,
-                &p.provider,
-                &p.amount,
-                &p.payment_dt,
-                &p.bank,
-                &p.delivery_cost,
-                &p.goods_total,
-                &p.custom_fee,
-            ];
-            writer.as_mut().write(&row).await?;
-        }
-        writer.finish().await?;
-
-        let sink = tx.copy_in("COPY items FROM STDIN BINARY").await?;
-        let types = [
-            T::TEXT,
-            T::INT4,
-            T::INT8,
-            T::TEXT,
-            T::INT8,
-            T::TEXT,
-            T::TEXT,
-            T::INT2,
-        ];
-        let types = [&types[..], &[T::TEXT, T::INT8, T::INT8, T::TEXT, T::INT8]].concat();
-        let writer = BinaryCopyInWriter::new(sink, &types);
-        pin_mut!(writer);
-        for order in batch {
+        let fingerprints: Vec<[u8; 32]> = batch.iter().map(ValidOrder::fingerprint).collect();
+        let heads = batch.iter().zip(&fingerprints).map(|(order, fingerprint)| {
             let o = order.order();
-            for (line, i) in o.items.iter().enumerate() {
-                let (line, sale) = (line as i32, i.sale as i16);
-                let row: [&(dyn ToSql + Sync); 13] = [
+            (o, &fingerprint[..], o.items.len() as i32)
+        });
+        let types = [
+            &[T::TEXT; 8][..],
+            &[T::INT8, T::TIMESTAMPTZ, T::TEXT, T::BYTEA, T::INT4],
+        ];
+        copy_rows(
+            &tx,
+            "COPY orders (order_uid, track_number, entry, locale, internal_signature, \
+             customer_id, delivery_service, shardkey, sm_id, date_created, oof_shard, \
+             fingerprint, item_count) FROM STDIN BINARY",
+            &types.concat(),
+            heads,
+            |(o, fingerprint, item_count)| {
+                [
                     &o.order_uid,
-                    &line,
+                    &o.track_number,
+                    &o.entry,
+                    &o.locale,
+                    &o.internal_signature,
+                    &o.customer_id,
+                    &o.delivery_service,
+                    &o.shardkey,
+                    &o.sm_id,
+                    &o.date_created,
+                    &o.oof_shard,
+                    fingerprint,
+                    item_count,
+                ]
+            },
+        )
+        .await?;
+
+        copy_rows(
+            &tx,
+            "COPY deliveries FROM STDIN BINARY",
+            &[T::TEXT; 8],
+            batch.iter().map(ValidOrder::order),
+            |o| {
+                let d = &o.delivery;
+                [
+                    &o.order_uid,
+                    &d.name,
+                    &d.phone,
+                    &d.zip,
+                    &d.city,
+                    &d.address,
+                    &d.region,
+                    &d.email,
+                ]
+            },
+        )
+        .await?;
+
+        let types = [
+            &[T::TEXT; 5][..],
+            &[T::INT8, T::INT8, T::TEXT],
+            &[T::INT8; 3],
+        ];
+        copy_rows(
+            &tx,
+            "COPY payments FROM STDIN BINARY",
+            &types.concat(),
+            batch.iter().map(ValidOrder::order),
+            |o| {
+                let p = &o.payment;
+                [
+                    &o.order_uid,
+                    &p.transaction,
+                    &p.request_id,
+                    &p.currency,
+                    &p.provider,
+                    &p.amount,
+                    &p.payment_dt,
+                    &p.bank,
+                    &p.delivery_cost,
+                    &p.goods_total,
+                    &p.custom_fee,
+                ]
+            },
+        )
+        .await?;
+
+        let lines = batch.iter().flat_map(|order| {
+            let o = order.order();
+            o.items
+                .iter()
+                .enumerate()
+                .map(move |(line, i)| (o, line as i32, i.sale as i16, i))
+        });
+        let types = [
+            &[T::TEXT, T::INT4, T::INT8, T::TEXT, T::INT8][..],
+            &[T::TEXT, T::TEXT, T::INT2, T::TEXT, T::INT8],
+            &[T::INT8, T::TEXT, T::INT8],
+        ];
+        copy_rows(
+            &tx,
+            "COPY items FROM STDIN BINARY",
+            &types.concat(),
+            lines,
+            |(o, line, sale, i)| {
+                [
+                    &o.order_uid,
+                    line,
                     &i.chrt_id,
                     &i.track_number,
                     &i.price,
                     &i.rid,
                     &i.name,
-                    &sale,
+                    sale,
                     &i.size,
                     &i.total_price,
                     &i.nm_id,
                     &i.brand,
                     &i.status,
-                ];
-                writer.as_mut().write(&row).await?;
-            }
-        }
-        writer.finish().await?;
+                ]
+            },
+        )
+        .await?;
         tx.commit().await?;
     }
     Ok(started.elapsed())
+}
+
+/// One binary COPY (`statement`, with column `types`) of `rows` inside `tx`; `columns` gives a
+/// row's values in the statement's column order.
+async fn copy_rows<R, const N: usize>(
+    tx: &Transaction<'_>,
+    statement: &str,
+    types: &[Type],
+    rows: impl IntoIterator<Item = R>,
+    columns: impl for<'r> Fn(&'r R) -> [&'r (dyn ToSql + Sync); N],
+) -> Result<()> {
+    let sink = tx.copy_in(statement).await?;
+    let writer = BinaryCopyInWriter::new(sink, types);
+    pin_mut!(writer);
+    for row in rows {
+        writer.as_mut().write(&columns(&row)).await?;
+    }
+    writer.finish().await?;
+    Ok(())
 }
 
 /// Reads done in `secs` seconds by [`READERS`] tasks, each running `read` on pseudo-random uids,

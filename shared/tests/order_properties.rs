@@ -6,13 +6,15 @@
 //! `fuzz_decode_long` is the long, `#[ignore]`d run described in `docs/FUZZING.md`
 //! (`FUZZ_CASES`, default 1,000,000).
 
-use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{json, Value};
 use shared::order::{decode_at, sample_json, DecodeError, ValidOrder, SAMPLE_JSON};
 use shared::synthetic::{OrderGenerator, PoisonKind};
+// The well-formedness oracle (malformed exactly when it says no), shared with the fuzz target.
+use shared::testing::decode_oracle::{has_duplicate_keys, is_order_document, path_order, segments};
 use std::cmp::Ordering;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::time::Instant;
@@ -68,22 +70,6 @@ fn check_classified(bytes: &[u8]) -> Result<Result<ValidOrder, DecodeError>, Tes
     Ok(result)
 }
 
-/// One field path segment: `items[12]` is `("items", Some(12))`.
-fn segments(path: &str) -> Vec<(&str, Option<usize>)> {
-    path.split('.')
-        .map(
-            |segment| match segment.strip_suffix(']').and_then(|s| s.split_once('[')) {
-                Some((name, index)) => (name, index.parse().ok()),
-                None => (segment, None),
-            },
-        )
-        .collect()
-}
-
-fn path_order(a: &str, b: &str) -> Ordering {
-    segments(a).cmp(&segments(b))
-}
-
 /// A contract field path: `name(.name)*` with optional `[n]` indexes.
 fn looks_like_path(path: &str) -> bool {
     !path.is_empty()
@@ -119,41 +105,6 @@ fn check_paths(
         );
     }
     Ok(())
-}
-
-// ---------------------------------------------------------------------------------------------
-// The well-formedness oracle: malformed exactly when this says no
-// ---------------------------------------------------------------------------------------------
-
-/// Whether `value` has the fixture's shape: the same keys at every level, strings where it has
-/// strings, i64 integers where it has integers, every item shaped like its item.
-fn same_shape(value: &Value, template: &Value) -> bool {
-    match (template, value) {
-        (Value::Object(want), Value::Object(got)) => {
-            want.len() == got.len()
-                && want
-                    .iter()
-                    .all(|(key, want)| got.get(key).is_some_and(|got| same_shape(got, want)))
-        }
-        (Value::Array(want), Value::Array(got)) => {
-            got.iter().all(|item| same_shape(item, &want[0]))
-        }
-        (Value::String(_), Value::String(_)) => true,
-        (Value::Number(_), Value::Number(number)) => number.is_i64(),
-        _ => false,
-    }
-}
-
-/// An RFC 3339 date that can be written back in UTC (years 0000–9999).
-fn readable_date(value: &Value) -> bool {
-    value["date_created"]
-        .as_str()
-        .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
-        .is_some_and(|date| (0..=9999).contains(&date.with_timezone(&Utc).year()))
-}
-
-fn is_order_document(value: &Value) -> bool {
-    same_shape(value, &sample_json()) && readable_date(value)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -460,58 +411,6 @@ proptest! {
             prop_assert_eq!(malformed, !document, "{:?}", result.err());
         }
     }
-}
-
-/// Whether some object in the JSON text repeats a key (serde_json's `Value` keeps the last).
-fn has_duplicate_keys(bytes: &[u8]) -> bool {
-    struct Checker;
-    impl<'de> serde::de::Visitor<'de> for Checker {
-        type Value = bool;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("JSON")
-        }
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
-            let mut seen = std::collections::HashSet::new();
-            let mut duplicate = false;
-            while let Some(key) = map.next_key::<String>()? {
-                duplicate |= !seen.insert(key);
-                duplicate |= map.next_value::<Dup>()?.0;
-            }
-            Ok(duplicate)
-        }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
-            let mut duplicate = false;
-            while let Some(Dup(inner)) = seq.next_element::<Dup>()? {
-                duplicate |= inner;
-            }
-            Ok(duplicate)
-        }
-        fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
-            Ok(false)
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
-            Ok(false)
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
-            Ok(false)
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
-            Ok(false)
-        }
-        fn visit_str<E>(self, _: &str) -> Result<bool, E> {
-            Ok(false)
-        }
-        fn visit_unit<E>(self) -> Result<bool, E> {
-            Ok(false)
-        }
-    }
-    struct Dup(bool);
-    impl<'de> serde::Deserialize<'de> for Dup {
-        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            deserializer.deserialize_any(Checker).map(Dup)
-        }
-    }
-    serde_json::from_slice::<Dup>(bytes).is_ok_and(|Dup(duplicate)| duplicate)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 
 pub mod dashboards;
 pub mod db;
+pub mod decode_oracle;
 pub mod kafka;
 pub mod traces;
 
