@@ -12,11 +12,20 @@ ensure_build_tools
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "local stack (and Jaeger, where the trace export tests look for their spans)"
+step "local stack"
 scripts/stack.sh up
-scripts/stack.sh start jaeger
+# Jaeger, where the trace export tests look for their spans: the first time it is built from the
+# Go module proxy, so that runs while cargo compiles the tests.
+JAEGER_LOG="${STACK_STATE:-$ROOT/.stack}/logs/jaeger-start.log"
+scripts/stack.sh start jaeger >"$JAEGER_LOG" 2>&1 &
+jaeger=$!
 
 step "cargo test (workspace)"
+cargo test --workspace --all-targets --no-run
+if ! wait "$jaeger"; then
+  cat "$JAEGER_LOG" >&2
+  exit 1
+fi
 cargo test --workspace --all-targets --no-fail-fast "$@"
 
 if [ $# -eq 0 ]; then
