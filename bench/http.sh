@@ -16,11 +16,12 @@
 #
 # All processes share the machine's cores with wrk (and whatever else runs), so absolute numbers
 # are low and drift; hot, nginx and redis runs therefore alternate for several rounds and the
-# medians are reported. The miss run comes last because it loads PostgreSQL. query-api runs with RUST_LOG=warn (the per-request access log is at info).
+# medians are reported. The miss run comes last because it loads PostgreSQL. query-api runs with
+# RUST_LOG=warn (the per-request access log is at info).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 COUNT=10000
 DURATION=10s
 ROUNDS=3
@@ -30,12 +31,10 @@ CONNECTIONS=64
 for arg in "$@"; do
   case "$arg" in
     --quick) COUNT=2000; DURATION=3s; ROUNDS=1 ;;
-    -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac
 done
-
-log() { printf '[bench] %s\n' "$*" >&2; }
 
 for tool in wrk nginx; do
   if ! command -v "$tool" >/dev/null && [[ ! -x /usr/sbin/$tool ]]; then

@@ -15,10 +15,8 @@
 # (scripts/stack.sh up). Prints a table and one `BENCH_JSON {...}` line.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-JARS="${ORDERS_CACHE:-$HOME/.cache/order-pipeline}/kafka-jars"
-BROKERS="${KAFKA_BROKERS:-localhost:9092}"
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ADMIN_URL="${DATABASE_URL:-postgres://orders:orders@localhost:5432/orders}"
 REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 PARTITIONS=6
@@ -33,20 +31,14 @@ for arg in "$@"; do
   esac
 done
 
-log() { printf '[bench] %s\n' "$*" >&2; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 db_url() { # database name -> URL on the admin server
   local base="${ADMIN_URL%%\?*}"
   printf '%s/%s' "${base%/*}" "$1"
 }
-kafka_java() {
-  java -Xms128m -Xmx512m -Dlog4j2.configurationFile="$ROOT/scripts/kafka/log4j2-tools.yaml" -cp "$JARS/*" "$@"
-}
 
-[ -d "$JARS" ] || { echo "no Kafka jars in $JARS: run scripts/stack.sh up first" >&2; exit 1; }
-(exec 3<>"/dev/tcp/${BROKERS%%:*}/${BROKERS##*:}") 2>/dev/null ||
-  { echo "no broker at $BROKERS: run scripts/stack.sh up first" >&2; exit 1; }
+require_kafka
 
 RUN_ID="$(date +%s)_$$"
 WORK="$(mktemp -d)"

@@ -14,10 +14,9 @@
 # ProducerPerformance our own orders, pre-generated (--payload-file), as a second reference.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-JARS="${ORDERS_CACHE:-$HOME/.cache/order-pipeline}/kafka-jars"
-BROKERS="${KAFKA_BROKERS:-localhost:9092}"
+KAFKA_HEAP="-Xms256m -Xmx1g"
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PARTITIONS=6
 RECORDS=500000
 SEED=20240601
@@ -26,19 +25,12 @@ BASE_TIME=2025-06-01T12:00:00Z
 for arg in "$@"; do
   case "$arg" in
     --quick) RECORDS=50000 ;;
-    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac
 done
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-kafka_java() {
-  java -Xms256m -Xmx1g -Dlog4j2.configurationFile="$ROOT/scripts/kafka/log4j2-tools.yaml" -cp "$JARS/*" "$@"
-}
-
-[ -d "$JARS" ] || { echo "no Kafka jars in $JARS: run scripts/stack.sh up first" >&2; exit 1; }
-(exec 3<>"/dev/tcp/${BROKERS%%:*}/${BROKERS##*:}") 2>/dev/null ||
-  { echo "no broker at $BROKERS: run scripts/stack.sh up first" >&2; exit 1; }
+require_kafka
 
 WORK="$(mktemp -d)"
 RUN_ID="$(date +%s)-$$"
