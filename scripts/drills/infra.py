@@ -308,12 +308,12 @@ def end_offsets(topic: str) -> dict[int, int]:
     return end_offsets_many([topic])[topic]
 
 
-def describe_group(group: str) -> tuple[dict[tuple[str, int], int | None], str]:
-    """Committed offsets of `group` per (topic, partition), from Kafka's ConsumerGroupCommand."""
-    cp = kafka_tool(GROUP_COMMAND, "--bootstrap-server", BROKERS, "--describe", "--group", group, timeout=60,
-                    check=False)
-    committed: dict[tuple[str, int], int | None] = {}
-    header = None
+def group_table(group: str, *flags: str, missing: int) -> tuple[list[dict[str, str]], str]:
+    """The rows of `kafka-consumer-groups --describe [flags] --group group` as dicts keyed by the
+    table header, skipping rows that lack more than `missing` columns, and the raw output."""
+    cp = kafka_tool(GROUP_COMMAND, "--bootstrap-server", BROKERS, "--describe", *flags, "--group", group,
+                    timeout=60, check=False)
+    rows, header = [], None
     for line in cp.stdout.splitlines():
         cols = line.split()
         if not cols:
@@ -321,31 +321,30 @@ def describe_group(group: str) -> tuple[dict[tuple[str, int], int | None], str]:
         if cols[0] == "GROUP":
             header = cols
             continue
-        if header and len(cols) >= 6:
-            row = dict(zip(header, cols))
-            try:
-                key = (row["TOPIC"], int(row["PARTITION"]))
-            except (KeyError, ValueError):
-                continue
-            cur = row.get("CURRENT-OFFSET", "-")
-            committed[key] = int(cur) if cur.isdigit() else None
-    return committed, cp.stdout + cp.stderr
+        if header and len(cols) >= len(header) - missing:
+            rows.append(dict(zip(header, cols)))
+    return rows, cp.stdout + cp.stderr
+
+
+def describe_group(group: str) -> tuple[dict[tuple[str, int], int | None], str]:
+    """Committed offsets of `group` per (topic, partition), from Kafka's ConsumerGroupCommand."""
+    # Kafka leaves CONSUMER-ID, HOST and CLIENT-ID empty for partitions no member holds.
+    rows, output = group_table(group, missing=3)
+    committed: dict[tuple[str, int], int | None] = {}
+    for row in rows:
+        try:
+            key = (row["TOPIC"], int(row["PARTITION"]))
+        except (KeyError, ValueError):
+            continue
+        cur = row.get("CURRENT-OFFSET", "-")
+        committed[key] = int(cur) if cur.isdigit() else None
+    return committed, output
 
 
 def group_members(group: str) -> list[dict[str, str]]:
-    cp = kafka_tool(GROUP_COMMAND, "--bootstrap-server", BROKERS, "--describe", "--members", "--group", group,
-                    timeout=60, check=False)
-    members, header = [], None
-    for line in cp.stdout.splitlines():
-        cols = line.split()
-        if not cols:
-            continue
-        if cols[0] == "GROUP":
-            header = cols
-            continue
-        if header and len(cols) >= len(header) - 1:
-            members.append(dict(zip(header, cols)))
-    return members
+    # The last column (CLIENT-ID) may be empty.
+    rows, _ = group_table(group, "--members", missing=1)
+    return rows
 
 
 def group_lag(group: str, topics: list[str]) -> tuple[int, dict]:
