@@ -16,6 +16,7 @@ use super::consumer::{IngestConsumer, Shared};
 use super::record::{Record, TopicPartition};
 use super::retry;
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -35,7 +36,7 @@ pub struct Assembler {
     linger: Duration,
     parked: HashMap<TopicPartition, Parked>,
     /// Order uids in batches in flight, with how many of their records each.
-    in_flight: HashMap<Box<str>, usize>,
+    in_flight: HashMap<Arc<str>, usize>,
     /// Everything pending waits for a batch in flight: not ready until one ends or more arrive.
     waiting: bool,
 }
@@ -105,8 +106,9 @@ impl Assembler {
 
     /// Takes the next batch and marks its records in flight with the offset tracker, dropping
     /// records of partitions revoked since they were consumed (their new owner processes them).
-    /// Records of orders still in flight stay pending, in order.
-    pub fn take(&mut self, shared: &Shared) -> Vec<Record> {
+    /// Records of orders still in flight stay pending, in order. Returns the batch and its
+    /// order uids, to hand back to [`Assembler::finished`] when the batch ends.
+    pub fn take(&mut self, shared: &Shared) -> (Vec<Record>, Vec<Arc<str>>) {
         let mut batch = Vec::with_capacity(self.pending.len().min(self.batch_size));
         let mut waiting = VecDeque::new();
         // Uids that wait in this pass: their later records must not overtake them.
@@ -128,19 +130,24 @@ impl Assembler {
             }
         }
         drop(tracker);
-        for uid in batch.iter().filter_map(Record::uid) {
-            *self.in_flight.entry(uid.into()).or_default() += 1;
+        let uids: Vec<Arc<str>> = batch
+            .iter()
+            .filter_map(Record::uid)
+            .map(Arc::from)
+            .collect();
+        for uid in &uids {
+            *self.in_flight.entry(Arc::clone(uid)).or_default() += 1;
         }
         while let Some(record) = waiting.pop_back() {
             self.pending.push_front(record);
         }
         self.waiting = batch.is_empty() && !self.pending.is_empty();
         self.oldest = (!self.pending.is_empty()).then(Instant::now);
-        batch
+        (batch, uids)
     }
 
     /// A batch ended: its orders no longer hold back later records of theirs.
-    pub fn finished(&mut self, uids: &[Box<str>]) {
+    pub fn finished(&mut self, uids: &[Arc<str>]) {
         for uid in uids {
             if let Some(count) = self.in_flight.get_mut(uid) {
                 *count -= 1;

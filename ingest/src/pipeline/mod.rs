@@ -63,7 +63,7 @@ impl Pipeline {
         let config = &self.steps.config;
         let max_in_flight = config.max_in_flight.max(1) as usize;
         let mut assembler = Assembler::new(config.batch_size as usize, config.batch_linger());
-        let mut in_flight: JoinSet<Vec<Box<str>>> = JoinSet::new();
+        let mut in_flight: JoinSet<Vec<Arc<str>>> = JoinSet::new();
         // When a batch last started or finished: no progress for long means a stalled batch.
         let mut progress = Instant::now();
         let mut stop_at: Option<Instant> = None;
@@ -120,11 +120,11 @@ impl Pipeline {
                 continue;
             }
             while in_flight.len() < max_in_flight && assembler.is_ready(Instant::now()) {
-                let batch = assembler.take(&self.shared);
+                let (batch, uids) = assembler.take(&self.shared);
                 if batch.is_empty() {
                     break;
                 }
-                self.steps.spawn(batch, &mut in_flight);
+                self.steps.spawn(batch, uids, &mut in_flight);
                 progress = Instant::now();
             }
         }
@@ -173,7 +173,7 @@ impl Pipeline {
 
 /// A batch task ended, with its order uids: a panic in it is a bug, and stops the pipeline as
 /// it did inline; a cancelled one (shutdown) has none to report.
-fn batch_ended(result: Result<Vec<Box<str>>, JoinError>) -> Vec<Box<str>> {
+fn batch_ended(result: Result<Vec<Arc<str>>, JoinError>) -> Vec<Arc<str>> {
     match result {
         Ok(uids) => uids,
         Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),

@@ -64,16 +64,16 @@ impl Steps {
     /// its own, so it progresses while the consume loop is inside a rebalance callback.
     ///
     /// [`Assembler::take`]: super::batch::Assembler::take
-    /// The task returns the batch's order uids, for [`Assembler::finished`].
+    /// The task hands the batch's order `uids` back when it ends, for [`Assembler::finished`].
     ///
     /// [`Assembler::finished`]: super::batch::Assembler::finished
-    pub fn spawn(&self, batch: Vec<Record>, tasks: &mut JoinSet<Vec<Box<str>>>) {
+    pub fn spawn(
+        &self,
+        batch: Vec<Record>,
+        uids: Vec<Arc<str>>,
+        tasks: &mut JoinSet<Vec<Arc<str>>>,
+    ) {
         let claim = Claim::new(self.shared.clone(), &batch);
-        let uids = batch
-            .iter()
-            .filter_map(Record::uid)
-            .map(Box::from)
-            .collect();
         let steps = self.clone();
         tasks.spawn(async move {
             let _claim = claim;
@@ -86,8 +86,10 @@ impl Steps {
         let span = tracing::info_span!("batch", size = batch.len());
         // A batch serves records of many traces: each record's span links to the batch's span,
         // where the store and cache steps are.
-        for record in &batch {
-            record.span.follows_from(&span);
+        if shared::telemetry::exporting() {
+            for record in &batch {
+                record.span.follows_from(&span);
+            }
         }
         self.settle_batch(batch).instrument(span).await;
     }
