@@ -10,12 +10,12 @@ use super::cache::CacheStep;
 use super::classify::{self, Fate};
 use super::consumer::{IngestConsumer, Shared};
 use super::record::{Record, TopicPartition};
+use super::state::offset_list;
 use super::store::StoreStep;
 use super::writer::{Outgoing, Writer};
 use super::{dead_letter, retry};
 use crate::config::Config;
 use rdkafka::consumer::Consumer;
-use rdkafka::{Offset, TopicPartitionList};
 use shared::order::{DecodeError, ValidOrder};
 use std::sync::Arc;
 use std::time::Instant;
@@ -229,14 +229,7 @@ impl Steps {
         if moved.is_empty() {
             return;
         }
-        let mut tpl = TopicPartitionList::with_capacity(moved.len());
-        for (tp, offset) in &moved {
-            if let Err(err) =
-                tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*offset))
-            {
-                self.shared.events.offsets_failed("store", &err);
-            }
-        }
+        let tpl = offset_list(&moved, &self.shared.events, "store");
         // Fails for a partition revoked meanwhile; its new owner has its own offsets, and ours
         // must not overwrite them.
         if let Err(err) = self.consumer.store_offsets(&tpl) {

@@ -54,6 +54,22 @@ pub(super) fn list(partitions: &[TopicPartition]) -> TopicPartitionList {
     tpl
 }
 
+/// `offsets` as a list for librdkafka; an entry it refuses is reported as a failed `action`.
+pub(super) fn offset_list(
+    offsets: &[(TopicPartition, i64)],
+    events: &Events,
+    action: &'static str,
+) -> TopicPartitionList {
+    let mut tpl = TopicPartitionList::with_capacity(offsets.len());
+    for (tp, offset) in offsets {
+        if let Err(err) = tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*offset))
+        {
+            events.offsets_failed(action, &err);
+        }
+    }
+    tpl
+}
+
 pub(super) fn partitions_of(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
     tpl.elements()
         .iter()
@@ -114,14 +130,7 @@ impl Shared {
         if offsets.is_empty() {
             return;
         }
-        let mut tpl = TopicPartitionList::with_capacity(offsets.len());
-        for (tp, offset) in offsets {
-            if let Err(err) =
-                tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*offset))
-            {
-                self.events.offsets_failed("commit", &err);
-            }
-        }
+        let tpl = offset_list(offsets, &self.events, "commit");
         match consumer.commit(&tpl, CommitMode::Sync) {
             Ok(()) => self.events.offsets_committed(reason, offsets.len()),
             Err(err) => self.events.offsets_failed("commit", &err),
