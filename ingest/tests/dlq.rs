@@ -5,10 +5,22 @@
 mod dlq_support;
 
 use dlq_support::{inspect_args, put, Env, Letter};
-use ingest::dlq::inspect;
+use ingest::dlq::{inspect, InspectArgs, InspectSummary};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
+
+/// Runs `inspect` on the test's topics: the summary, and what it wrote to `out` and to `info`.
+async fn run_inspect(
+    env: &Env,
+    args: &InspectArgs,
+) -> anyhow::Result<(InspectSummary, String, String)> {
+    let (mut out, mut info) = (Vec::new(), Vec::new());
+    let summary = inspect(args, &env.kafka, &env.topics.group, &mut out, &mut info).await?;
+    let out = String::from_utf8(out).expect("utf-8 out");
+    let info = String::from_utf8(info).expect("utf-8 info");
+    Ok((summary, out, info))
+}
 
 #[tokio::test]
 async fn inspect_lists_every_field_as_a_table_and_as_json() {
@@ -31,17 +43,9 @@ async fn inspect_lists_every_field_as_a_table_and_as_json() {
         put(&env, letter).await;
     }
 
-    let (mut out, mut info) = (Vec::new(), Vec::new());
-    let summary = inspect(
-        &inspect_args(&[]),
-        &env.kafka,
-        &env.topics.group,
-        &mut out,
-        &mut info,
-    )
-    .await
-    .expect("inspect");
-    let text = String::from_utf8(out).expect("utf-8 table");
+    let (summary, text, info) = run_inspect(&env, &inspect_args(&[]))
+        .await
+        .expect("inspect");
     assert_eq!(summary.listed, 3, "{text}");
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("PARTITION  OFFSET  KIND"), "{text}");
@@ -70,13 +74,10 @@ async fn inspect_lists_every_field_as_a_table_and_as_json() {
     );
     assert!(info.is_empty());
 
-    let (mut out, mut info) = (Vec::new(), Vec::new());
-    let args = inspect_args(&["--json"]);
-    inspect(&args, &env.kafka, &env.topics.group, &mut out, &mut info)
+    let (_, out, info) = run_inspect(&env, &inspect_args(&["--json"]))
         .await
         .expect("inspect");
-    let records: Vec<Value> = String::from_utf8(out)
-        .expect("utf-8")
+    let records: Vec<Value> = out
         .lines()
         .map(|line| serde_json::from_str(line).expect("every line is JSON"))
         .collect();
@@ -112,9 +113,7 @@ async fn inspect_lists_every_field_as_a_table_and_as_json() {
         .find(|r| r["order_uid"].is_null())
         .expect("garbled record");
     assert_eq!(garbled["failed_at"], Value::Null);
-    assert!(String::from_utf8(info)
-        .expect("utf-8")
-        .contains("3 dead letters"));
+    assert!(info.contains("3 dead letters"), "{info}");
     env.finish().await;
 }
 
@@ -134,15 +133,10 @@ async fn inspect_filters_by_kind_time_partition_and_limit() {
     let listed = |flags: &'static [&'static str]| {
         let env = &env;
         async move {
-            let (mut out, mut info) = (Vec::new(), Vec::new());
             let mut args = inspect_args(flags);
             args.json = true;
-            inspect(&args, &env.kafka, &env.topics.group, &mut out, &mut info)
-                .await
-                .expect("inspect");
-            String::from_utf8(out)
-                .expect("utf-8")
-                .lines()
+            let (_, out, _) = run_inspect(env, &args).await.expect("inspect");
+            out.lines()
                 .map(|l| {
                     serde_json::from_str::<Value>(l).expect("json")["order_uid"]
                         .as_str()
@@ -170,25 +164,11 @@ async fn inspect_filters_by_kind_time_partition_and_limit() {
     );
     assert_eq!(listed(&["--partition", "1"]).await, set(&["b", "c"]));
     assert_eq!(listed(&["--limit", "2"]).await.len(), 2);
-    let (mut out, mut info) = (Vec::new(), Vec::new());
-    let summary = inspect(
-        &inspect_args(&["--limit", "1"]),
-        &env.kafka,
-        &env.topics.group,
-        &mut out,
-        &mut info,
-    )
-    .await
-    .expect("inspect");
+    let (summary, _, _) = run_inspect(&env, &inspect_args(&["--limit", "1"]))
+        .await
+        .expect("inspect");
     assert!(summary.limit_reached && summary.listed == 1);
-    let missing = inspect(
-        &inspect_args(&["--partition", "7"]),
-        &env.kafka,
-        &env.topics.group,
-        &mut out,
-        &mut info,
-    )
-    .await;
+    let missing = run_inspect(&env, &inspect_args(&["--partition", "7"])).await;
     assert!(missing
         .expect_err("no partition 7")
         .to_string()
@@ -199,19 +179,17 @@ async fn inspect_filters_by_kind_time_partition_and_limit() {
 #[tokio::test]
 async fn inspect_of_an_empty_dlq_ends_at_once() {
     let env = Env::new(3).await;
-    let (mut out, mut info) = (Vec::new(), Vec::new());
     let args = inspect_args(&[]);
-    let run = inspect(&args, &env.kafka, &env.topics.group, &mut out, &mut info);
-    let summary = tokio::time::timeout(Duration::from_secs(20), run)
+    let run = run_inspect(&env, &args);
+    let (summary, out, _) = tokio::time::timeout(Duration::from_secs(20), run)
         .await
         .expect("ends")
         .expect("inspect");
     assert_eq!((summary.scanned, summary.listed), (0, 0));
-    assert!(String::from_utf8(out)
-        .expect("utf-8")
-        .contains("0 dead letters"));
+    assert!(out.contains("0 dead letters"), "{out}");
     env.finish().await;
 }
+
 #[tokio::test]
 async fn the_binary_prints_json_lines() {
     let env = Env::new(1).await;

@@ -1,33 +1,30 @@
 //! `--manifest FILE`: one `seq<TAB>kind<TAB>key` line per record, in the order sent, matching
 //! the records the same seed generates (and, with `--print`, the printed lines one for one).
 
+mod common;
+
 use chrono::{TimeZone, Utc};
+use common::run_binary;
 use producer_sim::{manifest, MixSettings, RecordMix, SimKind};
-use std::process::Command;
+use std::ffi::OsStr;
 
 #[test]
 fn binary_writes_one_manifest_line_per_printed_record() {
     let path =
         std::env::temp_dir().join(format!("producer-sim-manifest-{}.tsv", std::process::id()));
-    let output = Command::new(env!("CARGO_BIN_EXE_producer-sim"))
-        .args(["--print", "--count", "500", "--rate", "0", "--seed", "11"])
-        .args(["--base-time", "2025-06-01T12:00:00Z", "--start-seq", "40"])
-        .args([
+    let flags = ["--print", "--count", "500", "--rate", "0", "--seed", "11"]
+        .into_iter()
+        .chain(["--base-time", "2025-06-01T12:00:00Z", "--start-seq", "40"])
+        .chain([
             "--invalid-ratio",
             "0.2",
             "--duplicate-ratio",
             "0.1",
             "--manifest",
         ])
-        .arg(&path)
-        .env_remove("SIM_SEED")
-        .output()
-        .expect("run producer-sim");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .map(OsStr::new)
+        .chain([path.as_os_str()]);
+    let (stdout, _) = run_binary(flags);
     let written = std::fs::read_to_string(&path).expect("manifest file");
     let _ = std::fs::remove_file(&path);
 
@@ -45,7 +42,7 @@ fn binary_writes_one_manifest_line_per_printed_record() {
     .map(|record| manifest::line(&record))
     .collect();
     assert_eq!(written, expected.concat());
-    let printed = output.stdout.iter().filter(|&&b| b == b'\n').count();
+    let printed = stdout.iter().filter(|&&b| b == b'\n').count();
     assert_eq!(written.lines().count(), printed);
 
     // Every kind occurs, and a re-send names the key of an earlier valid line.

@@ -1,7 +1,10 @@
 //! `--print` through the library and through the binary: one record value per line, the same
 //! seed gives the same output, and pacing spreads records over time.
 
+mod common;
+
 use chrono::{TimeZone, Utc};
+use common::run_binary;
 use producer_sim::{print, MixSettings, RecordMix};
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
@@ -65,23 +68,6 @@ fn stop_ends_a_paced_run() {
     assert_eq!(summary.sent.total(), 0);
 }
 
-fn run_binary(flags: &[&str]) -> (Vec<u8>, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_producer-sim"))
-        .args(flags)
-        .env_remove("SIM_SEED")
-        .output()
-        .expect("run producer-sim");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (
-        output.stdout,
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn binary_print_mode_is_reproducible_from_the_printed_seed() {
     let flags = [
@@ -95,7 +81,7 @@ fn binary_print_mode_is_reproducible_from_the_printed_seed() {
         "--duplicate-ratio",
         "0.1",
     ];
-    let (first, stderr) = run_binary(&flags);
+    let (first, stderr) = run_binary(flags);
     assert_eq!(first.iter().filter(|&&b| b == b'\n').count(), 300);
     // The start line tells how to repeat the run; doing so gives the same bytes.
     let repeat = stderr

@@ -198,55 +198,59 @@ fn fixture_is_valid_against_the_real_clock() {
     assert!(ValidOrder::try_from(order).is_ok());
 }
 
+/// The keys of the nested objects, in contract order.
+const DELIVERY_KEYS: &[&str] = &["name", "phone", "zip", "city", "address", "region", "email"];
+const PAYMENT_KEYS: &[&str] = &[
+    "transaction",
+    "request_id",
+    "currency",
+    "provider",
+    "amount",
+    "payment_dt",
+    "bank",
+    "delivery_cost",
+    "goods_total",
+    "custom_fee",
+];
+const ITEM_KEYS: &[&str] = &[
+    "chrt_id",
+    "track_number",
+    "price",
+    "rid",
+    "name",
+    "sale",
+    "size",
+    "total_price",
+    "nm_id",
+    "brand",
+    "status",
+];
+
 #[test]
 fn canonical_json_keeps_the_contract_key_order() {
     let order = assert_valid(&with_items(2));
     let text = order.canonical_json();
     let keys = [
-        "order_uid",
-        "track_number",
-        "entry",
-        "delivery",
-        "name",
-        "phone",
-        "zip",
-        "city",
-        "address",
-        "region",
-        "email",
-        "payment",
-        "transaction",
-        "request_id",
-        "currency",
-        "provider",
-        "amount",
-        "payment_dt",
-        "bank",
-        "delivery_cost",
-        "goods_total",
-        "custom_fee",
-        "items",
-        "chrt_id",
-        "track_number",
-        "price",
-        "rid",
-        "name",
-        "sale",
-        "size",
-        "total_price",
-        "nm_id",
-        "brand",
-        "status",
-        "chrt_id",
-        "locale",
-        "internal_signature",
-        "customer_id",
-        "delivery_service",
-        "shardkey",
-        "sm_id",
-        "date_created",
-        "oof_shard",
-    ];
+        &["order_uid", "track_number", "entry", "delivery"][..],
+        DELIVERY_KEYS,
+        &["payment"],
+        PAYMENT_KEYS,
+        &["items"],
+        ITEM_KEYS,
+        // The second item comes after the first.
+        &["chrt_id"],
+        &[
+            "locale",
+            "internal_signature",
+            "customer_id",
+            "delivery_service",
+            "shardkey",
+            "sm_id",
+            "date_created",
+            "oof_shard",
+        ],
+    ]
+    .concat();
     let mut from = 0;
     for key in keys {
         let needle = format!("\"{key}\":");
@@ -885,31 +889,17 @@ fn date_created_at_most_24_hours_ahead() {
 
 #[test]
 fn dates_with_offsets_are_the_same_instant_in_utc() {
-    assert_eq!(
-        date_of(&with_date("2021-11-26T09:22:19+03:00")),
-        "2021-11-26T06:22:19Z"
-    );
-    assert_eq!(
-        date_of(&with_date("2021-11-26T01:22:19-05:00")),
-        "2021-11-26T06:22:19Z"
-    );
-    assert_eq!(
-        date_of(&with_date("2021-11-26T06:22:19+00:00")),
-        "2021-11-26T06:22:19Z"
-    );
-    assert_eq!(
-        date_of(&with_date("2021-11-26T06:22:19-00:00")),
-        "2021-11-26T06:22:19Z"
-    );
-    assert_eq!(
-        date_of(&with_date("2021-11-26T11:52:19+05:30")),
-        "2021-11-26T06:22:19Z"
-    );
-    // Across midnight.
-    assert_eq!(
-        date_of(&with_date("2021-11-26T01:30:00+03:00")),
-        "2021-11-25T22:30:00Z"
-    );
+    for (date, utc) in [
+        ("2021-11-26T09:22:19+03:00", "2021-11-26T06:22:19Z"),
+        ("2021-11-26T01:22:19-05:00", "2021-11-26T06:22:19Z"),
+        ("2021-11-26T06:22:19+00:00", "2021-11-26T06:22:19Z"),
+        ("2021-11-26T06:22:19-00:00", "2021-11-26T06:22:19Z"),
+        ("2021-11-26T11:52:19+05:30", "2021-11-26T06:22:19Z"),
+        // Across midnight.
+        ("2021-11-26T01:30:00+03:00", "2021-11-25T22:30:00Z"),
+    ] {
+        assert_eq!(date_of(&with_date(date)), utc, "{date}");
+    }
     // Offsets re-rendered to UTC are equal orders (same fingerprint): a redelivery in another
     // zone is a duplicate, not a conflict.
     let utc = assert_valid(&with_date("2021-11-26T06:22:19Z"));
@@ -920,30 +910,25 @@ fn dates_with_offsets_are_the_same_instant_in_utc() {
 
 #[test]
 fn fractional_seconds_are_kept() {
-    assert_eq!(
-        date_of(&with_date("2021-11-26T06:22:19.123Z")),
-        "2021-11-26T06:22:19.123Z"
-    );
-    assert_eq!(
-        date_of(&with_date("2021-11-26T09:22:19.123456+03:00")),
-        "2021-11-26T06:22:19.123456Z"
-    );
-    assert_eq!(
-        date_of(&with_date("2021-11-26T06:22:19.123456789Z")),
-        "2021-11-26T06:22:19.123456789Z"
-    );
-    // Fewer digits come back padded to milli/micro/nano precision: the same instant.
-    assert_eq!(
-        date_of(&with_date("2021-11-26T06:22:19.5Z")),
-        "2021-11-26T06:22:19.500Z"
-    );
+    for (date, kept) in [
+        ("2021-11-26T06:22:19.123Z", "2021-11-26T06:22:19.123Z"),
+        (
+            "2021-11-26T09:22:19.123456+03:00",
+            "2021-11-26T06:22:19.123456Z",
+        ),
+        (
+            "2021-11-26T06:22:19.123456789Z",
+            "2021-11-26T06:22:19.123456789Z",
+        ),
+        // Fewer digits come back padded to milli/micro/nano precision: the same instant.
+        ("2021-11-26T06:22:19.5Z", "2021-11-26T06:22:19.500Z"),
+        // Zero fractions are the same instant as none.
+        ("2021-11-26T06:22:19.000Z", "2021-11-26T06:22:19Z"),
+    ] {
+        assert_eq!(date_of(&with_date(date)), kept, "{date}");
+    }
     let order = assert_valid(&with_date("2021-11-26T06:22:19.5Z"));
     assert_eq!(order.order().date_created.timestamp_subsec_millis(), 500);
-    // Zero fractions are the same instant as none.
-    assert_eq!(
-        date_of(&with_date("2021-11-26T06:22:19.000Z")),
-        "2021-11-26T06:22:19Z"
-    );
 }
 
 #[test]
@@ -1337,16 +1322,6 @@ fn bad_json_strings_are_malformed() {
 /// says an order is an object, at every level.
 #[test]
 fn objects_written_as_arrays_of_their_values_are_malformed() {
-    let as_array = |object: &Value| {
-        Value::Array(
-            object
-                .as_object()
-                .expect("object")
-                .values()
-                .cloned()
-                .collect(),
-        )
-    };
     let fixture = sample_json();
     // serde_json's map keeps keys sorted, not in contract order: build the arrays by hand.
     let order: Order = serde_json::from_str(SAMPLE_JSON).expect("fixture");
@@ -1356,56 +1331,17 @@ fn objects_written_as_arrays_of_their_values_are_malformed() {
     let in_contract_order = |value: &Value, keys: &[&str]| {
         Value::Array(keys.iter().map(|key| value[*key].clone()).collect())
     };
-    let delivery_array = in_contract_order(
-        &delivery,
-        &["name", "phone", "zip", "city", "address", "region", "email"],
-    );
-    let payment_array = in_contract_order(
-        &payment,
-        &[
-            "transaction",
-            "request_id",
-            "currency",
-            "provider",
-            "amount",
-            "payment_dt",
-            "bank",
-            "delivery_cost",
-            "goods_total",
-            "custom_fee",
-        ],
-    );
-    let item_array = in_contract_order(
-        &item,
-        &[
-            "chrt_id",
-            "track_number",
-            "price",
-            "rid",
-            "name",
-            "sale",
-            "size",
-            "total_price",
-            "nm_id",
-            "brand",
-            "status",
-        ],
-    );
-    assert_malformed(
-        with(|value| set(value, "/delivery", delivery_array.clone()))
-            .to_string()
-            .as_bytes(),
-    );
-    assert_malformed(
-        with(|value| set(value, "/payment", payment_array.clone()))
-            .to_string()
-            .as_bytes(),
-    );
-    assert_malformed(
-        with(|value| set(value, "/items/0", item_array.clone()))
-            .to_string()
-            .as_bytes(),
-    );
+    let delivery_array = in_contract_order(&delivery, DELIVERY_KEYS);
+    let payment_array = in_contract_order(&payment, PAYMENT_KEYS);
+    let item_array = in_contract_order(&item, ITEM_KEYS);
+    for (pointer, array) in [
+        ("/delivery", &delivery_array),
+        ("/payment", &payment_array),
+        ("/items/0", &item_array),
+    ] {
+        let value = with(|value| set(value, pointer, array.clone()));
+        assert_malformed(value.to_string().as_bytes());
+    }
     let whole = json!([
         fixture["order_uid"],
         fixture["track_number"],
@@ -1423,7 +1359,6 @@ fn objects_written_as_arrays_of_their_values_are_malformed() {
         fixture["oof_shard"],
     ]);
     assert_malformed(whole.to_string().as_bytes());
-    let _ = as_array;
 }
 
 /// A field that breaks two rules is one entry naming both reasons, so each path appears once.
@@ -1435,16 +1370,13 @@ fn a_field_breaking_two_rules_is_listed_once_with_both_reasons() {
     };
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].path, "payment.amount");
-    assert!(
-        errors[0].reason.contains("must not be negative"),
-        "{}",
-        errors[0].reason
-    );
-    assert!(
-        errors[0].reason.contains("must equal goods_total"),
-        "{}",
-        errors[0].reason
-    );
+    for reason in ["must not be negative", "must equal goods_total"] {
+        assert!(
+            errors[0].reason.contains(reason),
+            "{reason:?} not in {}",
+            errors[0].reason
+        );
+    }
 
     // A blank item track number is both empty and not the order's.
     let value = with(|value| set(value, "/items/0/track_number", json!("")));
