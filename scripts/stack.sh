@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Local stack without Docker: PostgreSQL and Redis from Debian packages, Apache Kafka (KRaft,
-# single node) from its Maven Central jars. Idempotent: `up` twice changes nothing the second time.
-# Jaeger (a trace store and UI that takes OTLP) is optional: `start jaeger` builds it once from
-# the Go module proxy; the tests that check trace export and `TRACES=1 make run` use it.
+# Local stack without Docker: PostgreSQL and Redis from Debian packages, Apache Kafka (KRaft) from
+# its Maven Central jars. Idempotent: `up` twice changes nothing the second time. Each variant
+# lives in its own file under scripts/stack/ and on its own ports:
+#   single.sh   the single-node stack of contract §7 (5432, 6379, 9092) and optional Jaeger
 #
 #   scripts/stack.sh up | down | status
-#   scripts/stack.sh start|stop postgres|redis|kafka|jaeger   (outage tests and drills use these)
+#   scripts/stack.sh start|stop SERVICE   (outage tests and drills use these; SERVICE as listed
+#                                          by `scripts/stack.sh services`)
 #
 # State (pids, logs, Kafka data) lives in .stack/ inside the checkout (git-ignored); the Kafka jars
 # and the Jaeger binary are cached outside it in $ORDERS_CACHE (default ~/.cache/order-pipeline)
@@ -22,241 +23,36 @@ TOPICS=(orders orders.retry orders.dlq)
 PG_VERSION=""
 mkdir -p "$STATE" "$LOGS" "$CACHE"
 
-log() { printf '[stack] %s\n' "$*" >&2; }
-die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-mark_started() { touch "$STATE/started.$1"; }
+# shellcheck source=scripts/stack/common.sh
+source "$ROOT/scripts/stack/common.sh"
+# shellcheck source=scripts/stack/single.sh
+source "$ROOT/scripts/stack/single.sh"
 
-wait_port() { # port name seconds
-  local i
-  for ((i = 0; i < $3 * 5; i++)); do
-    port_open "$1" && return 0
-    sleep 0.2
+# Services `start`/`stop` accept; each has <name>_start and <name>_stop functions (a name with
+# dashes maps to underscores).
+SERVICES=(postgres redis kafka jaeger)
+
+usage() {
+  echo "usage: $0 up|down|status|services|start SERVICE|stop SERVICE" >&2
+  exit 2
+}
+
+service_fn() { # service action → function name
+  local svc
+  for svc in "${SERVICES[@]}"; do
+    [ "$svc" = "$1" ] && { echo "${1//-/_}_$2"; return 0; }
   done
-  die "$2 did not open port $1 within $3 s (logs: $LOGS)"
-}
-
-apt_install() {
-  local missing=()
-  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  log "installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >"$LOGS/apt.log" 2>&1 || true
-  apt-get install -y -qq "${missing[@]}" >>"$LOGS/apt.log" 2>&1 || die "apt-get install ${missing[*]} failed (see $LOGS/apt.log)"
-}
-
-# ---------------------------------------------------------------- PostgreSQL
-pg_version() {
-  [ -n "$PG_VERSION" ] || PG_VERSION="$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -1)"
-  echo "$PG_VERSION"
-}
-
-pg_cluster_ready() {
-  local v; v="$(pg_version)"
-  [ -n "$v" ] || return 1
-  pg_lsclusters -h 2>/dev/null | awk -v v="$v" '$1 == v && $2 == "main"' | grep -q .
-}
-
-postgres_start() {
-  apt_install postgresql
-  local v; v="$(pg_version)"
-  pg_cluster_ready || pg_createcluster "$v" main >>"$LOGS/postgres.log" 2>&1
-  if ! port_open 5432; then
-    log "starting PostgreSQL $v"
-    # Local development settings: more connections for parallel tests; durability stays on.
-    pg_conftool "$v" main set max_connections 300 >/dev/null
-    pg_conftool "$v" main set listen_addresses localhost >/dev/null
-    pg_ctlcluster "$v" main start >>"$LOGS/postgres.log" 2>&1 || die "PostgreSQL failed to start (see $LOGS/postgres.log)"
-    mark_started postgres
-  fi
-  wait_port 5432 PostgreSQL 30
-  # Role and database from the contract's default DATABASE_URL. CREATEDB lets tests make their
-  # own throw-away databases.
-  su postgres -c "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname='orders'\"" | grep -q 1 ||
-    su postgres -c "psql -qc \"CREATE ROLE orders LOGIN PASSWORD 'orders' CREATEDB\""
-  su postgres -c "psql -qtAc \"SELECT 1 FROM pg_database WHERE datname='orders'\"" | grep -q 1 ||
-    su postgres -c "psql -qc 'CREATE DATABASE orders OWNER orders'"
-}
-
-postgres_stop() {
-  local v; v="$(pg_version)"
-  [ -n "$v" ] && port_open 5432 && pg_ctlcluster "$v" main stop -m fast >>"$LOGS/postgres.log" 2>&1 || true
-  rm -f "$STATE/started.postgres"
-}
-
-# ---------------------------------------------------------------- Redis
-redis_start() {
-  apt_install redis-server
-  if ! port_open 6379; then
-    log "starting Redis"
-    # The read model is a cache: no persistence, bounded memory with LRU eviction.
-    redis-server --port 6379 --bind 127.0.0.1 --daemonize yes --save "" --appendonly no \
-      --maxmemory 512mb --maxmemory-policy allkeys-lru \
-      --pidfile "$STATE/redis.pid" --logfile "$LOGS/redis.log" --dir "$STATE" >/dev/null
-    mark_started redis
-  fi
-  wait_port 6379 Redis 15
-}
-
-redis_stop() {
-  if port_open 6379; then
-    redis-cli -p 6379 shutdown nosave >/dev/null 2>&1 || true
-    for _ in $(seq 50); do port_open 6379 || break; sleep 0.1; done
-  fi
-  rm -f "$STATE/started.redis"
-}
-
-# ---------------------------------------------------------------- Kafka
-kafka_jars() {
-  if [ ! -f "$JARS/.complete" ] || ! cmp -s "$ROOT/scripts/kafka/pom.xml" "$JARS/.pom"; then
-    command -v mvn >/dev/null || apt_install maven
-    log "fetching Apache Kafka jars with Maven into $JARS"
-    rm -rf "$JARS"; mkdir -p "$JARS"
-    (cd "$ROOT/scripts/kafka" && mvn -q -B dependency:copy-dependencies -DoutputDirectory="$JARS") \
-      >"$LOGS/maven.log" 2>&1 || die "mvn dependency:copy-dependencies failed (see $LOGS/maven.log)"
-    cp "$ROOT/scripts/kafka/pom.xml" "$JARS/.pom"
-    touch "$JARS/.complete"
-  fi
-}
-
-kafka_java() { # runs a Kafka class with the cached jars
-  java -Xms64m -Xmx512m -Dlog4j2.configurationFile="$ROOT/scripts/kafka/log4j2-tools.yaml" -cp "$JARS/*" "$@"
-}
-
-kafka_config() {
-  local data="$STATE/kafka-data"
-  sed -e "s#@DATA@#$data#" "$ROOT/scripts/kafka/server.properties" >"$STATE/kafka.properties"
-  if [ ! -f "$data/meta.properties" ]; then
-    log "formatting Kafka storage (KRaft)"
-    mkdir -p "$data"
-    kafka_java kafka.tools.StorageTool format --standalone -t "$(kafka_java kafka.tools.StorageTool random-uuid)" \
-      -c "$STATE/kafka.properties" >>"$LOGS/kafka-format.log" 2>&1 || die "Kafka storage format failed (see $LOGS/kafka-format.log)"
-  fi
-}
-
-kafka_start() {
-  command -v java >/dev/null || apt_install openjdk-17-jre-headless
-  kafka_jars
-  kafka_config
-  if ! port_open 9092; then
-    log "starting Apache Kafka (KRaft, single node)"
-    nohup java -Xms512m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true \
-      -Dlog4j2.configurationFile="$ROOT/scripts/kafka/log4j2.yaml" -Dkafka.logs.dir="$LOGS" \
-      -cp "$JARS/*" kafka.Kafka "$STATE/kafka.properties" >"$LOGS/kafka.out" 2>&1 &
-    echo $! >"$STATE/kafka.pid"
-    mark_started kafka
-  fi
-  wait_port 9092 Kafka 90
-  kafka_topics
-}
-
-kafka_topics() {
-  local existing
-  existing="$(kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server localhost:9092 --list 2>/dev/null || true)"
-  for t in "${TOPICS[@]}"; do
-    grep -qx "$t" <<<"$existing" && continue
-    log "creating topic $t ($PARTITIONS partitions)"
-    kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server localhost:9092 --create --if-not-exists \
-      --topic "$t" --partitions "$PARTITIONS" --replication-factor 1 >>"$LOGS/kafka-topics.log" 2>&1 ||
-      die "could not create topic $t (see $LOGS/kafka-topics.log)"
-  done
-}
-
-kafka_stop() {
-  if [ -f "$STATE/kafka.pid" ]; then
-    local pid; pid="$(cat "$STATE/kafka.pid")"
-    if kill -0 "$pid" 2>/dev/null; then
-      kill "$pid"
-      for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -f "$STATE/kafka.pid"
-  fi
-  rm -f "$STATE/started.kafka"
-}
-
-# ---------------------------------------------------------------- Jaeger (optional)
-# Jaeger v2: OTLP/HTTP in on 4318 (gRPC 4317), UI and query API on 16686, traces in memory.
-JAEGER_VERSION="v1.76.0" # the Go module's version; its cmd/jaeger is Jaeger v2
-JAEGER_BIN="$CACHE/jaeger/$JAEGER_VERSION/jaeger"
-
-jaeger_binary() {
-  [ -x "$JAEGER_BIN" ] && return 0
-  command -v go >/dev/null || die "Go is needed to build Jaeger (it is on these machines: /usr/local/go/bin)"
-  log "building Jaeger $JAEGER_VERSION from the Go module proxy (first time only: about 5 minutes)"
-  local work="$CACHE/jaeger/build"
-  rm -rf "$work"; mkdir -p "$work"
-  # Jaeger's own go.mod has replace directives, so `go install pkg@version` refuses it; a
-  # throw-away module that requires it as a tool builds it the same way.
-  (cd "$work" && go mod init jaeger-build && go get -tool "github.com/jaegertracing/jaeger/cmd/jaeger@$JAEGER_VERSION" &&
-    go build -o "$JAEGER_BIN.tmp" github.com/jaegertracing/jaeger/cmd/jaeger) >"$LOGS/jaeger-build.log" 2>&1 ||
-    die "building Jaeger failed (see $LOGS/jaeger-build.log)"
-  mv "$JAEGER_BIN.tmp" "$JAEGER_BIN"
-}
-
-jaeger_start() {
-  jaeger_binary
-  if ! port_open 16686; then
-    log "starting Jaeger (OTLP on localhost:4318, UI on http://localhost:16686)"
-    nohup "$JAEGER_BIN" >"$LOGS/jaeger.log" 2>&1 &
-    echo $! >"$STATE/jaeger.pid"
-    mark_started jaeger
-  fi
-  wait_port 4318 "Jaeger OTLP receiver" 60
-  wait_port 16686 "Jaeger query API" 60
-}
-
-jaeger_stop() {
-  if [ -f "$STATE/jaeger.pid" ]; then
-    local pid; pid="$(cat "$STATE/jaeger.pid")"
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    rm -f "$STATE/jaeger.pid"
-  fi
-  rm -f "$STATE/started.jaeger"
-}
-
-# ---------------------------------------------------------------- commands
-status() {
-  local rc=0
-  for svc in postgres:5432 redis:6379 kafka:9092; do
-    local name="${svc%%:*}" port="${svc##*:}"
-    if port_open "$port"; then printf '%-9s up    localhost:%s\n' "$name" "$port"
-    else printf '%-9s down  localhost:%s\n' "$name" "$port"; rc=1; fi
-  done
-  if port_open 16686; then printf '%-9s up    localhost:4318 (OTLP), http://localhost:16686 (UI)\n' jaeger
-  else printf '%-9s off   optional: scripts/stack.sh start jaeger\n' jaeger; fi
-  if port_open 9092 && [ -f "$JARS/.complete" ]; then
-    printf 'topics:   %s\n' "$(kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server localhost:9092 --list 2>/dev/null | grep -E '^orders' | tr '\n' ' ')"
-  fi
-  return $rc
-}
-
-up() {
-  postgres_start
-  redis_start
-  kafka_start
-  log "stack is up: postgres://orders:orders@localhost:5432/orders redis://127.0.0.1:6379 kafka localhost:9092"
-}
-
-down() {
-  # Only what this script started (a service that was already running is left alone).
-  [ -f "$STATE/started.jaeger" ] && jaeger_stop
-  [ -f "$STATE/started.kafka" ] && kafka_stop
-  [ -f "$STATE/started.redis" ] && redis_stop
-  [ -f "$STATE/started.postgres" ] && postgres_stop
-  log "stack is down"
+  die "unknown service '$1' (one of: ${SERVICES[*]})"
 }
 
 case "${1:-}" in
-  up) up ;;
-  down) down ;;
-  status) status ;;
+  up) single_up ;;
+  down) single_down ;;
+  status) single_status ;;
+  services) printf '%s\n' "${SERVICES[@]}" ;;
   start | stop)
-    case "${2:-}" in
-      postgres | redis | kafka | jaeger) "${2}_$1" ;;
-      *) die "usage: $0 $1 postgres|redis|kafka|jaeger" ;;
-    esac ;;
-  *) echo "usage: $0 up|down|status|start SERVICE|stop SERVICE" >&2; exit 2 ;;
+    [ -n "${2:-}" ] || usage
+    fn="$(service_fn "$2" "$1")"
+    "$fn" ;;
+  *) usage ;;
 esac
