@@ -65,8 +65,8 @@ def main():
     rows = []
     subprocess.run(["scripts/stack.sh", "up"], cwd=ROOT, check=True)
     print("building release binaries and bench helpers", flush=True)
-    subprocess.run(["cargo", "build", "--release", "-q", "--bins", "--examples", "-p", "shared",
-                    "-p", "ingest", "-p", "query-api", "-p", "producer-sim", "--features", "shared/testing"],
+    subprocess.run(["cargo", "build", "--release", "-q", "--bins", "--examples", "-p", "order-store",
+                    "-p", "ingest", "-p", "query-api", "-p", "producer-sim"],
                    cwd=ROOT, check=True)
 
     store_env = {"BENCH_ORDERS": "5000", "BENCH_SINGLES": "300", "BENCH_READ_SECS": "3", "BENCH_ROUNDS": "2"} if QUICK else {}

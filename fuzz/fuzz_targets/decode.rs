@@ -1,13 +1,13 @@
-//! Fuzz target: bytes → `shared::order::decode_at`. Beyond "no panic", it checks the outcome:
+//! Fuzz target: bytes → `order_model::decode_at`. Beyond "no panic", it checks the outcome:
 //! `malformed` exactly when the bytes are not an order-shaped JSON document, an accepted order's
 //! canonical JSON decodes to the same bytes, and a rejection lists its paths sorted, once each.
 #![no_main]
 
 use chrono::{DateTime, TimeZone, Utc};
 use libfuzzer_sys::fuzz_target;
-use shared::order::{decode_at, DecodeError, MAX_MESSAGE_BYTES};
-// The oracle, shared with the property tests (`shared/tests/order_properties.rs`).
-use shared::testing::decode_oracle::{has_duplicate_keys, is_order_document_bytes, segments};
+use order_model::{decode_at, DecodeError, MAX_MESSAGE_BYTES};
+// The oracle, shared with the property tests (`shared/model/tests/order_properties.rs`).
+use pipeline_testing::decode_oracle::{has_duplicate_keys, is_order_document_bytes, segments};
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0)

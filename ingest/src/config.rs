@@ -2,7 +2,10 @@
 //! flags, the environment and `.env` (contract §3), parsed once into typed values.
 
 use clap::{Args, Parser, Subcommand};
-use shared::config::{KafkaArgs, PostgresArgs, RedisArgs, TelemetryArgs};
+use order_cache::RedisArgs;
+use order_store::PostgresArgs;
+use pipeline_kafka::KafkaArgs;
+use pipeline_runtime::config::TelemetryArgs;
 use std::net::SocketAddr;
 use std::time::Duration;
 

@@ -5,6 +5,7 @@
 
 use crate::health::{ConsumerState, Health};
 use crate::metrics::IngestMetrics;
+use order_model::DeadLetterKind;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -73,13 +74,21 @@ impl Events {
         }
     }
 
-    pub fn dead_lettered(&self, kind: &str, message: &str, attempts: u32) {
+    pub fn dead_lettered(&self, kind: DeadLetterKind, message: &str, attempts: u32) {
         self.metrics
             .records
             .with_label_values(&["dead_lettered"])
             .inc();
-        self.metrics.dead_letters.with_label_values(&[kind]).inc();
-        tracing::warn!(kind, error = message, attempts, "record dead-lettered");
+        self.metrics
+            .dead_letters
+            .with_label_values(&[kind.as_str()])
+            .inc();
+        tracing::warn!(
+            kind = kind.as_str(),
+            error = message,
+            attempts,
+            "record dead-lettered"
+        );
     }
 
     pub fn retry_scheduled(&self, attempt: u32, delay: Duration, reason: &str) {

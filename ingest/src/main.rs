@@ -3,13 +3,13 @@
 
 use clap::Parser;
 use ingest::{Application, Cli, Command};
-use shared::shutdown::Shutdown;
+use pipeline_runtime::shutdown::Shutdown;
 
 #[tokio::main]
 async fn main() {
-    shared::config::load_dotenv();
+    pipeline_runtime::config::load_dotenv();
     let cli = Cli::parse();
-    let telemetry = match shared::telemetry::init(&cli.config.telemetry, "ingest") {
+    let telemetry = match pipeline_runtime::telemetry::init(&cli.config.telemetry, "ingest") {
         Ok(telemetry) => telemetry,
         Err(err) => {
             eprintln!("ingest: {err}");

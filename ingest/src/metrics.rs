@@ -1,15 +1,14 @@
 //! The pipeline's Prometheus metrics as one typed struct with its own registry, so names and
 //! labels (contract §6) are declared once and every emitter goes through [`crate::events`].
 
+use order_model::DeadLetterKind;
+use pipeline_runtime::metrics::LATENCY_BUCKETS;
 use prometheus::{
     Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
-use shared::metrics::LATENCY_BUCKETS;
 
 /// Values of `ingest_records_total{outcome}`.
 pub const OUTCOMES: [&str; 4] = ["stored", "duplicate", "retried", "dead_lettered"];
-/// Values of `ingest_dead_letters_total{kind}` (the DLQ `x-error-kind`s).
-pub const DEAD_LETTER_KINDS: [&str; 4] = ["malformed", "invalid", "conflict", "retries-exhausted"];
 
 const BATCH_SIZE_BUCKETS: &[f64] = &[
     1.0, 5.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
@@ -90,8 +89,8 @@ impl IngestMetrics {
         for outcome in OUTCOMES {
             records.with_label_values(&[outcome]);
         }
-        for kind in DEAD_LETTER_KINDS {
-            dead_letters.with_label_values(&[kind]);
+        for kind in DeadLetterKind::ALL {
+            dead_letters.with_label_values(&[kind.as_str()]);
         }
         Ok(Self {
             registry,
@@ -109,7 +108,7 @@ impl IngestMetrics {
 
     /// The metrics in Prometheus text format.
     pub fn render(&self) -> String {
-        shared::metrics::render(&self.registry)
+        pipeline_runtime::metrics::render(&self.registry)
     }
 }
 

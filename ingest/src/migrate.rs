@@ -2,8 +2,8 @@
 //! one line per migration so the output reads well in a terminal and in job logs.
 
 use crate::config::MigrateAction;
-use shared::config::PostgresArgs;
-use shared::store::{migrate, Db, MigrationStatus};
+use order_store::PostgresArgs;
+use order_store::{migrate, Db, MigrationStatus};
 use std::io::Write;
 
 pub async fn run(action: MigrateAction, postgres: &PostgresArgs) -> anyhow::Result<()> {

@@ -1,6 +1,7 @@
 //! Every metric the Grafana dashboard and the alert rules query is exported by ingest.
 
-use ingest::metrics::{IngestMetrics, DEAD_LETTER_KINDS, OUTCOMES};
+use ingest::metrics::{IngestMetrics, OUTCOMES};
+use order_model::DeadLetterKind;
 
 #[test]
 fn dashboards_and_alerts_only_use_exported_metrics() {
@@ -9,8 +10,11 @@ fn dashboards_and_alerts_only_use_exported_metrics() {
     for outcome in OUTCOMES {
         metrics.records.with_label_values(&[outcome]).inc();
     }
-    for kind in DEAD_LETTER_KINDS {
-        metrics.dead_letters.with_label_values(&[kind]).inc();
+    for kind in DeadLetterKind::ALL {
+        metrics
+            .dead_letters
+            .with_label_values(&[kind.as_str()])
+            .inc();
     }
     metrics
         .consumer_lag
@@ -19,5 +23,5 @@ fn dashboards_and_alerts_only_use_exported_metrics() {
     metrics.batch_duration.observe(0.01);
     metrics.store_duration.observe(0.01);
     metrics.batch_size.observe(10.0);
-    shared::testing::dashboards::assert_dashboards_covered(&metrics.render(), &["ingest_"]);
+    pipeline_testing::dashboards::assert_dashboards_covered(&metrics.render(), &["ingest_"]);
 }

@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use shared::testing::traces::{otlp_endpoint, wait_for_trace, ExportedSpan, RemoteParent};
+use pipeline_testing::traces::{otlp_endpoint, wait_for_trace, ExportedSpan, RemoteParent};
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
 

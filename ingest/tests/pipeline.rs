@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use shared::order::decode;
+use order_model::decode;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn valid_orders_are_stored_and_cached_with_canonical_json() {
@@ -20,7 +20,7 @@ async fn valid_orders_are_stored_and_cached_with_canonical_json() {
     })
     .await;
     assert_eq!(world.stored_count().await, 60);
-    let cache = shared::cache::OrderCache::new(&world.config.redis).expect("cache");
+    let cache = order_cache::OrderCache::new(&world.config.redis).expect("cache");
     for (uid, json) in &orders {
         let expected = decode(json.as_bytes())
             .expect("valid")
@@ -164,7 +164,7 @@ async fn every_error_class_lands_where_the_contract_says() {
     let conflict = by_key(conflict_uid.as_bytes());
     assert_dead_letter(&conflict, "conflict", &group);
     assert_eq!(conflict.value.as_deref(), Some(altered.as_bytes()));
-    let repository = shared::store::OrderRepository::new(world.db.clone());
+    let repository = order_store::OrderRepository::new(world.db.clone());
     let kept = repository
         .get_json(&conflict_uid)
         .await

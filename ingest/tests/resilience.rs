@@ -216,13 +216,13 @@ async fn sigkill_mid_stream_then_restart_stores_every_order_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refuses_to_start_on_a_schema_older_than_the_build() {
     let world = World::new(1).await;
-    shared::store::migrate::down(&world.db, 100)
+    order_store::migrate::down(&world.db, 100)
         .await
         .expect("revert schema");
     let app = ingest::Application::build(world.config.clone())
         .await
         .expect("build");
-    let (_trigger, shutdown) = shared::shutdown::Shutdown::new();
+    let (_trigger, shutdown) = pipeline_runtime::shutdown::Shutdown::new();
     let err = tokio::time::timeout(DEADLINE, app.run_until_stopped(shutdown))
         .await
         .expect("fails fast")

@@ -7,26 +7,26 @@
 //! throughput for no benefit here (the callback needs no per-record state beyond its kind).
 
 use crate::ahead::Ahead;
+use crate::args::Args;
 use crate::manifest::Manifest;
 use crate::mix::{MixSettings, RecordMix, SimKind, SimRecord};
 use crate::pacing::Pacer;
 use crate::summary::{spawn_progress, Stats, Summary};
-use crate::Args;
 use anyhow::Context;
+use pipeline_kafka::headers::{SIM_KIND, TRACEPARENT};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{
     BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig, ThreadedProducer,
 };
 use rdkafka::{ClientContext, Message};
-use shared::kafka::headers::{SIM_KIND, TRACEPARENT};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Header with the record's position in the run.
 pub const SIM_SEQ: &str = "x-sim-seq";
-/// Header naming the [`shared::synthetic::PoisonKind`] of a poison record.
+/// Header naming the [`order_synthetic::PoisonKind`] of a poison record.
 pub const SIM_POISON: &str = "x-sim-poison";
 /// Header on duplicates: the `x-sim-seq` of the record re-sent.
 pub const SIM_DUPLICATE_OF: &str = "x-sim-duplicate-of";
@@ -80,7 +80,7 @@ pub async fn run(
     let mix = RecordMix::new(settings);
     let (count, rate) = (args.count, args.rate);
     let seed = settings.seed;
-    let manifest = crate::create_manifest(args)?;
+    let manifest = args.create_manifest()?;
     tokio::task::spawn_blocking(move || {
         check_topic(&producer, &topic)?;
         let done = Arc::new(AtomicBool::new(false));
@@ -108,7 +108,7 @@ pub async fn run(
 
 fn create_producer(args: &Args, stats: Arc<Stats>) -> anyhow::Result<SimProducer> {
     let mut config =
-        shared::kafka::client::safe_producer(&args.kafka.brokers, "producer-sim", args.linger_ms);
+        pipeline_kafka::client::safe_producer(&args.kafka.brokers, "producer-sim", args.linger_ms);
     // Bounds the local queue's memory (librdkafka's default is 1 GiB). 256 MiB holds far more
     // than the 100,000 queued records that block first, even with megabyte-sized poison.
     config.set("queue.buffering.max.kbytes", "262144");
@@ -170,12 +170,12 @@ fn send_all(
         }
         // With trace export on, each record starts a trace its `traceparent` carries into
         // ingest; otherwise the generator's seeded value stands in (no span is made).
-        let span = if shared::telemetry::exporting() {
+        let span = if pipeline_runtime::telemetry::exporting() {
             tracing::info_span!("publish", order_uid = %record.key, seq = record.seq)
         } else {
             tracing::Span::none()
         };
-        if let Some(traceparent) = shared::telemetry::traceparent(&span) {
+        if let Some(traceparent) = pipeline_runtime::telemetry::traceparent(&span) {
             record.traceparent = traceparent;
         }
         match span.in_scope(|| send(producer, topic, &record, stop)) {

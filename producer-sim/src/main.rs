@@ -2,15 +2,15 @@
 //! library so tests can drive it in-process; this file only wires configuration and exit codes.
 
 use clap::Parser;
+use pipeline_runtime::shutdown::Shutdown;
 use producer_sim::Args;
-use shared::shutdown::Shutdown;
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    shared::config::load_dotenv();
+    pipeline_runtime::config::load_dotenv();
     let args = Args::parse();
-    let telemetry = match shared::telemetry::init(&args.telemetry, "producer-sim") {
+    let telemetry = match pipeline_runtime::telemetry::init(&args.telemetry, "producer-sim") {
         Ok(telemetry) => telemetry,
         Err(err) => {
             eprintln!("producer-sim: error: {err}");

@@ -3,9 +3,9 @@
 //! `(seed, base time, start seq, ratios)` and the ratios can be tested without Kafka.
 
 use chrono::{DateTime, Utc};
+use order_synthetic::{OrderGenerator, PoisonClass, PoisonKind};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use shared::synthetic::{OrderGenerator, PoisonClass, PoisonKind};
 use std::fmt;
 
 /// What the simulator meant a record to be; the `x-sim-kind` header value.
@@ -123,7 +123,7 @@ impl RecordMix {
         let seq = self.next_seq;
         self.next_seq += 1;
         let draw: f64 = self.rng.gen();
-        let traceparent = shared::synthetic::traceparent(&mut self.rng);
+        let traceparent = order_synthetic::traceparent(&mut self.rng);
         if draw < self.invalid_ratio {
             let kind = PoisonKind::pick(&mut self.rng);
             let poison = self.generator.poison_with_seq(seq, kind);

@@ -3,15 +3,15 @@
 //! make the run fail.
 
 use futures::StreamExt;
+use order_model::decode;
+use pipeline_kafka::headers;
+use pipeline_runtime::shutdown::Shutdown;
+use pipeline_testing::kafka::{brokers, TestTopics};
 use producer_sim::{Args, SimKind};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Message};
-use shared::kafka::headers;
-use shared::order::decode;
-use shared::shutdown::Shutdown;
-use shared::testing::kafka::{brokers, TestTopics};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
@@ -44,7 +44,7 @@ fn header(message: &BorrowedMessage<'_>, name: &str) -> Option<String> {
 /// Reads `expected` records from the beginning of `topic` (fails after 30 s).
 async fn consume(topic: &str, group: &str, expected: usize) -> Vec<Received> {
     let consumer: StreamConsumer =
-        shared::kafka::client::manual_offset_consumer(&brokers(), group, "sim-test")
+        pipeline_kafka::client::manual_offset_consumer(&brokers(), group, "sim-test")
             .create()
             .expect("consumer");
     consumer.subscribe(&[topic]).expect("subscribe");
@@ -146,7 +146,7 @@ async fn what_was_sent_is_what_is_read_back() {
             }
             kind @ ("invalid" | "malformed") => {
                 assert_eq!(
-                    decoded.err().map(|err| err.kind()),
+                    decoded.err().map(|err| err.kind().as_str()),
                     Some(kind),
                     "seq {}",
                     record.seq
@@ -197,9 +197,9 @@ async fn shutdown_stops_generating_and_flushes() {
 #[tokio::test]
 async fn undeliverable_records_fail_the_run() {
     // A topic whose record-batch limit no order fits: every delivery fails at the broker.
-    let name = shared::testing::unique_name("t_tiny");
+    let name = pipeline_testing::unique_name("t_tiny");
     let admin: AdminClient<DefaultClientContext> =
-        shared::kafka::client::base(&brokers(), "sim-test-admin")
+        pipeline_kafka::client::base(&brokers(), "sim-test-admin")
             .create()
             .expect("admin");
     let topic = NewTopic::new(&name, 1, TopicReplication::Fixed(1)).set("max.message.bytes", "100");
@@ -223,7 +223,7 @@ async fn undeliverable_records_fail_the_run() {
 
 #[tokio::test]
 async fn with_trace_export_each_traceparent_names_an_exported_publish_span() {
-    use shared::testing::traces::{otlp_endpoint, wait_for_trace};
+    use pipeline_testing::traces::{otlp_endpoint, wait_for_trace};
     let topics = TestTopics::create(1).await;
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_producer-sim"))
         .args(["--count", "3", "--rate", "0", "--topic", &topics.orders])

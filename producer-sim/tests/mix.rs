@@ -2,8 +2,8 @@
 //! and every record is what its kind says (checked with the pipeline's own decoder).
 
 use chrono::{TimeZone, Utc};
+use order_model::decode;
 use producer_sim::{MixSettings, RecordMix, SimKind};
-use shared::order::decode;
 use std::collections::{HashMap, HashSet};
 
 fn settings(invalid_ratio: f64, duplicate_ratio: f64) -> MixSettings {
@@ -117,7 +117,7 @@ fn every_record_is_what_its_kind_says() {
             SimKind::Invalid | SimKind::Malformed => {
                 let error = decoded.expect_err("poison must be rejected");
                 assert_eq!(
-                    error.kind(),
+                    error.kind().as_str(),
                     record.kind.as_str(),
                     "{:?}: {error}",
                     record.poison

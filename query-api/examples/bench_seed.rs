@@ -10,10 +10,10 @@
 //! - `drop --db NAME`: drops the database.
 
 use futures::stream::{self, StreamExt};
-use shared::order::ValidOrder;
-use shared::store::OrderRepository;
-use shared::synthetic::OrderGenerator;
-use shared::testing::db::{database_url, drop_db, fresh_db};
+use order_model::ValidOrder;
+use order_store::OrderRepository;
+use order_synthetic::OrderGenerator;
+use pipeline_testing::db::{database_url, drop_db, fresh_db};
 use std::path::PathBuf;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;

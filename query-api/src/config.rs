@@ -3,7 +3,9 @@
 //! through the environment and people through `--help`.
 
 use clap::Parser;
-use shared::config::{PostgresArgs, RedisArgs, TelemetryArgs};
+use order_cache::RedisArgs;
+use order_store::PostgresArgs;
+use pipeline_runtime::config::TelemetryArgs;
 use std::net::SocketAddr;
 use std::time::Duration;
 

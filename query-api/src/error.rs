@@ -90,9 +90,9 @@ impl Reply for ApiError {
 impl warp::reject::Reject for ApiError {}
 
 /// Outages and transient failures are worth a retry (503); anything else is our bug (500).
-impl From<shared::store::StoreError> for ApiError {
-    fn from(err: shared::store::StoreError) -> Self {
-        use shared::store::StoreError;
+impl From<order_store::StoreError> for ApiError {
+    fn from(err: order_store::StoreError) -> Self {
+        use order_store::StoreError;
         match err {
             StoreError::Unavailable(_) | StoreError::Transient(_) => {
                 ApiError::Unavailable(format!("postgres: {err}"))

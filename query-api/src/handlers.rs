@@ -8,9 +8,9 @@ use crate::input;
 use crate::metrics::ApiMetrics;
 use crate::read_model::{ReadModel, Served};
 use bytes::Bytes;
+use order_model::Order;
+use order_store::{OrderRepository, OrderSummary};
 use serde::Serialize;
-use shared::order::Order;
-use shared::store::{OrderRepository, OrderSummary};
 use std::sync::Arc;
 use std::time::Duration;
 use warp::http::{header, HeaderValue, StatusCode};
@@ -56,7 +56,7 @@ pub async fn get_order(raw_uid: String, state: Arc<AppState>) -> Response {
         let uid = input::order_uid(&raw_uid)?;
         state
             .read_model
-            .order(&uid)
+            .order(uid.as_str())
             .await?
             .ok_or(ApiError::OrderNotFound)
     };

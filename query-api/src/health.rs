@@ -3,9 +3,9 @@
 //! not-ready: reads still work from PostgreSQL, only slower, and pulling every instance out of
 //! the load balancer because of a cache outage would turn a degradation into a full outage.
 
+use order_cache::OrderCache;
+use order_store::{migrate, Db, StoreError};
 use serde::Serialize;
-use shared::cache::OrderCache;
-use shared::store::{migrate, Db, StoreError};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;

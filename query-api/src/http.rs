@@ -16,7 +16,7 @@ use crate::metrics::ApiMetrics;
 use crate::routes;
 use hyper::service::{make_service_fn, service_fn, Service};
 use hyper::{Body, Server};
-use shared::shutdown::Shutdown;
+use pipeline_runtime::shutdown::Shutdown;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::LazyLock;
@@ -110,8 +110,10 @@ where
         route
     );
     // With trace export on, a caller's `traceparent` makes this request part of its trace.
-    let traceparent = request.headers().get(shared::kafka::headers::TRACEPARENT);
-    shared::telemetry::continue_trace(&span, traceparent.and_then(|v| v.to_str().ok()));
+    let traceparent = request
+        .headers()
+        .get(pipeline_runtime::telemetry::TRACEPARENT);
+    pipeline_runtime::telemetry::continue_trace(&span, traceparent.and_then(|v| v.to_str().ok()));
 
     let uri_len = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
     let mut response = if uri_len > MAX_URI_BYTES {

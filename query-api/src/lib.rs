@@ -27,10 +27,10 @@ pub mod workers;
 use anyhow::Context;
 use config::Config;
 use handlers::AppState;
+use order_cache::OrderCache;
+use order_store::{migrate, Db, OrderRepository, StoreError};
+use pipeline_runtime::shutdown::Shutdown;
 use read_model::{ReadModel, ReadModelSettings};
-use shared::cache::OrderCache;
-use shared::shutdown::Shutdown;
-use shared::store::{migrate, Db, OrderRepository, StoreError};
 use std::time::Duration;
 
 /// A built, bound, not yet serving query-api.

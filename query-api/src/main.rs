@@ -1,17 +1,17 @@
 //! query-api entry point: read the configuration, start logging, serve until SIGINT/SIGTERM.
 
 use clap::Parser;
+use pipeline_runtime::shutdown::Shutdown;
 use query_api::{config::Config, Application};
-use shared::shutdown::Shutdown;
 use std::process::ExitCode;
 
 // Requests are served on the HTTP threads' own runtimes (see `workers`); this one only builds
 // the app and waits for signals.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    shared::config::load_dotenv();
+    pipeline_runtime::config::load_dotenv();
     let config = Config::parse();
-    let telemetry = match shared::telemetry::init(&config.telemetry, "query-api") {
+    let telemetry = match pipeline_runtime::telemetry::init(&config.telemetry, "query-api") {
         Ok(telemetry) => telemetry,
         Err(err) => {
             eprintln!("query-api: {err}");

@@ -76,7 +76,7 @@ impl ApiMetrics {
             "Order lookups by the layer that answered: memory, redis or postgres.",
             &["source"],
         )?;
-        let http_duration = shared::metrics::latency_histogram(
+        let http_duration = pipeline_runtime::metrics::latency_histogram(
             &registry,
             "http_request_duration_seconds",
             "Time to answer an HTTP request, by route template.",
@@ -120,7 +120,7 @@ impl ApiMetrics {
 
     /// The registry's contents in Prometheus text format.
     pub fn render(&self) -> String {
-        shared::metrics::render(&self.inner.registry)
+        pipeline_runtime::metrics::render(&self.inner.registry)
     }
 
     /// A request was answered (the access log line).

@@ -8,7 +8,7 @@
 use crate::http;
 use crate::metrics::ApiMetrics;
 use anyhow::Context;
-use shared::shutdown::Shutdown;
+use pipeline_runtime::shutdown::Shutdown;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use warp::filters::BoxedFilter;

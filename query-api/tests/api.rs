@@ -40,7 +40,7 @@ async fn serves_an_order_miss_then_hit_and_fills_redis() -> TestResult {
     // Contract §1: the same JSON value that was ingested.
     assert_eq!(
         serde_json::from_str::<Value>(&body)?,
-        shared::order::sample_json()
+        order_model::sample_json()
     );
 
     assert_eq!(

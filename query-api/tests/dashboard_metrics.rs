@@ -25,5 +25,8 @@ fn dashboards_and_alerts_only_use_exported_metrics() {
     metrics.order_read(ReadSource::Memory);
     metrics.order_read(ReadSource::Postgres);
     metrics.db_read();
-    shared::testing::dashboards::assert_dashboards_covered(&metrics.render(), &["http_", "order_"]);
+    pipeline_testing::dashboards::assert_dashboards_covered(
+        &metrics.render(),
+        &["http_", "order_"],
+    );
 }

@@ -36,7 +36,7 @@ async fn openapi_document_lists_every_route_with_its_statuses() -> TestResult {
     );
     assert!(order["headers"]["x-cache"].is_object());
     let example = &doc["components"]["schemas"]["Order"]["example"];
-    assert_eq!(example, &shared::order::sample_json());
+    assert_eq!(example, &order_model::sample_json());
     app.stop().await;
     Ok(())
 }

@@ -3,11 +3,12 @@
 
 mod support;
 
+use order_cache::RedisArgs;
+use order_store::PostgresArgs;
+use pipeline_testing::db::{drop_db, postgres_args};
 use query_api::config::ReadArgs;
 use query_api::Application;
 use serde_json::Value;
-use shared::config::{PostgresArgs, RedisArgs};
-use shared::testing::db::{drop_db, postgres_args};
 use std::time::{Duration, Instant};
 use support::{config, order, sample_order, spawn_app, spawn_app_with, start, TestResult};
 
@@ -16,7 +17,7 @@ const SAMPLE_UID: &str = "b563feb7b2b84b6test";
 fn dead_redis() -> RedisArgs {
     RedisArgs {
         redis_url: "redis://127.0.0.1:1".into(),
-        ..shared::testing::redis_args()
+        ..pipeline_testing::redis_args()
     }
 }
 
@@ -107,7 +108,7 @@ async fn a_burst_against_a_silent_redis_costs_one_redis_timeout_not_a_queue_of_t
     app.stop().await;
     let redis = RedisArgs {
         redis_url: format!("redis://127.0.0.1:{}", silent_port().await),
-        ..shared::testing::redis_args()
+        ..pipeline_testing::redis_args()
     };
     let app = start(config(postgres_args(&db_name), redis, read)).await;
 
@@ -163,7 +164,7 @@ async fn silent_dependencies_cannot_hang_a_request() -> TestResult {
     let postgres = postgres_at(format!("postgres://orders:orders@127.0.0.1:{pg}/orders"));
     let redis = RedisArgs {
         redis_url: format!("redis://127.0.0.1:{redis}"),
-        ..shared::testing::redis_args()
+        ..pipeline_testing::redis_args()
     };
     let read = ReadArgs {
         db_read_timeout_ms: 1_000,
@@ -217,8 +218,8 @@ async fn redis_alone_answers_when_postgres_is_down() -> TestResult {
 #[tokio::test]
 async fn refuses_to_start_on_a_schema_behind_the_build() -> TestResult {
     // An empty database: no migrations applied.
-    let admin = shared::store::Db::connect(&postgres_args("orders")).await?;
-    let name = shared::testing::unique_name("t_empty");
+    let admin = order_store::Db::connect(&postgres_args("orders")).await?;
+    let name = pipeline_testing::unique_name("t_empty");
     admin
         .pool()
         .get()
@@ -228,7 +229,7 @@ async fn refuses_to_start_on_a_schema_behind_the_build() -> TestResult {
 
     let built = Application::build(config(
         postgres_args(&name),
-        shared::testing::redis_args(),
+        pipeline_testing::redis_args(),
         ReadArgs::default(),
     ))
     .await;

@@ -5,13 +5,13 @@
 
 mod support;
 
-use shared::config::TelemetryArgs;
-use shared::testing::traces::{otlp_endpoint, wait_for_trace, RemoteParent};
+use pipeline_runtime::config::TelemetryArgs;
+use pipeline_testing::traces::{otlp_endpoint, wait_for_trace, RemoteParent};
 use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_with_a_traceparent_joins_the_callers_trace() {
-    let telemetry = shared::telemetry::init(
+    let telemetry = pipeline_runtime::telemetry::init(
         &TelemetryArgs {
             otlp_endpoint: Some(otlp_endpoint()),
             ..TelemetryArgs::default()
@@ -19,7 +19,7 @@ async fn a_request_with_a_traceparent_joins_the_callers_trace() {
         "query-api",
     )
     .expect("trace export");
-    assert!(shared::telemetry::exporting());
+    assert!(pipeline_runtime::telemetry::exporting());
     let app = spawn_app().await;
     let order = order("tracedorder0001", "2026-11-25T10:00:00Z");
     app.store(std::slice::from_ref(&order)).await;

@@ -3,28 +3,31 @@
 
 use super::record::DeadLetter;
 use chrono::{DateTime, NaiveDate, Utc};
+use clap::builder::PossibleValue;
 use clap::{Args, ValueEnum};
+use order_model::DeadLetterKind;
 
-/// The `x-error-kind` of a dead letter (contract §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ValueEnum)]
-pub enum Kind {
-    Malformed,
-    Invalid,
-    Conflict,
-    RetriesExhausted,
-    /// Missing, unreadable or unrecognised `x-error-kind`.
-    Unknown,
-}
+/// A `--kind` value: one of the contract's dead-letter kinds, or `unknown` for a dead letter whose
+/// `x-error-kind` is missing or not one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KindFilter(pub Option<DeadLetterKind>);
 
-impl Kind {
-    pub fn from_header(value: Option<&str>) -> Kind {
-        match value.map(str::trim) {
-            Some("malformed") => Kind::Malformed,
-            Some("invalid") => Kind::Invalid,
-            Some("conflict") => Kind::Conflict,
-            Some("retries-exhausted") => Kind::RetriesExhausted,
-            _ => Kind::Unknown,
-        }
+impl ValueEnum for KindFilter {
+    fn value_variants<'a>() -> &'a [Self] {
+        const VARIANTS: [KindFilter; 5] = [
+            KindFilter(Some(DeadLetterKind::Malformed)),
+            KindFilter(Some(DeadLetterKind::Invalid)),
+            KindFilter(Some(DeadLetterKind::Conflict)),
+            KindFilter(Some(DeadLetterKind::RetriesExhausted)),
+            KindFilter(None),
+        ];
+        &VARIANTS
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(
+            self.0.map_or("unknown", DeadLetterKind::as_str),
+        ))
     }
 }
 
@@ -33,7 +36,7 @@ impl Kind {
 pub struct Selection {
     /// Only dead letters of these kinds (repeat the flag or separate with commas).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND")]
-    pub kind: Vec<Kind>,
+    pub kind: Vec<KindFilter>,
     /// Only dead letters whose `x-failed-at` is at or after this time (RFC 3339, or a date for
     /// midnight UTC). A dead letter without a readable `x-failed-at` never matches.
     #[arg(long, value_parser = parse_time, value_name = "TIME")]
@@ -79,7 +82,7 @@ impl Selection {
         if !self.partition.is_empty() && !self.partition.contains(&dead_letter.partition) {
             return false;
         }
-        if !self.kind.is_empty() && !self.kind.contains(&dead_letter.kind()) {
+        if !self.kind.is_empty() && !self.kind.contains(&KindFilter(dead_letter.kind())) {
             return false;
         }
         if self.since.is_none() && self.until.is_none() {
@@ -150,7 +153,7 @@ mod tests {
     #[test]
     fn kinds_match_exactly() {
         let selection = Selection {
-            kind: vec![Kind::Conflict, Kind::Unknown],
+            kind: vec![KindFilter(Some(DeadLetterKind::Conflict)), KindFilter(None)],
             ..Default::default()
         };
         assert!(selection.matches(&failed_at("2024-05-01T00:00:00Z", "conflict")));

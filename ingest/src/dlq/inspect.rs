@@ -5,7 +5,7 @@ use super::filter::Selection;
 use super::record::DeadLetter;
 use super::scan::DlqTopic;
 use clap::Parser;
-use shared::config::KafkaArgs;
+use pipeline_kafka::KafkaArgs;
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -102,7 +102,7 @@ fn row(dl: &DeadLetter) -> [String; 8] {
         .headers
         .iter()
         .rev()
-        .find(|h| h.name == shared::kafka::headers::FAILED_AT);
+        .find(|h| h.name == pipeline_kafka::headers::FAILED_AT);
     let failed_at = failed_at
         .and_then(|h| h.value.as_deref())
         .map(String::from_utf8_lossy);
@@ -120,7 +120,7 @@ fn row(dl: &DeadLetter) -> [String; 8] {
         dl.attempts()
             .map_or_else(|| "-".to_owned(), |n| n.to_string()),
         text(
-            dl.header(shared::kafka::headers::REPLAYED_FROM),
+            dl.header(pipeline_kafka::headers::REPLAYED_FROM),
             CELL_WIDTH * 2,
         ),
     ]

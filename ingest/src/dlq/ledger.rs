@@ -4,7 +4,7 @@
 use super::publish::Delivered;
 use super::record::DeadLetter;
 use anyhow::Context as _;
-use shared::store::{Db, PooledClient};
+use order_store::{Db, PooledClient};
 use std::collections::HashMap;
 
 /// The ledger rows of one DLQ topic.

@@ -24,6 +24,7 @@
 //! the ledger could only be audited by reading a topic. `ingest` already owns a PostgreSQL
 //! database (`DATABASE_URL`), where the ledger is one small table operators can query with SQL.
 
+mod args;
 mod filter;
 mod inspect;
 mod ledger;
@@ -33,16 +34,18 @@ mod record;
 mod replay;
 mod scan;
 
-pub use filter::{Kind, Selection};
+pub use args::ReplayArgs;
+pub use filter::{KindFilter, Selection};
 pub use inspect::{inspect, InspectArgs, InspectSummary};
 pub use plan::ReplaySummary;
 pub use record::{DeadLetter, Header};
-pub use replay::{replay, ReplayArgs};
+pub use replay::replay;
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use shared::config::{KafkaArgs, PostgresArgs};
-use shared::store::Db;
+use order_store::Db;
+use order_store::PostgresArgs;
+use pipeline_kafka::KafkaArgs;
 
 /// `ingest dlq …`: look at and republish dead letters.
 #[derive(Debug, Clone, Subcommand)]

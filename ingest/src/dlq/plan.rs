@@ -2,10 +2,10 @@
 //! keeping coordinates rather than payloads (so a large DLQ need not fit in memory); plus the plan
 //! and summary texts the operator reads.
 
+use super::args::ReplayArgs;
 use super::record::DeadLetter;
-use super::replay::ReplayArgs;
 use super::scan::{DlqTopic, Range};
-use shared::config::KafkaArgs;
+use pipeline_kafka::KafkaArgs;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 

@@ -3,10 +3,10 @@
 
 use super::record::DeadLetter;
 use anyhow::Context as _;
+use pipeline_kafka::headers::REPLAYED_FROM;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use shared::kafka::headers::REPLAYED_FROM;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -17,7 +17,7 @@ const QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Idempotent, `acks=all`, no lingering: each record is awaited before the next one is sent.
 pub fn producer(brokers: &str, client_id: &str) -> anyhow::Result<FutureProducer> {
-    let mut config = shared::kafka::client::safe_producer(brokers, client_id, 0);
+    let mut config = pipeline_kafka::client::safe_producer(brokers, client_id, 0);
     config.set("message.timeout.ms", DELIVERY_TIMEOUT_MS);
     config.create().context("cannot create a Kafka producer")
 }
@@ -96,16 +96,6 @@ impl Pacer {
     }
 }
 
-/// `--rate`: a positive number of records per second.
-pub fn parse_rate(raw: &str) -> Result<f64, String> {
-    match raw.trim().parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
-        _ => Err(format!(
-            "{raw:?} is not a positive number of records per second"
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +113,5 @@ mod tests {
             elapsed >= Duration::from_millis(195) && elapsed < Duration::from_secs(2),
             "{elapsed:?}"
         );
-        assert!(parse_rate("0").is_err() && parse_rate("x").is_err() && parse_rate("2.5").is_ok());
     }
 }

@@ -2,11 +2,11 @@
 //! operator tools must show (and skip or replay) records with missing or garbled headers, never
 //! crash on them.
 
-use super::filter::Kind;
 use chrono::{DateTime, Utc};
+use order_model::DeadLetterKind;
+use pipeline_kafka::headers;
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use serde_json::{json, Map, Value};
-use shared::kafka::headers;
 
 /// One record header as stored: Kafka allows null values and any bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,8 +67,10 @@ impl DeadLetter {
         self.headers.iter().any(|h| h.name == name)
     }
 
-    pub fn kind(&self) -> Kind {
-        Kind::from_header(self.header(headers::ERROR_KIND))
+    /// The `x-error-kind`, when present and one of the contract's kinds.
+    pub fn kind(&self) -> Option<DeadLetterKind> {
+        self.header(headers::ERROR_KIND)
+            .and_then(|value| value.trim().parse().ok())
     }
 
     /// The kind as written (even an unrecognised one), `-` when missing: what people see.
@@ -244,7 +246,7 @@ mod tests {
             ("x-attempts", None),
             ("x-replayed-from", Some(b"\xff".as_slice())),
         ]);
-        assert_eq!(dl.kind(), Kind::Unknown);
+        assert_eq!(dl.kind(), None);
         assert_eq!(dl.failed_at(), None);
         assert_eq!(dl.attempts(), None);
         assert!(dl.is_replayed());

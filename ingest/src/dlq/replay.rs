@@ -2,14 +2,13 @@
 //! re-reads just the chosen offsets and republishes each dead letter once (see the `dlq` module
 //! doc for the ledger's guarantees).
 
-use super::filter::Selection;
+use super::args::ReplayArgs;
 use super::ledger::Ledger;
 use super::plan::{self, Choice, Plan, ReplaySummary};
 use super::publish::{self, Pacer};
 use super::scan::DlqTopic;
-use clap::Parser;
-use shared::config::KafkaArgs;
-use shared::store::Db;
+use order_store::Db;
+use pipeline_kafka::KafkaArgs;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -18,30 +17,6 @@ const PER_RECORD_LINES: usize = 100;
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 /// Publishing stops after this many failures in a row (the broker or topic is likely gone).
 const MAX_CONSECUTIVE_FAILURES: u32 = 5;
-
-/// Flags of `ingest dlq replay`.
-#[derive(Debug, Clone, Default, Parser)]
-#[command(name = "replay")]
-pub struct ReplayArgs {
-    #[command(flatten)]
-    pub selection: Selection,
-    /// Replay every dead letter; required when no filter is given.
-    #[arg(long)]
-    pub all: bool,
-    /// Publish to this topic instead of each dead letter's `x-original-topic`.
-    #[arg(long, value_name = "TOPIC")]
-    pub to: Option<String>,
-    /// Also replay dead letters that came from an earlier replay (they carry `x-replayed-from`).
-    #[arg(long)]
-    pub include_replayed: bool,
-    /// Print the plan and what would be replayed; publish nothing and record nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Publish at most this many records per second, evenly spaced (default: as fast as the
-    /// broker acknowledges).
-    #[arg(long, value_parser = publish::parse_rate, value_name = "PER_SECOND")]
-    pub rate: Option<f64>,
-}
 
 /// Plans, prints the plan, and (unless `--dry-run`) replays, writing one line per record (or
 /// progress lines) and a summary to `out`.

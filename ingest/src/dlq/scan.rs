@@ -33,7 +33,7 @@ pub struct DlqTopic {
 
 impl DlqTopic {
     pub fn connect(brokers: &str, topic: &str, client_id: &str) -> anyhow::Result<DlqTopic> {
-        let mut config: ClientConfig = shared::kafka::client::base(brokers, client_id);
+        let mut config: ClientConfig = pipeline_kafka::client::base(brokers, client_id);
         // librdkafka wants a group id for assign(); it is never joined or committed to.
         config
             .set("group.id", client_id)

@@ -3,8 +3,8 @@
 //! failure is reported and the pipeline moves on (the read side fills misses from PostgreSQL).
 
 use crate::events::Events;
-use shared::cache::OrderCache;
-use shared::order::ValidOrder;
+use order_cache::OrderCache;
+use order_model::ValidOrder;
 
 #[derive(Debug, Clone)]
 pub struct CacheStep {
@@ -34,7 +34,7 @@ mod tests {
     use super::*;
     use crate::health::Health;
     use crate::metrics::IngestMetrics;
-    use shared::config::RedisArgs;
+    use order_cache::RedisArgs;
     use std::sync::Arc;
 
     fn step(redis_url: &str) -> (CacheStep, Arc<IngestMetrics>) {
@@ -54,7 +54,7 @@ mod tests {
     async fn an_unreachable_redis_is_counted_and_does_not_fail_the_batch() {
         // Nothing listens on port 1: a real refused connection, not a stand-in.
         let (step, metrics) = step("redis://127.0.0.1:1");
-        let order = shared::order::decode(shared::order::SAMPLE_JSON.as_bytes()).expect("sample");
+        let order = order_model::decode(order_model::SAMPLE_JSON.as_bytes()).expect("sample");
         step.put(&[&order]).await;
         assert_eq!(metrics.cache_errors.get(), 1);
         step.put(&[]).await;

@@ -5,8 +5,8 @@
 use super::dead_letter::Failure;
 use super::record::Record;
 use crate::config::Config;
-use shared::order::DecodeError;
-use shared::store::{StoreError, StoreOutcome};
+use order_model::{DeadLetterKind, DecodeError};
+use order_store::{StoreError, StoreOutcome};
 use std::time::Duration;
 
 /// What the database said about one order.
@@ -72,14 +72,14 @@ pub fn stored(record: &Record, verdict: Verdict, config: &Config) -> Fate {
         Verdict::Stored(StoreOutcome::Duplicate) => Fate::Duplicate,
         Verdict::Stored(StoreOutcome::Conflict) => Fate::DeadLetter {
             failure: Failure::new(
-                "conflict",
+                DeadLetterKind::Conflict,
                 "a different order with this order_uid is already stored; the stored order was left unchanged",
             ),
             attempts,
         },
-        Verdict::Rejected(reason) => Fate::DeadLetter { failure: Failure::new("invalid", reason), attempts },
+        Verdict::Rejected(reason) => Fate::DeadLetter { failure: Failure::new(DeadLetterKind::Invalid, reason), attempts },
         Verdict::Transient(reason) if attempts >= config.max_attempts => Fate::DeadLetter {
-            failure: Failure::new("retries-exhausted", format!("{attempts} attempts failed; last error: {reason}")),
+            failure: Failure::new(DeadLetterKind::RetriesExhausted, format!("{attempts} attempts failed; last error: {reason}")),
             attempts,
         },
         Verdict::Transient(reason) => Fate::Retry { attempts, delay: config.retry_delay(attempts), reason },
@@ -130,7 +130,7 @@ mod tests {
             Fate::DeadLetter {
                 failure,
                 attempts: 2,
-            } => assert_eq!(failure.kind, "retries-exhausted"),
+            } => assert_eq!(failure.kind, DeadLetterKind::RetriesExhausted),
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -141,11 +141,11 @@ mod tests {
         let config = config();
         let conflict = stored(&record, Verdict::Stored(StoreOutcome::Conflict), &config);
         assert!(
-            matches!(conflict, Fate::DeadLetter { ref failure, attempts: 1 } if failure.kind == "conflict")
+            matches!(conflict, Fate::DeadLetter { ref failure, attempts: 1 } if failure.kind == DeadLetterKind::Conflict)
         );
         let rejected = stored(&record, Verdict::Rejected("check".into()), &config);
         assert!(
-            matches!(rejected, Fate::DeadLetter { ref failure, .. } if failure.kind == "invalid")
+            matches!(rejected, Fate::DeadLetter { ref failure, .. } if failure.kind == DeadLetterKind::Invalid)
         );
     }
 }

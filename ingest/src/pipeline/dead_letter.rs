@@ -5,17 +5,18 @@
 use super::record::Record;
 use super::writer::Outgoing;
 use chrono::{SecondsFormat, Utc};
-use shared::kafka::headers;
+use order_model::DeadLetterKind;
+use pipeline_kafka::headers;
 
 /// Why a record is dead-lettered; `kind` is the `x-error-kind` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
-    pub kind: &'static str,
+    pub kind: DeadLetterKind,
     pub message: String,
 }
 
 impl Failure {
-    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(kind: DeadLetterKind, message: impl Into<String>) -> Self {
         Self {
             kind,
             message: message.into(),
@@ -37,7 +38,7 @@ pub fn build<'a>(
         (headers::ORIGINAL_PARTITION, origin.partition),
         (headers::ORIGINAL_OFFSET, origin.offset),
         (headers::ORIGINAL_TIMESTAMP, origin.timestamp),
-        (headers::ERROR_KIND, failure.kind.to_owned()),
+        (headers::ERROR_KIND, failure.kind.as_str().to_owned()),
         (headers::ERROR_MESSAGE, failure.message.clone()),
         (headers::ATTEMPTS, attempts.to_string()),
         (
@@ -53,7 +54,7 @@ pub fn build<'a>(
 pub(crate) mod tests {
     use super::*;
     use crate::pipeline::record::TopicPartition;
-    use shared::order::DecodeError;
+    use order_model::DecodeError;
 
     pub(crate) fn record(topic: &str, headers: &[(&str, &str)], from_retry: bool) -> Record {
         Record {
@@ -97,7 +98,7 @@ pub(crate) mod tests {
         );
         let out = build(
             &input,
-            &Failure::new("malformed", "bad json"),
+            &Failure::new(DeadLetterKind::Malformed, "bad json"),
             1,
             "orders.dlq",
             "g",
@@ -132,7 +133,7 @@ pub(crate) mod tests {
         assert_eq!(input.prior_attempts(), 2);
         let out = build(
             &input,
-            &Failure::new("retries-exhausted", "timeout"),
+            &Failure::new(DeadLetterKind::RetriesExhausted, "timeout"),
             3,
             "orders.dlq",
             "g",

@@ -15,8 +15,8 @@ use super::store::StoreStep;
 use super::writer::{Outgoing, Writer};
 use super::{dead_letter, retry};
 use crate::config::Config;
+use order_model::{DecodeError, ValidOrder};
 use rdkafka::consumer::Consumer;
-use shared::order::{DecodeError, ValidOrder};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::task::JoinSet;
@@ -86,7 +86,7 @@ impl Steps {
         let span = tracing::info_span!("batch", size = batch.len());
         // A batch serves records of many traces: each record's span links to the batch's span,
         // where the store and cache steps are.
-        if shared::telemetry::exporting() {
+        if pipeline_runtime::telemetry::exporting() {
             for record in &batch {
                 record.span.follows_from(&span);
             }

@@ -1,9 +1,9 @@
 //! A consumed Kafka record, copied out of librdkafka's buffer so it can outlive the poll that
 //! produced it (batches are stored while the next one is polled), and decoded once on arrival.
 
+use order_model::{DecodeError, ValidOrder};
+use pipeline_kafka::headers;
 use rdkafka::message::{BorrowedMessage, Headers, Message};
-use shared::kafka::headers;
-use shared::order::{DecodeError, ValidOrder};
 use std::sync::Arc;
 use tracing::Span;
 
@@ -83,11 +83,14 @@ impl Record {
             outcome = tracing::field::Empty,
         );
         // With trace export on, this record's span joins the producer's trace.
-        shared::telemetry::continue_trace(&record.span, record.header(headers::TRACEPARENT));
+        pipeline_runtime::telemetry::continue_trace(
+            &record.span,
+            record.header(headers::TRACEPARENT),
+        );
         record.decoded = {
             let _entered = record.span.enter();
             match &record.payload {
-                Some(bytes) => shared::order::decode(bytes),
+                Some(bytes) => order_model::decode(bytes),
                 None => Err(DecodeError::Malformed("record has no value".into())),
             }
         };

@@ -4,7 +4,7 @@
 
 use super::record::Record;
 use super::writer::Outgoing;
-use shared::kafka::headers;
+use pipeline_kafka::headers;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch, now.
@@ -50,7 +50,7 @@ pub fn build<'a>(
 mod tests {
     use super::*;
     use crate::pipeline::record::{Record, TopicPartition};
-    use shared::order::DecodeError;
+    use order_model::DecodeError;
 
     fn retry_record(not_before: &str) -> Record {
         Record {

@@ -8,8 +8,8 @@
 
 use super::classify::{error_class, ErrorClass, Verdict};
 use super::consumer::{IngestConsumer, Shared};
-use shared::order::ValidOrder;
-use shared::store::{Db, OrderRepository};
+use order_model::ValidOrder;
+use order_store::{Db, OrderRepository};
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

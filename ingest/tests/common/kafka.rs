@@ -7,12 +7,11 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use shared::testing;
 use std::collections::HashMap;
 use std::time::Duration;
 
 pub fn producer() -> FutureProducer {
-    shared::kafka::client::safe_producer(&testing::kafka::brokers(), "ingest-tests", 5)
+    pipeline_kafka::client::safe_producer(&pipeline_testing::kafka::brokers(), "ingest-tests", 5)
         .create()
         .expect("producer")
 }
@@ -74,8 +73,8 @@ impl Read {
 /// Every record currently in `topic` (all partitions, from the beginning), without a group.
 pub fn read_topic(topic: &str) -> Vec<Read> {
     let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", testing::kafka::brokers())
-        .set("group.id", testing::unique_name("reader"))
+        .set("bootstrap.servers", pipeline_testing::kafka::brokers())
+        .set("group.id", pipeline_testing::unique_name("reader"))
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")
         .create()

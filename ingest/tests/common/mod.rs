@@ -9,11 +9,11 @@ pub mod proxy;
 pub use kafka::*;
 
 use ingest::{Application, Config};
-use shared::config::PostgresArgs;
-use shared::shutdown::{Shutdown, ShutdownTrigger};
-use shared::store::Db;
-use shared::synthetic::OrderGenerator;
-use shared::testing::{self, kafka::TestTopics};
+use order_store::Db;
+use order_store::PostgresArgs;
+use order_synthetic::OrderGenerator;
+use pipeline_runtime::shutdown::{Shutdown, ShutdownTrigger};
+use pipeline_testing::kafka::TestTopics;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -49,16 +49,19 @@ pub struct World {
 impl World {
     pub async fn new(partitions: i32) -> World {
         if std::env::var_os("RUST_LOG").is_some() {
-            let _ = shared::telemetry::init(&shared::config::TelemetryArgs::default(), "test");
+            let _ = pipeline_runtime::telemetry::init(
+                &pipeline_runtime::config::TelemetryArgs::default(),
+                "test",
+            );
         }
         let topics = TestTopics::create(partitions).await;
-        let (db, db_name) = testing::db::fresh_db().await;
-        let mut postgres = testing::db::postgres_args(&db_name);
+        let (db, db_name) = pipeline_testing::db::fresh_db().await;
+        let mut postgres = pipeline_testing::db::postgres_args(&db_name);
         postgres.statement_timeout_ms = 2_000;
         let config = Config::for_tests(
-            testing::kafka_args(&topics),
+            pipeline_testing::kafka_args(&topics),
             postgres,
-            testing::redis_args(),
+            pipeline_testing::redis_args(),
             &topics.group,
         );
         World {
@@ -109,7 +112,7 @@ impl World {
     pub async fn cleanup(self) {
         self.db.pool().close();
         self.topics.delete().await;
-        testing::db::drop_db(&self.db_name).await;
+        pipeline_testing::db::drop_db(&self.db_name).await;
     }
 }
 

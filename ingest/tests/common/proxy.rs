@@ -90,7 +90,7 @@ async fn accept_loop(
 
 /// Where the test database server listens (from `DATABASE_URL` or the local default).
 pub fn postgres_socket() -> SocketAddr {
-    let url = shared::testing::db::admin_url();
+    let url = pipeline_testing::db::admin_url();
     let config: tokio_postgres::Config = url.parse().expect("database url");
     let host = match config.get_hosts().first() {
         Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),

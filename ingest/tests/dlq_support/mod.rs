@@ -5,14 +5,14 @@
 
 use clap::Parser;
 use ingest::dlq::{InspectArgs, ReplayArgs};
+use order_store::Db;
+use pipeline_kafka::KafkaArgs;
+use pipeline_testing::kafka::TestTopics;
+use pipeline_testing::{db, kafka_args};
 use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
-use shared::config::KafkaArgs;
-use shared::store::Db;
-use shared::testing::kafka::TestTopics;
-use shared::testing::{db, kafka_args};
 use std::time::Duration;
 
 pub const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -44,7 +44,7 @@ impl Env {
         let topics = TestTopics::create(partitions).await;
         let kafka = kafka_args(&topics);
         let (db, db_name) = db::fresh_db().await;
-        let producer = shared::kafka::client::safe_producer(&kafka.brokers, "dlq-tests", 0)
+        let producer = pipeline_kafka::client::safe_producer(&kafka.brokers, "dlq-tests", 0)
             .create()
             .expect("test producer");
         Env {
@@ -58,7 +58,7 @@ impl Env {
 
     /// Sum of the high watermarks of `topic`: how many records were ever written to it.
     pub fn high_watermarks(&self, topic: &str) -> i64 {
-        let consumer: BaseConsumer = shared::kafka::client::base(&self.kafka.brokers, "dlq-tests")
+        let consumer: BaseConsumer = pipeline_kafka::client::base(&self.kafka.brokers, "dlq-tests")
             .create()
             .expect("consumer");
         let metadata = consumer
@@ -220,9 +220,9 @@ pub async fn put(env: &Env, letter: &Letter) -> String {
 
 /// The first `count` records of every partition of `topic`, read from the beginning.
 pub async fn read_topic(env: &Env, topic: &str, count: usize) -> Vec<OwnedMessage> {
-    let mut config = shared::kafka::client::base(&env.kafka.brokers, "dlq-tests");
+    let mut config = pipeline_kafka::client::base(&env.kafka.brokers, "dlq-tests");
     config
-        .set("group.id", shared::testing::unique_name("dlq-tests"))
+        .set("group.id", pipeline_testing::unique_name("dlq-tests"))
         .set("enable.auto.commit", "false");
     let consumer: StreamConsumer = config.create().expect("consumer");
     let metadata = consumer

@@ -2,14 +2,16 @@
 //! test) and Redis (a random key prefix per test), and offers the few helpers the tests share.
 #![allow(dead_code)] // each test binary uses a different subset
 
+use order_cache::OrderCache;
+use order_cache::RedisArgs;
+use order_model::{decode, ValidOrder, SAMPLE_JSON};
+use order_store::PostgresArgs;
+use order_store::{Db, OrderRepository};
+use pipeline_runtime::config::TelemetryArgs;
+use pipeline_runtime::shutdown::{Shutdown, ShutdownTrigger};
+use pipeline_testing::db::{drop_db, fresh_db, postgres_args};
 use query_api::config::{Config, ReadArgs};
 use query_api::Application;
-use shared::cache::OrderCache;
-use shared::config::{PostgresArgs, RedisArgs, TelemetryArgs};
-use shared::order::{decode, ValidOrder, SAMPLE_JSON};
-use shared::shutdown::{Shutdown, ShutdownTrigger};
-use shared::store::{Db, OrderRepository};
-use shared::testing::db::{drop_db, fresh_db, postgres_args};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
@@ -30,7 +32,7 @@ pub struct TestApp {
 /// Logs to the terminal when `TEST_LOG` is set (quiet by default).
 fn init_logging() {
     if std::env::var_os("TEST_LOG").is_some() {
-        let _ = shared::telemetry::init(&TelemetryArgs::default(), "test");
+        let _ = pipeline_runtime::telemetry::init(&TelemetryArgs::default(), "test");
     }
 }
 
@@ -53,7 +55,7 @@ pub async fn spawn_app_with(read: ReadArgs) -> TestApp {
     let (db, name) = fresh_db().await;
     let mut app = start(config(
         postgres_args(&name),
-        shared::testing::redis_args(),
+        pipeline_testing::redis_args(),
         read,
     ))
     .await;

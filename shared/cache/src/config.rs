@@ -1,0 +1,51 @@
+//! The Redis settings group (contract §3), flattened into each binary's clap arguments. The URL
+//! may carry a password, so `Debug` redacts it.
+
+use clap::Args;
+use pipeline_runtime::config::redact_url;
+use std::fmt;
+
+/// Redis read-model settings.
+#[derive(Clone, Args)]
+pub struct RedisArgs {
+    /// Redis connection URL.
+    #[arg(
+        long = "redis-url",
+        env = "REDIS_URL",
+        default_value = "redis://127.0.0.1:6379",
+        hide_env_values = true
+    )]
+    pub redis_url: String,
+    /// Lifetime of a cached order, in seconds (0 = no expiry).
+    #[arg(
+        long = "cache-ttl-secs",
+        env = "ORDER_CACHE_TTL_SECS",
+        default_value_t = 86_400
+    )]
+    pub ttl_secs: u64,
+    /// Prefix for every key (lets several deployments or tests share one Redis).
+    #[arg(
+        long = "cache-key-prefix",
+        env = "ORDER_CACHE_KEY_PREFIX",
+        default_value = ""
+    )]
+    pub key_prefix: String,
+    /// Timeout of one Redis call, in milliseconds.
+    #[arg(
+        long = "redis-timeout-ms",
+        env = "REDIS_TIMEOUT_MS",
+        default_value_t = 250
+    )]
+    pub timeout_ms: u64,
+}
+
+impl fmt::Debug for RedisArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisArgs")
+            .field("redis_url", &redact_url(&self.redis_url))
+            .field("ttl_secs", &self.ttl_secs)
+            .field("key_prefix", &self.key_prefix)
+            .field("timeout_ms", &self.timeout_ms)
+            .finish()
+    }
+}

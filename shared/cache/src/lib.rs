@@ -1,0 +1,137 @@
+//! The Redis read model (contract §4): key `order:{order_uid}` holds the order JSON exactly as
+//! the read API serves it. Ingest fills it after each stored batch; query-api reads it and fills
+//! it on a miss. Every call has a timeout so a slow or dead Redis degrades to a miss, never a hang.
+
+mod config;
+
+pub use config::RedisArgs;
+
+use redis::aio::ConnectionManager;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("redis did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("redis is not connected")]
+    NotConnected,
+}
+
+/// A cheap-to-clone handle on the shared order cache.
+#[derive(Clone)]
+pub struct OrderCache {
+    client: redis::Client,
+    connection: std::sync::Arc<std::sync::OnceLock<ConnectionManager>>,
+    connecting: std::sync::Arc<tokio::sync::Mutex<()>>,
+    key_prefix: String,
+    ttl_secs: u64,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for OrderCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrderCache")
+            .field("key_prefix", &self.key_prefix)
+            .finish()
+    }
+}
+
+impl OrderCache {
+    /// Builds the handle; connecting happens on first use so a binary can start while Redis is
+    /// down (orders are still stored and served from PostgreSQL).
+    pub fn new(args: &RedisArgs) -> Result<Self, CacheError> {
+        Ok(Self {
+            client: redis::Client::open(args.redis_url.as_str())?,
+            connection: Default::default(),
+            connecting: Default::default(),
+            key_prefix: args.key_prefix.clone(),
+            ttl_secs: args.ttl_secs,
+            timeout: Duration::from_millis(args.timeout_ms.max(1)),
+        })
+    }
+
+    /// The Redis key of an order.
+    pub fn key(&self, uid: &str) -> String {
+        format!("{}order:{uid}", self.key_prefix)
+    }
+
+    /// The shared connection, connecting on first use. While one caller connects, the others
+    /// fail fast with `NotConnected` instead of queueing behind it: a dead Redis must cost each
+    /// request at most one timeout, never a queue of them.
+    async fn connection(&self) -> Result<ConnectionManager, CacheError> {
+        if let Some(manager) = self.connection.get() {
+            return Ok(manager.clone());
+        }
+        let Ok(_connecting) = self.connecting.try_lock() else {
+            return Err(CacheError::NotConnected);
+        };
+        if let Some(manager) = self.connection.get() {
+            return Ok(manager.clone());
+        }
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(self.timeout)
+            .set_response_timeout(self.timeout)
+            .set_number_of_retries(1);
+        let manager = tokio::time::timeout(
+            self.timeout,
+            ConnectionManager::new_with_config(self.client.clone(), config),
+        )
+        .await
+        .map_err(|_| CacheError::Timeout(self.timeout))??;
+        // Only this caller holds `connecting`, so the cell is still empty.
+        let _ = self.connection.set(manager.clone());
+        Ok(manager)
+    }
+
+    async fn bounded<T>(
+        &self,
+        call: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, CacheError> {
+        tokio::time::timeout(self.timeout, call)
+            .await
+            .map_err(|_| CacheError::Timeout(self.timeout))?
+            .map_err(Into::into)
+    }
+
+    /// The cached JSON of an order, if present.
+    pub async fn get(&self, uid: &str) -> Result<Option<String>, CacheError> {
+        let mut connection = self.connection().await?;
+        let key = self.key(uid);
+        self.bounded(redis::cmd("GET").arg(&key).query_async(&mut connection))
+            .await
+    }
+
+    /// Stores many `(uid, json)` pairs in one pipelined round trip.
+    pub async fn put_many<'a, I>(&self, entries: I) -> Result<usize, CacheError>
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)>,
+    {
+        let mut pipe = redis::pipe();
+        let mut count = 0;
+        for (uid, json) in entries {
+            let command = pipe.cmd("SET").arg(self.key(uid)).arg(json);
+            if self.ttl_secs > 0 {
+                command.arg("EX").arg(self.ttl_secs);
+            }
+            command.ignore();
+            count += 1;
+        }
+        if count == 0 {
+            return Ok(0);
+        }
+        let mut connection = self.connection().await?;
+        self.bounded(pipe.query_async::<()>(&mut connection))
+            .await?;
+        Ok(count)
+    }
+
+    /// Round trip to Redis, for readiness checks.
+    pub async fn ping(&self) -> Result<(), CacheError> {
+        let mut connection = self.connection().await?;
+        self.bounded(redis::cmd("PING").query_async::<String>(&mut connection))
+            .await
+            .map(|_| ())
+    }
+}

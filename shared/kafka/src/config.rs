@@ -1,0 +1,29 @@
+//! The Kafka settings group (contract §3): brokers and topic names, flattened into each binary's
+//! clap arguments.
+
+use clap::Args;
+
+/// Kafka brokers and topic names.
+#[derive(Debug, Clone, Args)]
+pub struct KafkaArgs {
+    /// Comma-separated bootstrap servers.
+    #[arg(
+        long = "kafka-brokers",
+        env = "KAFKA_BROKERS",
+        default_value = "localhost:9092"
+    )]
+    pub brokers: String,
+    /// Topic the orders arrive on.
+    #[arg(long = "orders-topic", env = "ORDERS_TOPIC", default_value = "orders")]
+    pub orders_topic: String,
+    /// Topic for delayed retries of records that failed transiently.
+    #[arg(
+        long = "retry-topic",
+        env = "RETRY_TOPIC",
+        default_value = "orders.retry"
+    )]
+    pub retry_topic: String,
+    /// Dead-letter topic.
+    #[arg(long = "dlq-topic", env = "DLQ_TOPIC", default_value = "orders.dlq")]
+    pub dlq_topic: String,
+}

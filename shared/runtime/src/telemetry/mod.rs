@@ -1,0 +1,119 @@
+//! Logs and traces for the binaries, set up once in `main`.
+//!
+//! - Logs: `RUST_LOG` filters them (not the exported spans), `LOG_FORMAT` picks human text or JSON lines (one object per
+//!   event, span fields included, for log collectors). They go to stderr so a binary's stdout
+//!   stays clean for its output (`producer-sim --print`, `--json`).
+//! - Traces: off unless `OTEL_EXPORTER_OTLP_ENDPOINT` names a collector; then every `tracing`
+//!   span the filter lets through is also an OpenTelemetry span, exported over OTLP/HTTP
+//!   ([`export`]). [`continue_trace`] and [`traceparent`] carry W3C trace context across Kafka
+//!   records and HTTP requests.
+//!
+//! With export off, none of the OpenTelemetry machinery is installed: spans cost what they cost
+//! for logging alone, and the propagation helpers return at once.
+
+mod export;
+mod propagation;
+
+pub use propagation::{continue_trace, traceparent, TRACEPARENT};
+
+use crate::config::TelemetryArgs;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tracing_subscriber::{filter::LevelFilter, fmt, prelude::*, EnvFilter, Layer};
+
+/// Set once the OpenTelemetry layer is part of the global subscriber.
+static EXPORTING: AtomicBool = AtomicBool::new(false);
+
+/// Whether spans are being exported (an OTLP endpoint is configured and installed).
+pub fn exporting() -> bool {
+    EXPORTING.load(Ordering::Relaxed)
+}
+
+/// Why telemetry could not be set up; the binary stops with this one line.
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    #[error(
+        "OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// URL (TLS to the collector is not built \
+         in: send to a node-local or sidecar collector), got `{0}`"
+    )]
+    Endpoint(String),
+    #[error("OTLP protocol `{0}` is not built in; use http/protobuf (a collector's port 4318)")]
+    Protocol(String),
+    #[error("cannot build the OTLP trace exporter: {0}")]
+    Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+}
+
+/// Keeps trace export alive; dropping it (or [`Telemetry::shutdown`]) flushes the spans still
+/// queued, so hold it until the binary's work is done.
+#[must_use = "dropping it stops trace export"]
+#[derive(Debug)]
+pub struct Telemetry {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Flushes and stops trace export. Call before `std::process::exit`, which skips drops.
+    pub fn shutdown(self) {}
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take() {
+            EXPORTING.store(false, Ordering::Relaxed);
+            if let Err(err) = provider.shutdown() {
+                eprintln!("trace export did not shut down cleanly: {err}");
+            }
+        }
+    }
+}
+
+/// Installs the global subscriber, with trace export when `args` names an endpoint. `service`
+/// is the `service.name` spans carry unless `OTEL_SERVICE_NAME` says otherwise. Call once,
+/// first thing in `main`; a second call (tests starting several apps in one process) keeps the
+/// first subscriber.
+pub fn init(args: &TelemetryArgs, service: &'static str) -> Result<Telemetry, TelemetryError> {
+    let endpoint = args
+        .otlp_endpoint
+        .as_deref()
+        .map(str::trim)
+        .filter(|url| !url.is_empty());
+    let provider = endpoint
+        .map(|url| export::tracer_provider(url, service))
+        .transpose()?;
+    // Spans are exported at `info` whatever `RUST_LOG` says: quieter logs must not cut traces.
+    let otel_layer = provider.as_ref().map(|provider| {
+        use opentelemetry::trace::TracerProvider as _;
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer(service))
+            .with_filter(LevelFilter::INFO)
+    });
+
+    let log_filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let fmt_layer = if args.log_format == "json" {
+        fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_target(true)
+            .boxed()
+    } else {
+        fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .boxed()
+    };
+    let installed = tracing_subscriber::registry()
+        .with(fmt_layer.with_filter(log_filter))
+        .with(otel_layer)
+        .try_init()
+        .is_ok();
+    if installed && provider.is_some() {
+        EXPORTING.store(true, Ordering::Relaxed);
+        tracing::info!(
+            endpoint = endpoint.unwrap_or_default(),
+            "exporting traces over OTLP"
+        );
+    }
+    Ok(Telemetry { provider })
+}

@@ -1,0 +1,141 @@
+//! PostgreSQL storage of orders: the connection pool ([`Db`]), the embedded schema migrations
+//! ([`migrate`]) and the write/read repository ([`OrderRepository`]).
+//!
+//! The schema is normalized (`orders`, `deliveries`, `payments`, `items`, see
+//! `migrations/0001_orders.up.sql`); every order also carries the sha256 fingerprint of its
+//! canonical JSON, which is how a redelivered order (duplicate) is told from a different order
+//! reusing a uid (conflict) without reading the stored order back.
+//!
+//! Errors are classified by what the caller does about them ([`StoreError`]): outage, transient,
+//! rejected, schema behind.
+
+mod config;
+mod error;
+pub mod migrate;
+mod read;
+mod repository;
+mod write;
+
+pub use config::PostgresArgs;
+pub use error::StoreError;
+pub use migrate::MigrationStatus;
+pub use read::OrderSummary;
+pub use repository::{OrderRepository, StoreOutcome};
+
+/// A connection taken from [`Db::pool`]; it goes back to the pool when dropped.
+pub type PooledClient = deadpool_postgres::Object;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use pipeline_runtime::config::redact_url;
+use std::future::Future;
+use std::time::Duration;
+use tokio_postgres::NoTls;
+
+/// A pool of PostgreSQL connections. Cheap to clone (the pool is reference-counted).
+///
+/// The pool is lazy: [`Db::connect`] only checks the settings, so a binary starts (and reports
+/// not-ready) while PostgreSQL is down instead of crash-looping. Every connection is opened with
+/// the configured `statement_timeout`, so a stuck statement becomes a [`StoreError::Transient`]
+/// instead of a stalled consumer.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    /// Client-side bound on one repository call; see [`Db::bounded`].
+    deadline: Option<Duration>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("status", &self.pool.status())
+            .finish()
+    }
+}
+
+impl Db {
+    /// Builds the pool from the settings. Fails only on an unusable URL, never because
+    /// PostgreSQL is unreachable (connections are opened on first use).
+    pub async fn connect(args: &PostgresArgs) -> Result<Db, StoreError> {
+        let mut config: tokio_postgres::Config = args.database_url.parse().map_err(|err| {
+            StoreError::Other(format!(
+                "invalid database URL {}: {err}",
+                redact_url(&args.database_url)
+            ))
+        })?;
+        let timeout = args.connect_timeout();
+        config.connect_timeout(timeout);
+        if config.get_application_name().is_none() {
+            config.application_name(env!("CARGO_PKG_NAME"));
+        }
+        if let Some(limit) = args.statement_timeout() {
+            // Appended to any `options` already in the URL; the server applies it at login,
+            // so it costs no extra round trip per connection.
+            let setting = format!("-c statement_timeout={}", limit.as_millis());
+            let options = match config.get_options() {
+                Some(existing) if !existing.trim().is_empty() => format!("{existing} {setting}"),
+                _ => setting,
+            };
+            config.options(options);
+        }
+        // The kernel's default keepalive notices a vanished server after two hours; these
+        // notice it within about half a minute and close the connection, which the pool drops.
+        if config.get_keepalives_idle() == Duration::from_secs(2 * 60 * 60) {
+            config.keepalives_idle(Duration::from_secs(10));
+            config.keepalives_interval(Duration::from_secs(5));
+            config.keepalives_retries(3);
+        }
+        // `Fast` recycling only checks that the socket is still open: a dead server is noticed
+        // by the next statement, which maps to `Unavailable`, without a ping per checkout.
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = Manager::from_config(config, NoTls, manager_config);
+        let pool = Pool::builder(manager)
+            .max_size(args.pool_size.max(1))
+            .wait_timeout(Some(timeout))
+            .create_timeout(Some(timeout))
+            .recycle_timeout(Some(timeout))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|err| StoreError::Other(format!("cannot build the connection pool: {err}")))?;
+        // The server ends a statement at `statement_timeout`; no answer well after that means
+        // the server or the network is gone, not that the statement is slow.
+        let deadline = args
+            .statement_timeout()
+            .map(|limit| limit + timeout + Duration::from_secs(1));
+        Ok(Db { pool, deadline })
+    }
+
+    /// The underlying pool, for callers that need a raw connection (migrations, tests, COPY).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Checks that a connection can be obtained and used (readiness probes).
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.bounded(async {
+            let client = self.pool.get().await?;
+            client.simple_query("SELECT 1").await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Runs one storage call under the client-side deadline, so a half-open connection (server
+    /// host gone without closing the socket) surfaces as an outage instead of a hang. Giving up
+    /// on a write whose result is unknown is safe: retrying it reports `Duplicate`.
+    pub(crate) async fn bounded<T>(
+        &self,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let Some(limit) = self.deadline else {
+            return call.await;
+        };
+        tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(format!(
+                "no answer from the database within {limit:?}"
+            )))
+        })
+    }
+}

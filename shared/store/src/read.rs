@@ -1,0 +1,163 @@
+//! The repository's read side: one order by uid, and the newest orders page by page.
+//!
+//! An order is assembled as JSON inside PostgreSQL (one statement, one round trip, however many
+//! items) and decoded with the same serde model that ingest used, so the read API serves exactly
+//! the canonical JSON of what was ingested.
+
+use super::{write::split_nanos, OrderRepository, StoreError};
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use order_model::{Order, ValidOrder};
+use serde::{Serialize, Serializer};
+use std::sync::LazyLock;
+
+/// `date_created` as RFC 3339 in UTC with all nine fractional digits: microseconds from
+/// `timestamptz` plus the stored sub-microsecond remainder. Rendered with `to_char` rather than
+/// `to_json` so the session time zone does not matter and year 0000 (which PostgreSQL calls
+/// 1 BC) keeps its number; the model then re-renders it canonically.
+const DATE_SQL: &str = "CASE WHEN o.date_created < '0001-01-01T00:00:00Z' \
+    THEN '0000' || to_char(o.date_created AT TIME ZONE 'UTC', '-MM-DD\"T\"HH24:MI:SS.US') \
+    ELSE to_char(o.date_created AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') END \
+    || lpad(o.date_created_ns::text, 3, '0') || 'Z'";
+
+/// Builds the whole order document for one uid (`$1`), items in line order.
+static GET_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT json_build_object(
+            'order_uid', o.order_uid, 'track_number', o.track_number, 'entry', o.entry,
+            'delivery', json_build_object(
+                'name', d.name, 'phone', d.phone, 'zip', d.zip, 'city', d.city,
+                'address', d.address, 'region', d.region, 'email', d.email),
+            'payment', json_build_object(
+                'transaction', p.transaction, 'request_id', p.request_id,
+                'currency', p.currency, 'provider', p.provider, 'amount', p.amount,
+                'payment_dt', p.payment_dt, 'bank', p.bank, 'delivery_cost', p.delivery_cost,
+                'goods_total', p.goods_total, 'custom_fee', p.custom_fee),
+            'items', COALESCE((
+                SELECT json_agg(json_build_object(
+                    'chrt_id', i.chrt_id, 'track_number', i.track_number, 'price', i.price,
+                    'rid', i.rid, 'name', i.name, 'sale', i.sale, 'size', i.size,
+                    'total_price', i.total_price, 'nm_id', i.nm_id, 'brand', i.brand,
+                    'status', i.status) ORDER BY i.line_no)
+                FROM items i WHERE i.order_uid = o.order_uid), '[]'::json),
+            'locale', o.locale, 'internal_signature', o.internal_signature,
+            'customer_id', o.customer_id, 'delivery_service', o.delivery_service,
+            'shardkey', o.shardkey, 'sm_id', o.sm_id, 'date_created', {DATE_SQL},
+            'oof_shard', o.oof_shard)::text
+        FROM orders o
+        JOIN deliveries d ON d.order_uid = o.order_uid
+        JOIN payments p ON p.order_uid = o.order_uid
+        WHERE o.order_uid = $1"
+    )
+});
+
+const NEWEST_COLUMNS: &str = "SELECT o.order_uid, o.date_created, o.date_created_ns, \
+    o.customer_id, p.amount, p.currency, o.item_count::int8 \
+    FROM orders o JOIN payments p ON p.order_uid = o.order_uid";
+const NEWEST_ORDER: &str = "ORDER BY o.date_created DESC, o.order_uid DESC LIMIT $1";
+
+/// The first page.
+static NEWEST_SQL: LazyLock<String> = LazyLock::new(|| format!("{NEWEST_COLUMNS} {NEWEST_ORDER}"));
+/// A later page. The row comparison matches the index order, so it bounds an index range scan.
+static NEWEST_BEFORE_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!("{NEWEST_COLUMNS} WHERE (o.date_created, o.order_uid) < ($2, $3) {NEWEST_ORDER}")
+});
+
+/// One line of the newest-orders list (contract §5: these fields, in this order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct OrderSummary {
+    pub order_uid: String,
+    /// RFC 3339 in UTC, rendered like the order itself.
+    #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub date_created: DateTime<Utc>,
+    pub customer_id: String,
+    /// `payment.amount`, in minor units.
+    pub amount: i64,
+    pub currency: String,
+    /// Number of items in the order.
+    pub items: i64,
+}
+
+fn rfc3339<S: Serializer>(value: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&value.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+}
+
+impl OrderRepository {
+    /// The stored order with this uid, if any.
+    #[tracing::instrument(skip_all, fields(order_uid = uid), err(level = "debug"))]
+    pub async fn get(&self, uid: &str) -> Result<Option<ValidOrder>, StoreError> {
+        self.db.bounded(self.fetch(uid)).await
+    }
+
+    async fn fetch(&self, uid: &str) -> Result<Option<ValidOrder>, StoreError> {
+        let client = self.db.pool().get().await?;
+        let statement = client.prepare_cached(&GET_SQL).await?;
+        let Some(row) = client.query_opt(&statement, &[&uid]).await? else {
+            return Ok(None);
+        };
+        let json: &str = row.try_get(0)?;
+        let order: Order = serde_json::from_str(json).map_err(|err| {
+            StoreError::Other(format!("stored order {uid} does not decode: {err}"))
+        })?;
+        // Only validated orders are ever written, so what comes back is valid.
+        Ok(Some(ValidOrder::from_store(order)))
+    }
+
+    /// The canonical JSON of the stored order (what the read API and the cache serve).
+    pub async fn get_json(&self, uid: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .get(uid)
+            .await?
+            .map(|order| order.canonical_json().to_owned()))
+    }
+
+    /// Up to `limit` orders, newest `date_created` first (ties by uid, descending), strictly
+    /// after the `before` cursor — the `(date_created, order_uid)` of the last row of the
+    /// previous page. Keyset pagination: every page is an index range scan, however deep.
+    #[tracing::instrument(skip_all, fields(limit = limit), err(level = "debug"))]
+    pub async fn newest(
+        &self,
+        limit: i64,
+        before: Option<(DateTime<Utc>, String)>,
+    ) -> Result<Vec<OrderSummary>, StoreError> {
+        if limit <= 0 {
+            return Ok(Vec::new());
+        }
+        self.db.bounded(self.page(limit, before)).await
+    }
+
+    async fn page(
+        &self,
+        limit: i64,
+        before: Option<(DateTime<Utc>, String)>,
+    ) -> Result<Vec<OrderSummary>, StoreError> {
+        let client = self.db.pool().get().await?;
+        let rows = match &before {
+            None => {
+                client
+                    .query(&client.prepare_cached(&NEWEST_SQL).await?, &[&limit])
+                    .await?
+            }
+            Some((at, uid)) => {
+                // Sub-microsecond parts are not part of the sort key (timestamptz is).
+                let (micros, _) = split_nanos(*at);
+                let statement = client.prepare_cached(&NEWEST_BEFORE_SQL).await?;
+                client.query(&statement, &[&limit, &micros, uid]).await?
+            }
+        };
+        rows.iter()
+            .map(|row| {
+                let at: DateTime<Utc> = row.try_get(1)?;
+                let nanos: i16 = row.try_get(2)?;
+                Ok(OrderSummary {
+                    order_uid: row.try_get(0)?,
+                    date_created: at + TimeDelta::nanoseconds(i64::from(nanos)),
+                    customer_id: row.try_get(3)?,
+                    amount: row.try_get(4)?,
+                    currency: row.try_get(5)?,
+                    items: row.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,210 @@
+//! The order repository's write side: store a batch of validated orders exactly once and say,
+//! per order, whether it was new, a redelivery, or a different order reusing a stored uid.
+//!
+//! This is what makes at-least-once delivery "exactly once in effect" (contract §2): the
+//! `order_uid` primary key decides, the fingerprint of the canonical JSON tells a duplicate from
+//! a conflict, and a stored order is never modified.
+
+use super::{write, Db, StoreError};
+use order_model::ValidOrder;
+use std::collections::HashMap;
+
+/// What happened to one order of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StoreOutcome {
+    /// Newly stored by this call.
+    Stored,
+    /// An identical order (same fingerprint) was already stored, or came earlier in the batch.
+    Duplicate,
+    /// A different order is stored under this uid; it was left unchanged.
+    Conflict,
+}
+
+impl StoreOutcome {
+    /// The label used in logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreOutcome::Stored => "stored",
+            StoreOutcome::Duplicate => "duplicate",
+            StoreOutcome::Conflict => "conflict",
+        }
+    }
+}
+
+/// Reads and writes orders. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct OrderRepository {
+    pub(super) db: Db,
+}
+
+/// What the database holds for one distinct uid of a batch once the batch statement ran.
+#[derive(Clone)]
+enum Held {
+    /// Our order: inserted by this batch.
+    Ours,
+    /// Another order's fingerprint (stored before, or concurrently by another writer).
+    Theirs(Vec<u8>),
+}
+
+impl OrderRepository {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Stores the orders that are new and returns one outcome per input order, in input order.
+    ///
+    /// One statement, one round trip, atomic: on error nothing of the batch is stored and the
+    /// whole batch may be retried (outcomes are idempotent: a retry reports `Duplicate` for
+    /// what a lost reply had stored). A [`StoreError::Rejected`] means some row broke a schema
+    /// constraint; the batch does not say which, so a caller wanting per-order verdicts stores
+    /// the orders of a rejected batch one by one.
+    ///
+    /// Within the batch, only the first order with a given uid goes to the database; later ones
+    /// are `Duplicate` when they equal whatever ends up stored under the uid, else `Conflict`.
+    /// Distinct uids are sent sorted, so concurrent batches lock rows in the same order and do
+    /// not deadlock each other.
+    #[tracing::instrument(skip_all, fields(orders = orders.len()), err(level = "debug"))]
+    pub async fn store_batch(
+        &self,
+        orders: &[ValidOrder],
+    ) -> Result<Vec<StoreOutcome>, StoreError> {
+        if orders.is_empty() {
+            return Ok(Vec::new());
+        }
+        let fingerprints: Vec<[u8; 32]> = orders.iter().map(ValidOrder::fingerprint).collect();
+        let mut first: HashMap<&str, usize> = HashMap::with_capacity(orders.len());
+        for (index, order) in orders.iter().enumerate() {
+            first.entry(order.uid()).or_insert(index);
+        }
+        let mut distinct: Vec<usize> = first.values().copied().collect();
+        distinct.sort_unstable_by(|&a, &b| orders[a].uid().cmp(orders[b].uid()));
+
+        let columns = write::Columns::new(orders, &fingerprints, &distinct)?;
+        let held = self
+            .db
+            .bounded(self.write_distinct(orders, &distinct, columns))
+            .await?;
+        outcomes(orders, &fingerprints, &distinct, held)
+    }
+
+    /// Runs the batch statement for the distinct orders and finds out, for each, what the
+    /// database holds under its uid (index-aligned with `distinct`).
+    async fn write_distinct(
+        &self,
+        orders: &[ValidOrder],
+        distinct: &[usize],
+        columns: write::Columns<'_>,
+    ) -> Result<Vec<Held>, StoreError> {
+        let client = self.db.pool().get().await?;
+        let statement = client.prepare_cached(write::INSERT_SQL).await?;
+        let rows = client.query(&statement, &columns.params()).await?;
+        drop(columns);
+
+        // held[k] is for orders[distinct[k]]; `ord` in the result is k + 1.
+        let mut held: Vec<Option<Held>> = vec![None; distinct.len()];
+        for row in &rows {
+            let ord: i64 = row.try_get(0)?;
+            let slot = usize::try_from(ord - 1)
+                .ok()
+                .and_then(|k| held.get_mut(k))
+                .ok_or_else(|| {
+                    StoreError::Other(format!("batch insert returned position {ord}"))
+                })?;
+            *slot = if row.try_get::<_, bool>(1)? {
+                Some(Held::Ours)
+            } else {
+                row.try_get::<_, Option<Vec<u8>>>(2)?.map(Held::Theirs)
+            };
+        }
+
+        // Committed by another writer after our snapshot: look again with a fresh one.
+        let unresolved: Vec<&str> = distinct
+            .iter()
+            .zip(&held)
+            .filter(|(_, held)| held.is_none())
+            .map(|(&index, _)| orders[index].uid())
+            .collect();
+        if !unresolved.is_empty() {
+            tracing::debug!(
+                count = unresolved.len(),
+                "resolving uids stored concurrently"
+            );
+            let statement = client.prepare_cached(write::RESOLVE_SQL).await?;
+            let found: HashMap<String, Vec<u8>> = client
+                .query(&statement, &[&unresolved])
+                .await?
+                .iter()
+                .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+                .collect::<Result<_, StoreError>>()?;
+            for (&index, slot) in distinct.iter().zip(held.iter_mut()) {
+                if slot.is_none() {
+                    *slot = found.get(orders[index].uid()).cloned().map(Held::Theirs);
+                }
+            }
+        }
+        drop(client);
+
+        distinct
+            .iter()
+            .zip(held)
+            .map(|(&index, held)| {
+                // Committed by another transaction and deleted again before we looked: rare
+                // enough to retry rather than guess.
+                held.ok_or_else(|| {
+                    StoreError::Transient(format!(
+                        "order {} was neither stored nor found; retry",
+                        orders[index].uid()
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// Stores one order: [`store_batch`](Self::store_batch) of one.
+    pub async fn store(&self, order: &ValidOrder) -> Result<StoreOutcome, StoreError> {
+        let outcomes = self.store_batch(std::slice::from_ref(order)).await?;
+        outcomes
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::Other("empty outcome for a batch of one".into()))
+    }
+}
+
+/// One outcome per input order, given what the database holds for each distinct uid: the first
+/// order with a uid is `Stored` if this batch inserted it; any order whose fingerprint equals
+/// what is stored under its uid is a `Duplicate`; anything else is a `Conflict`.
+fn outcomes(
+    orders: &[ValidOrder],
+    fingerprints: &[[u8; 32]],
+    distinct: &[usize],
+    held: Vec<Held>,
+) -> Result<Vec<StoreOutcome>, StoreError> {
+    let by_uid: HashMap<&str, (usize, Held)> = distinct
+        .iter()
+        .zip(held)
+        .map(|(&index, held)| (orders[index].uid(), (index, held)))
+        .collect();
+    orders
+        .iter()
+        .enumerate()
+        .map(|(index, order)| {
+            let (first_index, held) = by_uid.get(order.uid()).ok_or_else(|| {
+                StoreError::Other(format!("order {} lost while batching", order.uid()))
+            })?;
+            let stored_fingerprint: &[u8] = match held {
+                Held::Ours if index == *first_index => return Ok(StoreOutcome::Stored),
+                Held::Ours => &fingerprints[*first_index],
+                Held::Theirs(fingerprint) => fingerprint,
+            };
+            Ok(if stored_fingerprint == fingerprints[index] {
+                StoreOutcome::Duplicate
+            } else {
+                StoreOutcome::Conflict
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,45 @@
+//! Isolation helpers for integration tests against the real local stack: every test gets its own
+//! database ([`db`]), Kafka topics and consumer group ([`kafka`]) and Redis key prefix, all with
+//! random names, so tests run in parallel and leave nothing that affects the next run. Plus
+//! readers for what the binaries emit (exported traces, dashboards' metric names) and the decode
+//! oracle the property tests and the fuzzer share.
+//!
+//! Each client sits behind a feature (`store`, `cache`, `kafka`, `traces`), so a crate's tests
+//! build only the clients that crate uses.
+
+pub mod dashboards;
+#[cfg(feature = "store")]
+pub mod db;
+pub mod decode_oracle;
+#[cfg(feature = "kafka")]
+pub mod kafka;
+#[cfg(feature = "traces")]
+pub mod traces;
+
+/// A short random lowercase name with a readable prefix, e.g. `t_orders_3f9a1c2b`.
+pub fn unique_name(prefix: &str) -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("{prefix}_{}", &id[..12])
+}
+
+#[cfg(feature = "cache")]
+/// Redis settings from the environment (or defaults) with a fresh key prefix.
+pub fn redis_args() -> order_cache::RedisArgs {
+    order_cache::RedisArgs {
+        redis_url: std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+        ttl_secs: 600,
+        key_prefix: format!("{}:", unique_name("test")),
+        timeout_ms: 500,
+    }
+}
+
+#[cfg(feature = "kafka")]
+/// Kafka settings pointing at the local broker with the given (already created) topics.
+pub fn kafka_args(topics: &kafka::TestTopics) -> pipeline_kafka::KafkaArgs {
+    pipeline_kafka::KafkaArgs {
+        brokers: kafka::brokers(),
+        orders_topic: topics.orders.clone(),
+        retry_topic: topics.retry.clone(),
+        dlq_topic: topics.dlq.clone(),
+    }
+}
