@@ -7,6 +7,7 @@ use order_cache::RedisArgs;
 use order_store::PostgresArgs;
 use pipeline_runtime::config::TelemetryArgs;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Serves orders over HTTP from Redis and PostgreSQL.
@@ -16,6 +17,19 @@ pub struct Config {
     /// Address the HTTP server listens on (port 0 picks a free port).
     #[arg(long = "http-addr", env = "HTTP_ADDR", default_value = "0.0.0.0:8080")]
     pub http_addr: SocketAddr,
+
+    /// Address of the admin listener: `/metrics`, `/healthz` and `/readyz` (port 0 picks a free
+    /// port). Keep it reachable by Prometheus and the kubelet only: `/metrics` is not served on
+    /// the public HTTP address.
+    #[arg(
+        long = "admin-addr",
+        env = "ADMIN_ADDR",
+        default_value = "0.0.0.0:9101"
+    )]
+    pub admin_addr: SocketAddr,
+
+    #[command(flatten)]
+    pub auth: AuthArgs,
 
     #[command(flatten)]
     pub read: ReadArgs,
@@ -28,6 +42,62 @@ pub struct Config {
 
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+}
+
+/// Who may read orders, and how fast (contract §8). Checked at start by [`crate::auth::Auth`]:
+/// an unusable combination stops query-api with one line naming what to fix.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AuthArgs {
+    /// `api-key`, `jwt`, both (`api-key,jwt`), or `off` (anyone may read; for local use only).
+    /// Required: there is no default, so nobody serves personal data openly by accident.
+    #[arg(long = "auth-mode", env = "AUTH_MODE")]
+    pub mode: Option<String>,
+
+    /// API keys (mode `api-key`): one `<key-id> <sha256-hex of the key> <scope>[,<scope>…]` a
+    /// line, `#` comments. Changes take effect within 10 seconds, without a restart.
+    #[arg(long = "api-keys-file", env = "API_KEYS_FILE")]
+    pub api_keys_file: Option<PathBuf>,
+
+    /// JWKS URL of the token issuer (mode `jwt`, http or https): fetched at start, every 5
+    /// minutes, and when a token names an unknown key (at most once per 10 seconds).
+    #[arg(long = "auth-jwks-url", env = "AUTH_JWKS_URL")]
+    pub jwks_url: Option<String>,
+
+    /// JWKS file instead of a URL (mode `jwt`); re-read when it changes.
+    #[arg(long = "auth-jwks-file", env = "AUTH_JWKS_FILE")]
+    pub jwks_file: Option<PathBuf>,
+
+    /// Required `iss` of tokens (mode `jwt`).
+    #[arg(long = "auth-issuer", env = "AUTH_ISSUER")]
+    pub issuer: Option<String>,
+
+    /// Required `aud` of tokens (mode `jwt`): the string, or one entry of the array.
+    #[arg(long = "auth-audience", env = "AUTH_AUDIENCE")]
+    pub audience: Option<String>,
+
+    /// Requests per second each caller may make to the order routes (0 = no limit). A caller
+    /// is an API key, a token's `sub`, or the client address when auth is off.
+    #[arg(
+        long = "rate-limit-per-sec",
+        env = "RATE_LIMIT_PER_SEC",
+        default_value_t = 0
+    )]
+    pub rate_limit_per_sec: u32,
+
+    /// Requests a caller may make at once before the per-second rate applies (default: twice
+    /// the rate).
+    #[arg(long = "rate-limit-burst", env = "RATE_LIMIT_BURST")]
+    pub rate_limit_burst: Option<u32>,
+}
+
+impl AuthArgs {
+    /// Auth off: for tests and local tools that do not exercise access control.
+    pub fn off() -> Self {
+        Self {
+            mode: Some("off".into()),
+            ..Self::default()
+        }
+    }
 }
 
 /// How reads are cached and bounded.

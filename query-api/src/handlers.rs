@@ -31,11 +31,12 @@ pub struct AppState {
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 const X_CACHE: header::HeaderName = header::HeaderName::from_static("x-cache");
 
-/// One order by uid.
+/// One order by uid. Needs a credential with the scope `orders:read`.
 #[utoipa::path(
     get,
     path = "/order/{order_uid}",
     tag = "orders",
+    security(("bearerAuth" = [])),
     params(("order_uid" = String, Path, description = "1–64 characters of `A-Z a-z 0-9 _ -`",
         pattern = "^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64,
         example = "b563feb7b2b84b6test")),
@@ -45,8 +46,14 @@ const X_CACHE: header::HeaderName = header::HeaderName::from_static("x-cache");
             headers(("x-cache" = String, description = "`hit` when a cache answered, `miss` when PostgreSQL did"))),
         (status = 400, description = "The uid cannot be an order uid", body = ErrorBody,
             example = json!({"error": "invalid order_uid: only A-Z, a-z, 0-9, '_' and '-' are allowed"})),
+        (status = 401, description = "No credential, or one that is not valid or has expired",
+            body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer`, with `error=\"invalid_token\"` when a token was sent")),
+            example = json!({"error": "a credential is required: send Authorization: Bearer <token>"})),
+        (status = 403, description = "The credential lacks the scope `orders:read`", body = ErrorBody),
         (status = 404, description = "No order has this uid", body = ErrorBody,
             example = json!({"error": "order not found"})),
+        (status = 429, description = "Over this caller's rate", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
         (status = 503, description = "Neither Redis nor PostgreSQL can answer", body = ErrorBody,
             example = json!({"error": "order storage is unavailable, retry later"})),
     )
@@ -83,16 +90,22 @@ pub struct OrdersQuery {
     pub limit: Option<i64>,
 }
 
-/// The newest orders, by `date_created`.
+/// The newest orders, by `date_created`. Needs a credential with the scope `orders:list`.
 #[utoipa::path(
     get,
     path = "/orders",
     tag = "orders",
+    security(("bearerAuth" = [])),
     params(OrdersQuery),
     responses(
         (status = 200, description = "Newest first", body = [OrderSummary]),
         (status = 400, description = "`limit` is not an integer from 1 to 100", body = ErrorBody,
             example = json!({"error": "limit must be an integer from 1 to 100"})),
+        (status = 401, description = "No credential, or one that is not valid or has expired",
+            body = ErrorBody, headers(("WWW-Authenticate" = String, description = "`Bearer`, with `error=\"invalid_token\"` when a token was sent"))),
+        (status = 403, description = "The credential lacks the scope `orders:list`", body = ErrorBody),
+        (status = 429, description = "Over this caller's rate", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Whole seconds to wait, at least 1"))),
         (status = 503, description = "PostgreSQL cannot answer", body = ErrorBody),
     )
 )]
@@ -140,10 +153,7 @@ pub async fn readyz(state: Arc<AppState>) -> Response {
     json_response(status, &readiness)
 }
 
-/// Prometheus metrics in the text format.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", body = String,
-        content_type = "text/plain; version=0.0.4")))]
+/// Prometheus metrics in the text format (admin listener only: not part of the public API).
 pub async fn metrics(state: Arc<AppState>) -> Response {
     let mut response = Response::new(state.metrics.render().into());
     response.headers_mut().insert(

@@ -2,7 +2,11 @@
 //! truth) with a current schema. Redis down is reported but does not make the instance
 //! not-ready: reads still work from PostgreSQL, only slower, and pulling every instance out of
 //! the load balancer because of a cache outage would turn a degradation into a full outage.
+//! The body also says how access is controlled (`"auth": "off"` stands out) and, with JWT, whether
+//! the verification keys are loaded: without them and without API keys nobody can read, so the
+//! instance is not ready.
 
+use crate::auth::Auth;
 use order_cache::OrderCache;
 use order_store::{migrate, Db, StoreError};
 use serde::Serialize;
@@ -33,13 +37,18 @@ pub enum DependencyState {
 
 /// `GET /readyz` body.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[schema(example = json!({"status": "ready", "postgres": "up", "redis": "down"}))]
+#[schema(example = json!({"status": "ready", "postgres": "up", "redis": "down", "auth": "api-key"}))]
 pub struct Readiness {
     /// `ready` when reads can be served (PostgreSQL up).
     pub status: Status,
     pub postgres: DependencyState,
     /// `down` degrades latency but not readiness.
     pub redis: DependencyState,
+    /// `AUTH_MODE`: `off`, `api-key`, `jwt` or `api-key,jwt`.
+    pub auth: &'static str,
+    /// With `jwt`: whether the JWKS is loaded (a failed refresh keeps the previous keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<DependencyState>,
 }
 
 /// Probes the dependencies. Cheap to clone.
@@ -48,11 +57,12 @@ pub struct Health {
     db: Db,
     cache: OrderCache,
     schema: Arc<AtomicU8>,
+    auth: Arc<Auth>,
 }
 
 impl Health {
     /// `schema_current`: whether the start-up check already confirmed the schema.
-    pub fn new(db: Db, cache: OrderCache, schema_current: bool) -> Self {
+    pub fn new(db: Db, cache: OrderCache, schema_current: bool, auth: Arc<Auth>) -> Self {
         let schema = if schema_current {
             SCHEMA_CURRENT
         } else {
@@ -62,12 +72,21 @@ impl Health {
             db,
             cache,
             schema: Arc::new(AtomicU8::new(schema)),
+            auth,
         }
     }
 
     pub async fn check(&self) -> Readiness {
         let (postgres, redis) = tokio::join!(self.postgres(), self.redis());
-        let status = if postgres == DependencyState::Up {
+        let jwks = self.auth.jwks().map(|jwks| {
+            if jwks.loaded() {
+                DependencyState::Up
+            } else {
+                DependencyState::Down
+            }
+        });
+        let locked_out = self.auth.jwt_only() && jwks == Some(DependencyState::Down);
+        let status = if postgres == DependencyState::Up && !locked_out {
             Status::Ready
         } else {
             Status::NotReady
@@ -76,6 +95,8 @@ impl Health {
             status,
             postgres,
             redis,
+            auth: self.auth.mode(),
+            jwks,
         }
     }
 

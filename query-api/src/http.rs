@@ -1,8 +1,10 @@
 //! The HTTP server around the routes: what every request gets whatever its route — a request id
 //! (the client's `x-request-id` if sane, else a new one) echoed in the response and carried by a
-//! tracing span, a bound on URI length, security headers, and the one access-log line plus
-//! request metrics. Built on the hyper server warp itself uses, so these run for every response
-//! including rejections, and shutdown is graceful: stop accepting, finish in-flight requests.
+//! tracing span, a bound on URI length, access control on the order routes (contract §8: before
+//! routing, so a refusal never depends on the uid or the query), `Cache-Control: no-store` on
+//! their answers, security headers, and the one access-log line plus request metrics. Built on
+//! the hyper server warp itself uses, so these run for every response including rejections, and
+//! shutdown is graceful: stop accepting, finish in-flight requests.
 //!
 //! Slow clients are bounded by hyper's HTTP/1 header read timeout (a direct dependency on hyper
 //! enables its `runtime` feature, without which that timeout is compiled out): a connection that
@@ -11,25 +13,35 @@
 //! cleartext h2 prior-knowledge connection can sidestep that timeout. `HEAD` is served as `GET`
 //! without the body (hyper drops the body of responses to `HEAD`).
 
+use crate::auth::{Auth, Scope};
 use crate::error::ApiError;
 use crate::metrics::ApiMetrics;
 use crate::routes;
+use hyper::server::conn::AddrStream;
 use hyper::service::{make_service_fn, service_fn, Service};
 use hyper::{Body, Server};
 use pipeline_runtime::shutdown::Shutdown;
 use std::convert::Infallible;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 use tracing::Instrument;
 use warp::filters::BoxedFilter;
-use warp::http::{HeaderName, HeaderValue, Method, Request};
+use warp::http::{header, HeaderName, HeaderValue, Method, Request};
 use warp::reply::Response;
 
 /// Longest path plus query we accept; uids are at most 64 characters, so this is generous.
 pub const MAX_URI_BYTES: usize = 2048;
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const NOSNIFF: HeaderName = HeaderName::from_static("x-content-type-options");
+
+/// What every request passes through before and after its route. Cheap to clone.
+#[derive(Clone)]
+pub struct Front {
+    pub metrics: ApiMetrics,
+    pub auth: Arc<Auth>,
+}
 
 /// How each HTTP server treats its connections.
 #[derive(Debug, Clone, Copy)]
@@ -45,7 +57,7 @@ pub struct ServerSettings {
 pub async fn serve(
     listener: std::net::TcpListener,
     filter: BoxedFilter<(Response,)>,
-    metrics: ApiMetrics,
+    front: Front,
     shutdown: Shutdown,
     settings: ServerSettings,
 ) -> anyhow::Result<()> {
@@ -54,12 +66,14 @@ pub async fn serve(
         header_timeout,
     } = settings;
     let service = warp::service(filter);
-    let make_service = make_service_fn(move |_connection| {
+    let make_service = make_service_fn(move |connection: &AddrStream| {
         let service = service.clone();
-        let metrics = metrics.clone();
+        let front = front.clone();
+        // The rate-limit caller when auth is off.
+        let peer = connection.remote_addr().ip();
         async move {
             Ok::<_, Infallible>(service_fn(move |request| {
-                handle(service.clone(), metrics.clone(), request)
+                handle(service.clone(), front.clone(), peer, request)
             }))
         }
     });
@@ -84,7 +98,8 @@ pub async fn serve(
 
 async fn handle<S>(
     mut routes: S,
-    metrics: ApiMetrics,
+    front: Front,
+    peer: IpAddr,
     mut request: Request<Body>,
 ) -> Result<Response, Infallible>
 where
@@ -116,21 +131,38 @@ where
     pipeline_runtime::telemetry::continue_trace(&span, traceparent.and_then(|v| v.to_str().ok()));
 
     let uri_len = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
+    let scope = protected(route, &method);
     let mut response = if uri_len > MAX_URI_BYTES {
         span.in_scope(|| ApiError::UriTooLong.into_response())
     } else {
-        match routes.call(request).instrument(span.clone()).await {
-            Ok(response) => response,
-            Err(never) => match never {},
+        let denied = match scope {
+            Some(scope) => front
+                .auth
+                .authorize(request.headers(), peer, scope)
+                .instrument(span.clone())
+                .await
+                .err(),
+            None => None,
+        };
+        match denied {
+            Some(denial) => denial.into_response(),
+            None => match routes.call(request).instrument(span.clone()).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            },
         }
     };
 
     let headers = response.headers_mut();
+    if scope.is_some() {
+        // Orders are personal data: no shared or browser cache may keep them.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     headers.insert(REQUEST_ID, request_id);
     headers.insert(NOSNIFF, HeaderValue::from_static("nosniff"));
     let status = response.status();
     span.in_scope(|| {
-        metrics.request_completed(
+        front.metrics.request_completed(
             method.as_str(),
             uri.path(),
             route,
@@ -139,6 +171,19 @@ where
         )
     });
     Ok(response)
+}
+
+/// The scope a request needs: the order routes' `GET` (and `HEAD`); other methods go on to
+/// their 405, which reveals nothing.
+fn protected(route: &str, method: &Method) -> Option<Scope> {
+    if method != Method::GET && method != Method::HEAD {
+        return None;
+    }
+    match route {
+        "/order/{uid}" => Some(Scope::Read),
+        "/orders" => Some(Scope::List),
+        _ => None,
+    }
 }
 
 /// The client's id when it is short printable ASCII (it ends up in logs), else a new one.

@@ -5,12 +5,15 @@
 //!   document and Swagger UI; [`health`]: liveness and readiness.
 //! - [`read_model`]: near cache → Redis → PostgreSQL, with request coalescing.
 //! - [`input`]: parsing of uids and query strings; [`error`]: the one place for status codes.
+//! - [`auth`]: API keys, JWT, scopes and rate limits, checked by [`http`] before routing.
 //! - [`http`]: request ids, limits, access log and graceful shutdown; [`workers`]: one runtime
-//!   and listener per HTTP thread; [`metrics`]: Prometheus.
+//!   and listener per HTTP thread; [`metrics`]: Prometheus, served by [`admin`] on its own port.
 //!
 //! [`Application`] is what `main` and the tests start: build it (binding the port), then run it
 //! until a [`Shutdown`] fires.
 
+pub mod admin;
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod handlers;
@@ -25,19 +28,24 @@ pub mod web;
 pub mod workers;
 
 use anyhow::Context;
+use auth::Auth;
 use config::Config;
 use handlers::AppState;
 use order_cache::OrderCache;
 use order_store::{migrate, Db, OrderRepository, StoreError};
 use pipeline_runtime::shutdown::Shutdown;
 use read_model::{ReadModel, ReadModelSettings};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A built, bound, not yet serving query-api.
 pub struct Application {
     listeners: Vec<std::net::TcpListener>,
     port: u16,
-    state: std::sync::Arc<AppState>,
+    admin: std::net::TcpListener,
+    admin_port: u16,
+    auth: Arc<Auth>,
+    state: Arc<AppState>,
     server: http::ServerSettings,
 }
 
@@ -49,6 +57,9 @@ impl Application {
     /// because instances must come up independently of their dependencies.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let metrics = metrics::ApiMetrics::new().context("registering metrics")?;
+        // Access control first: a wrong setting stops the start before anything connects.
+        install_crypto_provider();
+        let auth = Arc::new(Auth::build(&config.auth, metrics.clone()).await?);
         let db = Db::connect(&config.postgres).await?;
         let schema_current = check_schema(&db, config.postgres.connect_timeout()).await?;
         let cache = OrderCache::new(&config.redis).context("invalid Redis settings")?;
@@ -69,7 +80,7 @@ impl Application {
                 metrics.clone(),
             ),
             repository,
-            health: health::Health::new(db, cache, schema_current),
+            health: health::Health::new(db, cache, schema_current, Arc::clone(&auth)),
             metrics,
             db_read_timeout: config.read.db_read_timeout(),
             openapi: openapi::document()?,
@@ -82,11 +93,17 @@ impl Application {
             .map(std::net::TcpListener::local_addr)
             .transpose()?
             .map_or(0, |addr| addr.port());
+        let admin = admin::bind(config.admin_addr)?;
+        let admin_port = admin.local_addr()?.port();
         tracing::info!(addr = %config.http_addr, port, threads, "query-api listening");
+        tracing::info!(addr = %config.admin_addr, port = admin_port, "admin endpoints (/metrics, /healthz, /readyz) listening");
         Ok(Self {
             listeners,
             port,
-            state: std::sync::Arc::new(state),
+            admin,
+            admin_port,
+            auth,
+            state: Arc::new(state),
             server: http::ServerSettings {
                 grace: config.read.shutdown_grace(),
                 header_timeout: config.read.http_header_timeout(),
@@ -99,12 +116,44 @@ impl Application {
         self.port
     }
 
+    /// The bound admin port (useful with `--admin-addr 127.0.0.1:0`).
+    pub fn admin_port(&self) -> u16 {
+        self.admin_port
+    }
+
     /// Serves until `shutdown` fires, then finishes in-flight requests and returns.
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
-        let metrics = self.state.metrics.clone();
+        let front = http::Front {
+            metrics: self.state.metrics.clone(),
+            auth: Arc::clone(&self.auth),
+        };
+        let admin = tokio::spawn(admin::serve(
+            self.admin,
+            admin::routes(Arc::clone(&self.state)),
+            shutdown.clone(),
+            self.server.header_timeout,
+        ));
+        let upkeep = tokio::spawn(Arc::clone(&self.auth).maintain(shutdown.clone()));
         let filter = routes::routes(self.state);
-        workers::run(self.listeners, filter, metrics, shutdown, self.server).await
+        let served = workers::run(self.listeners, filter, front, shutdown, self.server).await;
+        if served.is_err() {
+            // The HTTP threads failed without a shutdown: nothing else may keep running.
+            admin.abort();
+            upkeep.abort();
+            return served;
+        }
+        let _ = upkeep.await;
+        admin
+            .await
+            .map_err(|_| anyhow::anyhow!("the admin server panicked"))?
     }
+}
+
+/// jsonwebtoken needs its crypto provider named once per process (it would otherwise infer it
+/// from its build features, and refuse when another crate enabled a second one).
+fn install_crypto_provider() {
+    // Err: already installed (a second app in the same test process).
+    let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
 }
 
 /// `Ok(true)`: schema current; `Ok(false)`: PostgreSQL unreachable, checked again by readiness.

@@ -50,6 +50,8 @@ struct Inner {
     near_cache_entries: IntGauge,
     redis_failures: IntCounter,
     redis_breaker_open: IntGauge,
+    auth_failures: IntCounterVec,
+    rate_limited_callers: IntGauge,
 }
 
 impl ApiMetrics {
@@ -98,6 +100,21 @@ impl ApiMetrics {
             "order_cache_breaker_open",
             "1 while Redis is skipped after repeated failures, else 0.",
         )?;
+        let auth_failures = counter_vec(
+            "auth_failures_total",
+            "Requests to the order routes refused: missing, invalid or expired credential, \
+             missing scope, or over the caller's rate.",
+            &["reason"],
+        )?;
+        // Every reason from the start, so alerts see a 0 rather than no series.
+        for reason in ["missing", "invalid", "expired", "scope", "rate"] {
+            auth_failures.with_label_values(&[reason]);
+        }
+        let rate_limited_callers = IntGauge::new(
+            "auth_rate_limited_callers",
+            "Callers the rate limiter currently tracks (bounded; idle ones are forgotten).",
+        )?;
+        registry.register(Box::new(rate_limited_callers.clone()))?;
         registry.register(Box::new(db_reads.clone()))?;
         registry.register(Box::new(near_cache_entries.clone()))?;
         registry.register(Box::new(redis_failures.clone()))?;
@@ -112,6 +129,8 @@ impl ApiMetrics {
             near_cache_entries,
             redis_failures,
             redis_breaker_open,
+            auth_failures,
+            rate_limited_callers,
         };
         Ok(Self {
             inner: Arc::new(inner),
@@ -180,6 +199,18 @@ impl ApiMetrics {
     pub fn redis_failed(&self, operation: &'static str, error: &dyn std::fmt::Display) {
         self.inner.redis_failures.inc();
         tracing::debug!(operation, %error, "redis call failed");
+    }
+
+    /// A request to an order route was refused; `reason` is a [`crate::auth::Denial`] reason.
+    pub fn auth_failed(&self, reason: &'static str) {
+        self.inner.auth_failures.with_label_values(&[reason]).inc();
+        tracing::debug!(reason, "request refused by access control");
+    }
+
+    pub fn rate_limited_callers(&self, callers: usize) {
+        self.inner
+            .rate_limited_callers
+            .set(i64::try_from(callers).unwrap_or(i64::MAX));
     }
 
     /// The Redis circuit breaker opened (`true`) or closed again (`false`).

@@ -9,7 +9,8 @@ use crate::web;
 use order_model::{Delivery, Item, Order, Payment};
 use order_store::OrderSummary;
 use std::sync::{Arc, LazyLock};
-use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 use warp::http::{header, HeaderValue};
 use warp::reply::Response;
 
@@ -21,14 +22,17 @@ pub const DOCUMENT_PATH: &str = "/api-docs/openapi.json";
     info(
         title = "Order query API",
         description = "Read side of the order pipeline: orders by uid (from an in-process cache, \
-            Redis or PostgreSQL), the newest orders, and operational endpoints."
+            Redis or PostgreSQL), the newest orders, and operational endpoints. The order routes \
+            need `Authorization: Bearer <token>`: an API key or a JWT with the scope \
+            `orders:read` (one order) or `orders:list` (the newest orders). `/metrics` is served \
+            on the admin port only."
     ),
+    modifiers(&BearerAuth),
     paths(
         handlers::get_order,
         handlers::list_orders,
         handlers::healthz,
         handlers::readyz,
-        handlers::metrics,
         handlers::openapi,
         web::index,
         swagger_ui,
@@ -39,11 +43,29 @@ pub const DOCUMENT_PATH: &str = "/api-docs/openapi.json";
     )),
     tags(
         (name = "orders", description = "Reading stored orders"),
-        (name = "operations", description = "Health, readiness, metrics and this document"),
+        (name = "operations", description = "Health, readiness and this document"),
         (name = "web", description = "Pages for people"),
     )
 )]
 pub struct ApiDoc;
+
+/// Declares the bearer scheme the order routes name, so Swagger UI offers "Authorize".
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some(
+                "An API key (16–256 printable characters) or a JWT signed with RS256 or ES256.",
+            ))
+            .build();
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("bearerAuth", SecurityScheme::Http(scheme));
+    }
+}
 
 /// The document as JSON bytes (built once at start: it never changes while running).
 pub fn document() -> anyhow::Result<bytes::Bytes> {
@@ -109,7 +131,6 @@ mod tests {
             "/orders",
             "/healthz",
             "/readyz",
-            "/metrics",
             "/api-docs/openapi.json",
             "/",
             "/swagger",
@@ -118,6 +139,17 @@ mod tests {
         }
         let example = &doc["components"]["schemas"]["Order"]["example"];
         assert_eq!(example["order_uid"], "b563feb7b2b84b6test");
+        assert!(
+            doc["paths"]["/metrics"].is_null(),
+            "served on the admin port only"
+        );
+        assert_eq!(
+            doc["components"]["securitySchemes"]["bearerAuth"]["scheme"],
+            "bearer"
+        );
+        for path in ["/order/{order_uid}", "/orders"] {
+            assert!(doc["paths"][path]["get"]["security"][0]["bearerAuth"].is_array());
+        }
         let uid = &doc["paths"]["/order/{order_uid}"]["get"]["parameters"][0];
         assert_eq!(uid["name"], "order_uid");
         assert_eq!(uid["schema"]["pattern"], "^[A-Za-z0-9_-]{1,64}$");

@@ -1,4 +1,6 @@
-//! The route table: which path and method reach which handler. Every route matches its path
+//! The route table: which path and method reach which handler (`/metrics` lives on the admin
+//! listener, see [`crate::admin`]; the order routes are guarded before routing, see
+//! [`crate::http`]). Every route matches its path
 //! before its method, so an unknown path answers 404 and a known path with the wrong method
 //! 405; [`crate::error::recover`] turns every rejection into a JSON error.
 
@@ -46,10 +48,6 @@ pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(with_state.clone())
         .then(|state| handlers::readyz(state).boxed());
-    let metrics = warp::path!("metrics")
-        .and(warp::get())
-        .and(with_state.clone())
-        .then(handlers::metrics);
     let openapi = warp::path!("api-docs" / "openapi.json")
         .and(warp::get())
         .and(with_state)
@@ -80,8 +78,6 @@ pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
         .unify()
         .or(readyz)
         .unify()
-        .or(metrics)
-        .unify()
         .or(openapi)
         .unify()
         .or(swagger)
@@ -103,7 +99,6 @@ pub fn template(path: &str) -> &'static str {
         "/orders" => "/orders",
         "/healthz" => "/healthz",
         "/readyz" => "/readyz",
-        "/metrics" => "/metrics",
         "/api-docs/openapi.json" => "/api-docs/openapi.json",
         "/swagger" => "/swagger",
         _ if path.starts_with("/order/") || path == "/order" => "/order/{uid}",

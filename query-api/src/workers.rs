@@ -6,7 +6,6 @@
 //! on a busy 2-core machine). Everything else — read model, pools, metrics — is shared.
 
 use crate::http;
-use crate::metrics::ApiMetrics;
 use anyhow::Context;
 use pipeline_runtime::shutdown::Shutdown;
 use std::net::SocketAddr;
@@ -42,7 +41,7 @@ pub fn bind(addr: SocketAddr, threads: usize) -> anyhow::Result<Vec<std::net::Tc
 pub async fn run(
     listeners: Vec<std::net::TcpListener>,
     filter: BoxedFilter<(Response,)>,
-    metrics: ApiMetrics,
+    front: http::Front,
     shutdown: Shutdown,
     settings: http::ServerSettings,
 ) -> anyhow::Result<()> {
@@ -52,7 +51,7 @@ pub async fn run(
     let mut finished = Vec::with_capacity(listeners.len());
     for (index, listener) in listeners.into_iter().enumerate() {
         let (done, result) = tokio::sync::oneshot::channel();
-        let (filter, metrics, shutdown) = (filter.clone(), metrics.clone(), shutdown.clone());
+        let (filter, front, shutdown) = (filter.clone(), front.clone(), shutdown.clone());
         let all_stopped = Arc::clone(&all_stopped);
         std::thread::Builder::new()
             .name(format!("http-{index}"))
@@ -64,7 +63,7 @@ pub async fn run(
                     .and_then(|runtime| {
                         runtime.block_on(async {
                             let served =
-                                http::serve(listener, filter, metrics, shutdown, settings).await;
+                                http::serve(listener, filter, front, shutdown, settings).await;
                             all_stopped.wait().await;
                             served
                         })

@@ -1,8 +1,72 @@
 // Order lookup page. Every value from the server goes into the page through textContent (the
 // `h` helper), never as HTML, so an order's strings cannot inject markup or script.
+// The API wants a bearer token: when it answers 401 (or 403) the page asks for one, keeps it in
+// sessionStorage (this tab only: never localStorage or a cookie) and can forget it.
 "use strict";
 
 const UID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const TOKEN_KEY = "orders.token";
+
+function storedToken() {
+  try { return sessionStorage.getItem(TOKEN_KEY); } catch (_) { return null; }
+}
+
+function storeToken(token) {
+  try { sessionStorage.setItem(TOKEN_KEY, token); } catch (_) { /* storage disabled: ask again next time */ }
+  syncTokenControls();
+}
+
+function dropToken() {
+  try { sessionStorage.removeItem(TOKEN_KEY); } catch (_) { /* nothing stored */ }
+  syncTokenControls();
+}
+
+/** fetch() with the stored token as the bearer credential. */
+function api(path, signal) {
+  const headers = { accept: "application/json" };
+  const token = storedToken();
+  if (token) headers.authorization = `Bearer ${token}`;
+  return fetch(path, { headers, signal, credentials: "omit", cache: "no-store" });
+}
+
+function syncTokenControls() {
+  $("forget-token").hidden = !storedToken();
+}
+
+/** Shows the token form with why it is needed. */
+function askForToken(message, bad) {
+  const why = $("token-why");
+  why.textContent = message;
+  why.classList.toggle("bad", Boolean(bad));
+  $("token-form").hidden = false;
+  $("token").value = "";
+  $("token").focus();
+}
+
+/**
+ * Handles the API's refusals: 401 and 403 ask for a (new) token, 429 says when to retry.
+ * Returns a message for the caller to show, or null when the response was not a refusal.
+ */
+function refusal(response, text) {
+  let detail = "";
+  try { detail = JSON.parse(text).error || ""; } catch (_) { /* not JSON */ }
+  if (response.status === 401) {
+    const hadToken = Boolean(storedToken());
+    dropToken();
+    askForToken(hadToken ? `That token was not accepted (${detail || "invalid or expired"}). Enter another.`
+      : "Orders hold personal data: enter an access token (API key or JWT) to read them.", hadToken);
+    return hadToken ? "The token was not accepted." : "An access token is needed.";
+  }
+  if (response.status === 403) {
+    askForToken(`This token may not do that (${detail || "missing scope"}). Enter another token.`, true);
+    return "This token lacks the permission for that.";
+  }
+  if (response.status === 429) {
+    const wait = response.headers.get("retry-after");
+    return `Too many requests: retry in ${wait || "a few"} second${wait === "1" ? "" : "s"}.`;
+  }
+  return null;
+}
 
 /** Creates an element: h("td", {class: "num"}, "text", childNode, ...). */
 function h(tag, attrs, ...children) {
@@ -76,11 +140,12 @@ async function lookup(uid, { push = true } = {}) {
   $("get").disabled = true;
   show(h("div", { class: "state loading" }, h("span", { class: "spinner" }), "Loading order…"));
   try {
-    const response = await fetch(`/order/${encodeURIComponent(uid)}`, {
-      headers: { accept: "application/json" }, signal: pending.signal,
-    });
+    const response = await api(`/order/${encodeURIComponent(uid)}`, pending.signal);
     const text = await response.text();
-    if (response.ok) {
+    const refused = refusal(response, text);
+    if (refused) {
+      show(stateCard("error", "Request refused", refused));
+    } else if (response.ok) {
       renderOrder(JSON.parse(text), text, response.headers.get("x-cache"));
     } else if (response.status === 404) {
       show(stateCard("not-found", "Order not found",
@@ -211,9 +276,15 @@ function markActive() {
 async function loadRecent() {
   const list = $("recent-list");
   try {
-    const response = await fetch("/orders?limit=20", { headers: { accept: "application/json" } });
+    const response = await api("/orders?limit=20");
+    const text = await response.text();
+    const refused = refusal(response, text);
+    if (refused) {
+      list.replaceChildren(h("li", { class: "muted" }, refused));
+      return;
+    }
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const orders = await response.json();
+    const orders = JSON.parse(text);
     if (orders.length === 0) {
       list.replaceChildren(h("li", { class: "muted" }, "No orders stored yet."));
       return;
@@ -236,6 +307,26 @@ document.addEventListener("DOMContentLoaded", () => {
     lookup($("uid").value);
   });
   $("refresh").addEventListener("click", loadRecent);
+  $("token-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const token = $("token").value.trim();
+    if (!token) return;
+    storeToken(token);
+    $("token").value = "";
+    $("token-form").hidden = true;
+    loadRecent();
+    if (current) lookup(current, { push: false });
+  });
+  $("forget-token").addEventListener("click", () => {
+    dropToken();
+    // What the token showed goes too: orders are personal data.
+    current = null;
+    show(h("div", { class: "empty-state" }, h("p", { class: "empty-title" }, "Token forgotten"),
+      h("p", {}, "Enter a token to read orders again.")));
+    $("recent-list").replaceChildren(h("li", { class: "muted" }, "An access token is needed."));
+    askForToken("Token forgotten. Enter a token to read orders again.", false);
+  });
+  syncTokenControls();
   window.addEventListener("popstate", () => {
     const uid = new URL(location.href).searchParams.get("uid");
     if (uid) lookup(uid, { push: false });

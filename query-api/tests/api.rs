@@ -19,7 +19,7 @@ async fn health_and_readiness() -> TestResult {
     let body: Value = readyz.json().await?;
     assert_eq!(
         body,
-        serde_json::json!({"status": "ready", "postgres": "up", "redis": "up"})
+        serde_json::json!({"status": "ready", "postgres": "up", "redis": "up", "auth": "api-key"})
     );
     app.stop().await;
     Ok(())
@@ -263,7 +263,7 @@ async fn metrics_use_route_templates_and_count_cache_results() -> TestResult {
     app.get(&format!("/order/{SAMPLE_UID}")).await;
     app.get(&format!("/order/{SAMPLE_UID}")).await;
     app.get("/order/absent").await;
-    let response = app.get("/metrics").await;
+    let response = app.admin_get("/metrics").await;
     assert_eq!(response.status(), 200);
     assert!(response.headers()["content-type"]
         .to_str()?

@@ -1,11 +1,13 @@
 //! The web page and Swagger UI in a real (headless Chromium) browser, driven by
-//! `tests/browser/check.mjs`. Ignored by default because it needs Chromium and `npm ci`;
+//! `tests/browser/check.mjs`, with access control on: the page must ask for the API key. Ignored by default because it needs Chromium and `npm ci`;
 //! `tests/browser/run.sh` installs those and runs it.
 
 mod support;
 
 use std::path::Path;
 use support::{order, sample_order, spawn_app, TestResult};
+
+// `spawn_app` runs with an API key holding both scopes; the browser gets it as the user would.
 
 #[tokio::test]
 #[ignore = "needs /usr/bin/chromium and npm packages: run query-api/tests/browser/run.sh"]
@@ -26,6 +28,7 @@ async fn page_and_swagger_work_in_a_browser() -> TestResult {
         .arg(&script)
         .arg(&app.address)
         .arg(&screenshots)
+        .arg(app.token.as_deref().ok_or("the app runs with auth on")?)
         .status()
         .await?;
     println!("screenshots in {}", screenshots.display());

@@ -18,7 +18,6 @@ async fn openapi_document_lists_every_route_with_its_statuses() -> TestResult {
         ("/orders", &["200", "400", "503"]),
         ("/healthz", &["200"]),
         ("/readyz", &["200", "503"]),
-        ("/metrics", &["200"]),
         ("/api-docs/openapi.json", &["200"]),
         ("/", &["200"]),
         ("/swagger", &["200"]),
@@ -29,6 +28,39 @@ async fn openapi_document_lists_every_route_with_its_statuses() -> TestResult {
             assert!(responses[status].is_object(), "{path} lacks {status}");
         }
     }
+    // The order routes name the bearer scheme and say how they refuse.
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearerAuth"],
+        serde_json::json!({"type": "http", "scheme": "bearer",
+            "description": "An API key (16–256 printable characters) or a JWT signed with RS256 or ES256."})
+    );
+    for path in ["/order/{order_uid}", "/orders"] {
+        let get = &doc["paths"][path]["get"];
+        assert_eq!(
+            get["security"],
+            serde_json::json!([{"bearerAuth": []}]),
+            "{path}"
+        );
+        for status in ["401", "403", "429"] {
+            assert!(
+                get["responses"][status].is_object(),
+                "{path} lacks {status}"
+            );
+        }
+    }
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/api-docs/openapi.json",
+        "/",
+        "/swagger",
+    ] {
+        assert!(
+            doc["paths"][path]["get"]["security"].is_null(),
+            "{path} is public"
+        );
+    }
+    assert!(doc["paths"]["/metrics"].is_null(), "admin port only");
     let order = &doc["paths"]["/order/{order_uid}"]["get"]["responses"]["200"];
     assert_eq!(
         order["content"]["application/json"]["schema"]["$ref"],

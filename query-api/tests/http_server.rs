@@ -130,7 +130,6 @@ async fn every_405_lists_the_allowed_methods() -> TestResult {
         "/orders",
         "/healthz",
         "/readyz",
-        "/metrics",
         "/api-docs/openapi.json",
         "/swagger",
     ];

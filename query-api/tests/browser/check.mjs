@@ -1,14 +1,16 @@
 // Drives the query-api web page and Swagger UI in Debian's headless Chromium (playwright-core
-// brings no browser of its own). Usage: node check.mjs <base-url> <screenshot-dir>
+// brings no browser of its own). Usage: node check.mjs <base-url> <screenshot-dir> <api-key>
+// The server runs with AUTH_MODE=api-key: the page must ask for the key, keep it in the tab's
+// sessionStorage only, and forget it on request; Swagger UI must authorize with it.
 // Every request to anything but the app is blocked and reported, which proves the page and
 // Swagger UI work with no internet access. Prints "N passed, M failed"; exits non-zero on failure.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
-const [base, shots = "."] = process.argv.slice(2);
-if (!base) {
-  console.error("usage: node check.mjs <base-url> <screenshot-dir>");
+const [base, shots = ".", apiKey] = process.argv.slice(2);
+if (!base || !apiKey) {
+  console.error("usage: node check.mjs <base-url> <screenshot-dir> <api-key>");
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
@@ -54,12 +56,39 @@ async function newPage(viewport) {
   return page;
 }
 
+async function enterToken(page, token) {
+  await page.locator("#token-form").waitFor({ state: "visible", timeout: 5000 });
+  await page.fill("#token", token);
+  await page.press("#token", "Enter");
+}
+
 try {
   const page = await newPage({ width: 1280, height: 1000 });
   await page.goto(`${base}/`);
 
-  await check("recent orders are listed", async () => {
+  await check("asks for a token when the API answers 401", async () => {
+    await page.locator("#token-form").waitFor({ state: "visible", timeout: 5000 });
+    expect(await page.locator("#token").getAttribute("type") === "password", "the token field is not masked");
+    expect(!(await page.locator("#forget-token").isVisible()), "nothing to forget yet");
+    await page.screenshot({ path: join(shots, "token-prompt.png") });
+  });
+
+  await check("a wrong token is refused and asked for again", async () => {
+    await enterToken(page, "not-the-right-key-0123456789");
+    await page.getByText("That token was not accepted").waitFor({ timeout: 5000 });
+    expect(await page.evaluate(() => sessionStorage.length) === 0, "a refused token was kept");
+  });
+
+  await check("the right token lists recent orders and lives in sessionStorage only", async () => {
+    await enterToken(page, apiKey);
     await page.locator(`#recent-list button[data-uid="${SAMPLE}"]`).waitFor({ timeout: 5000 });
+    expect(await page.locator("#token-form").isHidden(), "the prompt stayed open");
+    expect(await page.locator("#forget-token").isVisible(), "no way to forget the token");
+    const stored = await page.evaluate(() => ({
+      session: Object.values(sessionStorage), local: localStorage.length, cookie: document.cookie,
+    }));
+    expect(stored.session.length === 1 && stored.session[0] === apiKey, "token not in sessionStorage");
+    expect(stored.local === 0 && stored.cookie === "", "token leaked to localStorage or a cookie");
   });
 
   await check("looks up the sample order with Enter", async () => {
@@ -102,9 +131,22 @@ try {
     await page.locator(".item-brand", { hasText: "Vivienne Sabo" }).waitFor({ timeout: 5000 });
   });
 
+  await check("forgetting the token clears it and what it showed", async () => {
+    await page.click("#forget-token");
+    await page.locator("#token-form").waitFor({ state: "visible", timeout: 5000 });
+    expect(await page.evaluate(() => sessionStorage.length) === 0, "token still stored");
+    expect(await page.locator(".item-brand").count() === 0, "the order is still shown");
+    expect(await page.locator("#recent-list button").count() === 0, "recent orders still shown");
+    await page.fill("#uid", SAMPLE);
+    await page.press("#uid", "Enter");
+    await page.getByText("An access token is needed.").first().waitFor({ timeout: 5000 });
+  });
+
   const phone = await newPage({ width: 390, height: 844 });
   await check("deep link works at phone width without sideways scrolling", async () => {
     await phone.goto(`${base}/?uid=${SAMPLE}`);
+    // A new tab has no token: the page asks again.
+    await enterToken(phone, apiKey);
     await phone.locator(".item-brand", { hasText: "Vivienne Sabo" }).waitFor({ timeout: 5000 });
     await phone.screenshot({ path: join(shots, "order-phone.png"), fullPage: true });
     const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -116,18 +158,38 @@ try {
     await swagger.goto(`${base}/swagger`);
     await swagger.locator(".opblock").first().waitFor({ timeout: 10000 });
     const text = await swagger.locator("#swagger-ui").innerText();
-    for (const path of ["/order/{order_uid}", "/orders", "/readyz", "/healthz", "/metrics"]) {
+    for (const path of ["/order/{order_uid}", "/orders", "/readyz", "/healthz"]) {
       expect(text.includes(path), `operation ${path} missing`);
     }
     await swagger.screenshot({ path: join(shots, "swagger.png") });
+  });
+
+  await check("Swagger UI authorizes with the bearer scheme and reads orders", async () => {
+    await swagger.click("button.authorize");
+    const dialog = swagger.locator(".modal-ux");
+    await dialog.waitFor({ timeout: 5000 });
+    expect((await dialog.innerText()).includes("bearerAuth"), "no bearerAuth scheme offered");
+    await dialog.locator("input").first().fill(apiKey);
+    await dialog.locator("button.modal-btn.auth.authorize").click();
+    await dialog.locator("button.btn-done").click();
+    const op = swagger.locator(".opblock", { has: swagger.locator('[data-path="/orders"]') }).first();
+    await op.locator(".opblock-summary").click();
+    await op.locator("button.try-out__btn").click();
+    await op.locator("button.execute").click();
+    const status = op.locator(".live-responses-table .response-col_status").first();
+    await status.waitFor({ timeout: 10000 });
+    const code = (await status.innerText()).trim();
+    expect(code.startsWith("200"), `GET /orders answered ${code}`);
+    await swagger.screenshot({ path: join(shots, "swagger-authorized.png") });
   });
 
   await check("nothing was fetched from outside the app", async () => {
     expect(outside.length === 0, `outside requests: ${outside.join(", ")}`);
   });
   await check("no console errors (CSP violations included)", async () => {
-    // The not-found lookup logs a failed resource (404) in Chromium's console; that one is expected.
-    const unexpected = consoleErrors.filter((e) => !e.includes("404"));
+    // Chromium logs every 401 (the token prompt) and the not-found lookup's 404 as failed
+    // resources; those are expected.
+    const unexpected = consoleErrors.filter((e) => !e.includes("404") && !e.includes("401"));
     expect(unexpected.length === 0, unexpected.join(" | "));
   });
 } finally {

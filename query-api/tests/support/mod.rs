@@ -1,6 +1,11 @@
 //! Starts query-api in-process on port 0 against the real local PostgreSQL (a fresh database per
 //! test) and Redis (a random key prefix per test), and offers the few helpers the tests share.
+//! [`spawn_app`] runs with access control on (an API key with both scopes, which the app's
+//! client sends with every request); [`config`] is auth off, for tests about other things.
 #![allow(dead_code)] // each test binary uses a different subset
+
+pub mod jwt;
+pub mod keys;
 
 use order_cache::OrderCache;
 use order_cache::RedisArgs;
@@ -10,7 +15,7 @@ use order_store::{Db, OrderRepository};
 use pipeline_runtime::config::TelemetryArgs;
 use pipeline_runtime::shutdown::{Shutdown, ShutdownTrigger};
 use pipeline_testing::db::{drop_db, fresh_db, postgres_args};
-use query_api::config::{Config, ReadArgs};
+use query_api::config::{AuthArgs, Config, ReadArgs};
 use query_api::Application;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -20,6 +25,12 @@ pub type TestResult = Result<(), Box<dyn std::error::Error>>;
 /// A running app and what it runs against.
 pub struct TestApp {
     pub address: String,
+    /// The admin listener (`/metrics`, `/healthz`, `/readyz`).
+    pub admin: String,
+    /// The credential `client` sends, when auth is on.
+    pub token: Option<String>,
+    /// A client that sends no credential.
+    pub anonymous: reqwest::Client,
     pub db: Option<Db>,
     pub db_name: Option<String>,
     pub postgres: PostgresArgs,
@@ -27,6 +38,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     trigger: ShutdownTrigger,
     handle: JoinHandle<anyhow::Result<()>>,
+    _keys: Option<tempfile::TempDir>,
 }
 
 /// Logs to the terminal when `TEST_LOG` is set (quiet by default).
@@ -39,6 +51,8 @@ fn init_logging() {
 pub fn config(postgres: PostgresArgs, redis: RedisArgs, read: ReadArgs) -> Config {
     Config {
         http_addr: "127.0.0.1:0".parse().expect("literal address"),
+        admin_addr: "127.0.0.1:0".parse().expect("literal address"),
+        auth: AuthArgs::off(),
         read,
         postgres,
         redis,
@@ -51,20 +65,28 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(ReadArgs::default()).await
 }
 
+/// Auth on (`api-key`), one key with both scopes, sent by `client`.
 pub async fn spawn_app_with(read: ReadArgs) -> TestApp {
+    let keys = keys::KeysFile::new(&[("test-client", keys::FULL_SCOPES)]);
+    let auth = keys.auth_args();
+    let token = keys.key("test-client");
+    let mut app = spawn_app_with_auth(read, auth, Some(token)).await;
+    app._keys = Some(keys.into_dir());
+    app
+}
+
+/// A fresh database and Redis prefix, these auth settings; `client` sends `token` when given.
+pub async fn spawn_app_with_auth(read: ReadArgs, auth: AuthArgs, token: Option<String>) -> TestApp {
     let (db, name) = fresh_db().await;
-    let mut app = start(config(
-        postgres_args(&name),
-        pipeline_testing::redis_args(),
-        read,
-    ))
-    .await;
+    let mut config = config(postgres_args(&name), pipeline_testing::redis_args(), read);
+    config.auth = auth;
+    let mut app = start_as(config, token).await;
     app.db = Some(db);
     app.db_name = Some(name);
     app
 }
 
-/// A second instance sharing `other`'s database and Redis prefix.
+/// A second instance sharing `other`'s database and Redis prefix (auth off).
 pub async fn spawn_sibling(other: &TestApp) -> TestApp {
     start(config(
         other.postgres.clone(),
@@ -76,20 +98,31 @@ pub async fn spawn_sibling(other: &TestApp) -> TestApp {
 
 /// Starts an app with exactly this configuration (the caller owns any database).
 pub async fn start(config: Config) -> TestApp {
+    start_as(config, None).await
+}
+
+/// [`start`], with a client that sends `token` as its bearer credential.
+pub async fn start_as(config: Config, token: Option<String>) -> TestApp {
     init_logging();
     let postgres = config.postgres.clone();
     let redis = config.redis.clone();
     let app = Application::build(config).await.expect("build the app");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let admin = format!("http://127.0.0.1:{}", app.admin_port());
     let (trigger, shutdown) = Shutdown::new();
     let handle = tokio::spawn(app.run_until_stopped(shutdown));
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("http client");
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(token) = &token {
+        let value = format!("Bearer {token}").parse().expect("header value");
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+    }
+    let client = http_client(headers);
     TestApp {
         address,
+        admin,
+        token,
+        anonymous: http_client(Default::default()),
+        _keys: None,
         db: None,
         db_name: None,
         postgres,
@@ -100,7 +133,17 @@ pub async fn start(config: Config) -> TestApp {
     }
 }
 
+fn http_client(headers: reqwest::header::HeaderMap) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .expect("http client")
+}
+
 impl TestApp {
+    /// GET with the app's credential (if any).
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.address))
@@ -118,15 +161,36 @@ impl TestApp {
             .expect("store orders");
     }
 
-    /// The value of an unlabelled metric (0 when absent).
-    pub async fn metric(&self, name: &str) -> f64 {
-        let text = self
-            .get("/metrics")
+    /// GET with `authorization` as the whole `Authorization` header (`None`: no header).
+    pub async fn get_with(&self, path: &str, authorization: Option<&str>) -> reqwest::Response {
+        let mut request = self.anonymous.get(format!("{}{path}", self.address));
+        if let Some(value) = authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, value);
+        }
+        request.send().await.expect("GET")
+    }
+
+    /// GET on the admin listener.
+    pub async fn admin_get(&self, path: &str) -> reqwest::Response {
+        self.anonymous
+            .get(format!("{}{path}", self.admin))
+            .send()
+            .await
+            .expect("GET admin")
+    }
+
+    /// The admin listener's `/metrics` text.
+    pub async fn metrics_text(&self) -> String {
+        self.admin_get("/metrics")
             .await
             .text()
             .await
-            .expect("metrics text");
-        metric_value(&text, name)
+            .expect("metrics text")
+    }
+
+    /// The value of an unlabelled metric (0 when absent).
+    pub async fn metric(&self, name: &str) -> f64 {
+        metric_value(&self.metrics_text().await, name)
     }
 
     /// What Redis holds for `uid`, waiting briefly for the background fill.

@@ -1,0 +1,241 @@
+//! Where JWT verification keys come from (contract §8): `AUTH_JWKS_URL`, fetched at start, again
+//! once the copy is older than [`REFRESH`], and when a token names an unknown `kid` (at most once
+//! per [`KID_REFETCH`], so random `kid`s cannot make us hammer the issuer); or `AUTH_JWKS_FILE`,
+//! re-read when it changes. The current set is swapped atomically; a failed fetch keeps the
+//! previous keys.
+
+use super::jwt::{KeySet, Lookup, Rules};
+use super::limit::Caller;
+use super::{watch, Denial, Scope};
+use crate::config::AuthArgs;
+use anyhow::{bail, Context};
+use arc_swap::ArcSwap;
+use pipeline_runtime::shutdown::Shutdown;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// A fetched JWKS is fetched again once this old.
+pub const REFRESH: Duration = Duration::from_secs(5 * 60);
+/// Fetches for unknown `kid`s are at most this frequent.
+pub const KID_REFETCH: Duration = Duration::from_secs(10);
+/// A failed scheduled fetch is retried after this long.
+const RETRY: Duration = Duration::from_secs(10);
+/// Bound on one fetch, connection included.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// A JWKS is a few kilobytes; anything this big is not one.
+const MAX_JWKS_BYTES: usize = 1 << 20;
+
+enum Source {
+    Url {
+        url: reqwest::Url,
+        client: reqwest::Client,
+    },
+    File(PathBuf),
+}
+
+/// The verification keys and the rules tokens must meet.
+pub struct Jwks {
+    source: Source,
+    rules: Rules,
+    keys: ArcSwap<KeySet>,
+    loaded: AtomicBool,
+    /// When the keys were last fetched successfully (URL source).
+    fetched_at: Mutex<Option<Instant>>,
+    /// When an unknown `kid` last caused a fetch; held while that fetch runs, so concurrent
+    /// requests with the same new `kid` share it.
+    kid_fetch: tokio::sync::Mutex<Option<Instant>>,
+}
+
+impl Jwks {
+    /// Checks the `jwt` settings and loads the keys. A file must load; a URL that does not
+    /// answer is retried in the background (readiness says so meanwhile).
+    pub async fn start(args: &AuthArgs) -> anyhow::Result<Arc<Self>> {
+        let (Some(issuer), Some(audience)) = (&args.issuer, &args.audience) else {
+            bail!("AUTH_MODE includes jwt: set AUTH_ISSUER and AUTH_AUDIENCE");
+        };
+        let source = match (&args.jwks_url, &args.jwks_file) {
+            (Some(_), Some(_)) => bail!("set AUTH_JWKS_URL or AUTH_JWKS_FILE, not both"),
+            (None, None) => bail!("AUTH_MODE includes jwt: set AUTH_JWKS_URL or AUTH_JWKS_FILE"),
+            (None, Some(path)) => Source::File(path.clone()),
+            (Some(url), None) => {
+                let url = reqwest::Url::parse(url).context("AUTH_JWKS_URL is not a URL")?;
+                match url.scheme() {
+                    "https" => {}
+                    "http" => {
+                        tracing::warn!(url = %shown(&url), "AUTH_JWKS_URL is plain http: keys can be tampered with in transit; use https outside a trusted network")
+                    }
+                    other => bail!("AUTH_JWKS_URL must be http or https, not {other}"),
+                }
+                let client = reqwest::Client::builder()
+                    .timeout(FETCH_TIMEOUT)
+                    .connect_timeout(FETCH_TIMEOUT)
+                    .redirect(reqwest::redirect::Policy::none())
+                    // Fetches are rare and may run on any HTTP thread's runtime: no pooled
+                    // connection may outlive the runtime that opened it.
+                    .pool_max_idle_per_host(0)
+                    .build()
+                    .context("cannot build the JWKS client")?;
+                Source::Url { url, client }
+            }
+        };
+        let jwks = Arc::new(Self {
+            source,
+            rules: Rules::new(issuer, audience),
+            keys: ArcSwap::from_pointee(KeySet::default()),
+            loaded: AtomicBool::new(false),
+            fetched_at: Mutex::new(None),
+            kid_fetch: tokio::sync::Mutex::new(None),
+        });
+        match &jwks.source {
+            Source::File(path) => {
+                let bytes = std::fs::read(path)
+                    .with_context(|| format!("cannot read AUTH_JWKS_FILE {}", path.display()))?;
+                let (keys, skipped) = KeySet::parse(&bytes)
+                    .map_err(|err| anyhow::anyhow!("AUTH_JWKS_FILE {}: {err}", path.display()))?;
+                tracing::info!(path = %path.display(), keys = keys.len(), skipped, "jwks loaded");
+                jwks.install(keys);
+            }
+            Source::Url { .. } => {
+                if let Err(err) = jwks.fetch().await {
+                    tracing::error!(error = %format!("{err:#}"), "cannot load the JWKS at start; retrying in the background");
+                }
+            }
+        }
+        Ok(jwks)
+    }
+
+    /// Whether any keys were ever loaded.
+    pub fn loaded(&self) -> bool {
+        self.loaded.load(Ordering::Acquire)
+    }
+
+    /// Verifies a token and its scope; the caller is its `sub`.
+    pub async fn verify(&self, token: &str, scope: Scope) -> Result<Caller, Denial> {
+        let (alg, kid) = Rules::header(token)?;
+        let verified = {
+            let keys = self.keys.load();
+            match keys.lookup(alg, kid.as_deref()) {
+                Lookup::Found(key) => Some(self.rules.verify(token, key, scope)?),
+                Lookup::Unusable => return Err(Denial::Invalid),
+                Lookup::UnknownKid => None,
+            }
+        };
+        let verified = match (verified, kid) {
+            (Some(verified), _) => verified,
+            (None, Some(kid)) => {
+                if !Box::pin(self.fetch_for_kid(&kid)).await {
+                    return Err(Denial::Invalid);
+                }
+                let keys = self.keys.load();
+                match keys.lookup(alg, Some(&kid)) {
+                    Lookup::Found(key) => self.rules.verify(token, key, scope)?,
+                    _ => return Err(Denial::Invalid),
+                }
+            }
+            (None, None) => return Err(Denial::Invalid),
+        };
+        Ok(Caller::Subject(Arc::from(verified.subject)))
+    }
+
+    /// Fetches the JWKS because a token named `kid`, unless that happened less than
+    /// [`KID_REFETCH`] ago; true when the keys now have `kid`.
+    async fn fetch_for_kid(&self, kid: &str) -> bool {
+        if !matches!(self.source, Source::Url { .. }) {
+            return false;
+        }
+        let mut last = self.kid_fetch.lock().await;
+        if self.keys.load().has_kid(kid) {
+            return true; // fetched by a request that was ahead of us
+        }
+        if last.is_some_and(|at| at.elapsed() < KID_REFETCH) {
+            tracing::debug!("unknown kid; the JWKS was fetched for one less than 10 s ago");
+            return false;
+        }
+        *last = Some(Instant::now());
+        tracing::info!("token names an unknown kid; fetching the JWKS again");
+        if let Err(err) = self.fetch().await {
+            tracing::warn!(error = %format!("{err:#}"), "JWKS fetch failed");
+        }
+        self.keys.load().has_kid(kid)
+    }
+
+    /// One fetch from the URL; installs the keys when they parse.
+    async fn fetch(&self) -> anyhow::Result<()> {
+        let Source::Url { url, client } = &self.source else {
+            return Ok(());
+        };
+        let bytes = async {
+            let mut response = client.get(url.clone()).send().await?.error_for_status()?;
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await? {
+                if body.len() + chunk.len() > MAX_JWKS_BYTES {
+                    bail!("larger than {MAX_JWKS_BYTES} bytes");
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(body)
+        }
+        .await
+        .with_context(|| format!("fetching the JWKS from {}", shown(url)))?;
+        let (keys, skipped) = KeySet::parse(&bytes)
+            .map_err(|err| anyhow::anyhow!("JWKS from {}: {err}", shown(url)))?;
+        tracing::info!(url = %shown(url), keys = keys.len(), skipped, "jwks fetched");
+        self.install(keys);
+        if let Ok(mut at) = self.fetched_at.lock() {
+            *at = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    fn install(&self, keys: KeySet) {
+        self.keys.store(Arc::new(keys));
+        self.loaded.store(true, Ordering::Release);
+    }
+
+    /// Keeps the keys current until `shutdown`: scheduled fetches for a URL, change detection
+    /// for a file.
+    pub async fn maintain(self: Arc<Self>, shutdown: Shutdown) {
+        match &self.source {
+            Source::File(path) => {
+                watch::watch_file(path, shutdown, |contents| {
+                    let parsed = contents
+                        .ok_or_else(|| "cannot read it".to_owned())
+                        .and_then(KeySet::parse);
+                    match parsed {
+                        Ok((keys, skipped)) => {
+                            tracing::info!(path = %path.display(), keys = keys.len(), skipped, "jwks reloaded");
+                            self.install(keys);
+                        }
+                        Err(err) => tracing::error!(path = %path.display(), %err, "AUTH_JWKS_FILE changed but is unusable; keeping the previous keys"),
+                    }
+                })
+                .await;
+            }
+            Source::Url { .. } => {
+                let mut attempted = Instant::now();
+                loop {
+                    let fetched = self.fetched_at.lock().ok().and_then(|at| *at);
+                    let due = fetched
+                        .map_or(attempted, |at| at + REFRESH)
+                        .max(attempted + RETRY);
+                    tokio::select! {
+                        () = tokio::time::sleep_until(due) => {}
+                        () = shutdown.wait() => return,
+                    }
+                    attempted = Instant::now();
+                    if let Err(err) = self.fetch().await {
+                        tracing::warn!(error = %format!("{err:#}"), "scheduled JWKS fetch failed; keeping the previous keys");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The URL for logs: without its query, which might carry a secret.
+fn shown(url: &reqwest::Url) -> String {
+    format!("{}{}", url.origin().ascii_serialization(), url.path())
+}

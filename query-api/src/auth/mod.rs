@@ -1,0 +1,446 @@
+//! Access control for the order routes (contract §8): who is asking ([`api_keys`], [`jwt`] and
+//! [`jwks`]), whether they may ask for this (scopes), and how often ([`limit`]).
+//!
+//! [`Auth::authorize`] runs in the HTTP layer before routing, so a protected route answers
+//! 401/403/429 before it looks at the uid or the query: a refusal never depends on whether an
+//! order exists. Tokens are only ever borrowed from the request: never copied into logs,
+//! metrics or error bodies.
+
+pub mod api_keys;
+pub mod jwks;
+pub mod jwt;
+pub mod limit;
+pub mod watch;
+
+use crate::config::AuthArgs;
+use crate::error::{json_response, ErrorBody};
+use crate::metrics::ApiMetrics;
+use anyhow::{bail, Context};
+use api_keys::ApiKeys;
+use jwks::Jwks;
+use limit::{Caller, Limiter};
+use pipeline_runtime::shutdown::Shutdown;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use warp::http::{header, HeaderMap, HeaderValue, StatusCode};
+use warp::reply::Response;
+
+/// What `AUTH_MODE` accepts, for the one-line start-up errors.
+const MODE_CHOICES: &str = "api-key, jwt, api-key,jwt or off";
+
+/// A permission a credential may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `GET /order/{uid}`.
+    Read,
+    /// `GET /orders`.
+    List,
+}
+
+impl Scope {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Read => "orders:read",
+            Scope::List => "orders:list",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Scope> {
+        match name {
+            "orders:read" => Some(Scope::Read),
+            "orders:list" => Some(Scope::List),
+            _ => None,
+        }
+    }
+
+    fn bit(self) -> u8 {
+        match self {
+            Scope::Read => 1,
+            Scope::List => 2,
+        }
+    }
+}
+
+/// The scopes a credential carries (a bit set: checked on every request).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Scopes(u8);
+
+impl Scopes {
+    pub fn with(self, scope: Scope) -> Self {
+        Self(self.0 | scope.bit())
+    }
+
+    pub fn union(self, other: Scopes) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    pub fn contains(self, scope: Scope) -> bool {
+        self.0 & scope.bit() != 0
+    }
+
+    /// The known scopes among space- or comma-separated names; unknown names are ignored.
+    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        names
+            .into_iter()
+            .filter_map(Scope::from_name)
+            .fold(Self::default(), Self::with)
+    }
+}
+
+/// Why a request to a protected route is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denial {
+    /// No bearer token (no header, another scheme, or an empty token).
+    Missing,
+    /// A token that no enabled mode accepts.
+    Invalid,
+    /// A JWT past its `exp` (plus leeway).
+    Expired,
+    /// A valid credential without the scope the route needs.
+    Scope(Scope),
+    /// Over the caller's rate; may ask again after this many whole seconds (≥ 1).
+    Rate(u64),
+}
+
+impl Denial {
+    /// The `reason` label of `auth_failures_total`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Denial::Missing => "missing",
+            Denial::Invalid => "invalid",
+            Denial::Expired => "expired",
+            Denial::Scope(_) => "scope",
+            Denial::Rate(_) => "rate",
+        }
+    }
+
+    /// 401 with a `WWW-Authenticate` challenge, 403, or 429 with `Retry-After`; JSON bodies
+    /// that say what to do, never what was sent.
+    pub fn into_response(self) -> Response {
+        let (status, message) = match &self {
+            Denial::Missing => (
+                StatusCode::UNAUTHORIZED,
+                "a credential is required: send Authorization: Bearer <token>".to_owned(),
+            ),
+            Denial::Invalid => (
+                StatusCode::UNAUTHORIZED,
+                "the credential is not valid".to_owned(),
+            ),
+            Denial::Expired => (
+                StatusCode::UNAUTHORIZED,
+                "the credential has expired".to_owned(),
+            ),
+            Denial::Scope(scope) => (
+                StatusCode::FORBIDDEN,
+                format!("the credential lacks the scope {}", scope.name()),
+            ),
+            Denial::Rate(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many requests: retry later".to_owned(),
+            ),
+        };
+        let mut response = json_response(status, &ErrorBody { error: message });
+        let headers = response.headers_mut();
+        match self {
+            Denial::Missing => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Denial::Invalid | Denial::Expired => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                );
+            }
+            // RFC 6750 §3.1: which scope would do.
+            Denial::Scope(scope) => {
+                let challenge = format!(
+                    "Bearer error=\"insufficient_scope\", scope=\"{}\"",
+                    scope.name()
+                );
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    headers.insert(header::WWW_AUTHENTICATE, value);
+                }
+            }
+            Denial::Rate(seconds) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+            }
+        }
+        response
+    }
+}
+
+/// The configured access control. Shared by every HTTP thread.
+pub struct Auth {
+    label: &'static str,
+    api_keys: Option<ApiKeys>,
+    jwks: Option<Arc<Jwks>>,
+    limiter: Option<Limiter>,
+    metrics: ApiMetrics,
+}
+
+impl Auth {
+    /// Checks the settings, loads the keys file and the JWKS. Errors are one line naming the
+    /// setting to fix.
+    pub async fn build(args: &AuthArgs, metrics: ApiMetrics) -> anyhow::Result<Self> {
+        let (api_key, jwt) = parse_mode(args.mode.as_deref())?;
+        let label = match (api_key, jwt) {
+            (false, false) => "off",
+            (true, false) => "api-key",
+            (false, true) => "jwt",
+            (true, true) => "api-key,jwt",
+        };
+        let api_keys = if api_key {
+            let Some(path) = &args.api_keys_file else {
+                bail!("AUTH_MODE={label} needs API_KEYS_FILE (lines of `<key-id> <sha256-hex> <scopes>`)");
+            };
+            Some(ApiKeys::load(path)?)
+        } else {
+            if args.api_keys_file.is_some() {
+                tracing::warn!(
+                    mode = label,
+                    "API_KEYS_FILE is set but ignored: AUTH_MODE does not include api-key"
+                );
+            }
+            None
+        };
+        let jwks = if jwt {
+            Some(Jwks::start(args).await?)
+        } else {
+            if args.jwks_url.is_some() || args.jwks_file.is_some() {
+                tracing::warn!(
+                    mode = label,
+                    "AUTH_JWKS_* is set but ignored: AUTH_MODE does not include jwt"
+                );
+            }
+            None
+        };
+        let limiter = rate_limiter(args)?;
+        if label == "off" {
+            tracing::warn!(
+                "AUTH_MODE=off: anyone who can reach the HTTP port reads every order, personal data \
+                 included; use it only on a private machine"
+            );
+        }
+        tracing::info!(
+            mode = label,
+            rate_limit_per_sec = args.rate_limit_per_sec,
+            "access control configured"
+        );
+        Ok(Self {
+            label,
+            api_keys,
+            jwks,
+            limiter,
+            metrics,
+        })
+    }
+
+    /// `off`, `api-key`, `jwt` or `api-key,jwt` (shown by `/readyz`).
+    pub fn mode(&self) -> &'static str {
+        self.label
+    }
+
+    /// The JWKS, when mode `jwt` is on (readiness reports whether it is loaded).
+    pub fn jwks(&self) -> Option<&Arc<Jwks>> {
+        self.jwks.as_ref()
+    }
+
+    /// Whether JWT is the only way in (then no JWKS means nobody can read).
+    pub fn jwt_only(&self) -> bool {
+        self.jwks.is_some() && self.api_keys.is_none()
+    }
+
+    /// Lets the request through, or says why not (and counts the refusal).
+    pub async fn authorize(
+        &self,
+        headers: &HeaderMap,
+        peer: IpAddr,
+        scope: Scope,
+    ) -> Result<(), Denial> {
+        let outcome = self.decide(headers, peer, scope).await;
+        if let Err(denial) = &outcome {
+            self.metrics.auth_failed(denial.reason());
+        }
+        outcome
+    }
+
+    async fn decide(&self, headers: &HeaderMap, peer: IpAddr, scope: Scope) -> Result<(), Denial> {
+        if self.label == "off" {
+            return self.limit(&Caller::address(peer));
+        }
+        let token = bearer(headers)?;
+        if let Some(keys) = &self.api_keys {
+            let verdict = keys.check(token, |key| {
+                if !key.scopes.contains(scope) {
+                    tracing::debug!(key_id = %key.id, scope = scope.name(), "api key lacks the scope");
+                    return Err(Denial::Scope(scope));
+                }
+                match &self.limiter {
+                    None => Ok(()),
+                    Some(limiter) => limiter
+                        .check(&Caller::ApiKey(Arc::clone(&key.id)))
+                        .map_err(Denial::Rate),
+                }
+            });
+            if let Some(verdict) = verdict {
+                return verdict;
+            }
+        }
+        match &self.jwks {
+            Some(jwks) => {
+                let caller = jwks.verify(token, scope).await?;
+                self.limit(&caller)
+            }
+            None => Err(Denial::Invalid),
+        }
+    }
+
+    fn limit(&self, caller: &Caller) -> Result<(), Denial> {
+        match &self.limiter {
+            None => Ok(()),
+            Some(limiter) => limiter.check(caller).map_err(Denial::Rate),
+        }
+    }
+
+    /// Keeps the keys current and the limiter's memory bounded until `shutdown`.
+    pub async fn maintain(self: Arc<Self>, shutdown: Shutdown) {
+        let keys = async {
+            if let Some(keys) = &self.api_keys {
+                keys.watch(shutdown.clone()).await;
+            }
+        };
+        let jwks = async {
+            if let Some(jwks) = &self.jwks {
+                Arc::clone(jwks).maintain(shutdown.clone()).await;
+            }
+        };
+        let limiter = async {
+            if let Some(limiter) = &self.limiter {
+                limiter.maintain(&self.metrics, shutdown.clone()).await;
+            }
+        };
+        tokio::join!(keys, jwks, limiter);
+    }
+}
+
+/// `AUTH_MODE` as (api-key on, jwt on).
+fn parse_mode(mode: Option<&str>) -> anyhow::Result<(bool, bool)> {
+    let Some(mode) = mode.map(str::trim).filter(|mode| !mode.is_empty()) else {
+        bail!("AUTH_MODE is not set: choose {MODE_CHOICES}");
+    };
+    if mode == "off" {
+        return Ok((false, false));
+    }
+    let (mut api_key, mut jwt) = (false, false);
+    for part in mode.split(',').map(str::trim) {
+        match part {
+            "api-key" => api_key = true,
+            "jwt" => jwt = true,
+            _ => bail!("AUTH_MODE={mode:?} is not a mode: choose {MODE_CHOICES}"),
+        }
+    }
+    Ok((api_key, jwt))
+}
+
+fn rate_limiter(args: &AuthArgs) -> anyhow::Result<Option<Limiter>> {
+    let Some(rate) = NonZeroU32::new(args.rate_limit_per_sec) else {
+        if args.rate_limit_burst.is_some() {
+            tracing::warn!("RATE_LIMIT_BURST is ignored: RATE_LIMIT_PER_SEC is 0 (no limit)");
+        }
+        return Ok(None);
+    };
+    let burst = args
+        .rate_limit_burst
+        .unwrap_or_else(|| rate.get().saturating_mul(2));
+    let burst = NonZeroU32::new(burst).context("RATE_LIMIT_BURST must be at least 1")?;
+    Ok(Some(Limiter::new(rate, burst)))
+}
+
+/// The token of `Authorization: Bearer <token>`. Another scheme or an empty token is
+/// [`Denial::Missing`]; two `Authorization` headers or bytes outside printable ASCII are
+/// [`Denial::Invalid`].
+pub fn bearer(headers: &HeaderMap) -> Result<&str, Denial> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let value = values.next().ok_or(Denial::Missing)?;
+    if values.next().is_some() {
+        return Err(Denial::Invalid);
+    }
+    let bytes = value.as_bytes();
+    let token = match bytes.split_at_checked(7) {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case(b"bearer ") => rest.trim_ascii(),
+        _ => return Err(Denial::Missing),
+    };
+    if token.is_empty() {
+        return Err(Denial::Missing);
+    }
+    if !token.iter().all(|byte| (b'!'..=b'~').contains(byte)) {
+        return Err(Denial::Invalid);
+    }
+    std::str::from_utf8(token).map_err(|_| Denial::Invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_authorization(values: &[&'static str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(header::AUTHORIZATION, HeaderValue::from_static(value));
+        }
+        headers
+    }
+
+    #[test]
+    fn reads_bearer_tokens_and_nothing_else() {
+        let token =
+            |values: &[&'static str]| bearer(&with_authorization(values)).map(str::to_owned);
+        assert_eq!(token(&["Bearer abc.def"]), Ok("abc.def".into()));
+        assert_eq!(token(&["bearer   padded  "]), Ok("padded".into()));
+        assert_eq!(token(&[]), Err(Denial::Missing));
+        assert_eq!(token(&["Basic dXNlcjpwYXNz"]), Err(Denial::Missing));
+        assert_eq!(token(&["Bearer"]), Err(Denial::Missing));
+        assert_eq!(token(&["Bearer   "]), Err(Denial::Missing));
+        assert_eq!(token(&["Bearerabc"]), Err(Denial::Missing));
+        assert_eq!(token(&["Bearer a b"]), Err(Denial::Invalid));
+        assert_eq!(token(&["Bearer one", "Bearer two"]), Err(Denial::Invalid));
+    }
+
+    #[test]
+    fn modes_are_a_list_or_off_and_never_defaulted() {
+        assert_eq!(parse_mode(Some("api-key")).ok(), Some((true, false)));
+        assert_eq!(parse_mode(Some("jwt")).ok(), Some((false, true)));
+        assert_eq!(parse_mode(Some("jwt, api-key")).ok(), Some((true, true)));
+        assert_eq!(parse_mode(Some("off")).ok(), Some((false, false)));
+        for bad in [
+            None,
+            Some(""),
+            Some("none"),
+            Some("api-key,off"),
+            Some("jwt,"),
+        ] {
+            let err = parse_mode(bad)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains(MODE_CHOICES), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn refusals_carry_the_contract_headers() {
+        let missing = Denial::Missing.into_response();
+        assert_eq!(missing.status(), 401);
+        assert_eq!(missing.headers()[header::WWW_AUTHENTICATE], "Bearer");
+        let invalid = Denial::Expired.into_response();
+        assert_eq!(
+            invalid.headers()[header::WWW_AUTHENTICATE],
+            "Bearer error=\"invalid_token\""
+        );
+        assert_eq!(Denial::Scope(Scope::List).into_response().status(), 403);
+        let rate = Denial::Rate(0).into_response();
+        assert_eq!(rate.status(), 429);
+        assert_eq!(rate.headers()[header::RETRY_AFTER], "1");
+    }
+}

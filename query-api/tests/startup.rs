@@ -1,0 +1,257 @@
+//! The query-api binary itself: unusable access settings stop it at start with one line naming
+//! the fix; `AUTH_MODE=off` starts with a warning; and whatever it serves, its logs carry neither
+//! tokens nor customer values.
+
+mod support;
+
+use pipeline_testing::db::{drop_db, fresh_db, postgres_args};
+use serde_json::Value;
+use std::process::Stdio;
+use std::time::Duration;
+use support::keys::{KeysFile, FULL_SCOPES};
+use support::{sample_order, TestResult};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_query-api");
+
+/// The binary with only `vars` set, in an empty directory (no `.env` is read).
+fn command(dir: &std::path::Path, vars: &[(&str, &str)]) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(BINARY);
+    command
+        .env_clear()
+        .current_dir(dir)
+        .env("HTTP_ADDR", "127.0.0.1:0")
+        .env("ADMIN_ADDR", "127.0.0.1:0")
+        .env("DATABASE_URL", "postgres://orders:orders@127.0.0.1:1/none")
+        .env("DB_CONNECT_TIMEOUT_MS", "200")
+        .envs(vars.iter().copied())
+        .kill_on_drop(true);
+    command
+}
+
+#[tokio::test]
+async fn unusable_access_settings_stop_the_start_with_one_line() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let bad_keys = dir.path().join("bad-keys");
+    std::fs::write(&bad_keys, "# fine\nok 00 orders:read\n")?;
+    let bad_keys = bad_keys.to_string_lossy().into_owned();
+    let cases: Vec<(Vec<(&str, &str)>, &[&str])> = vec![
+        (vec![], &["AUTH_MODE", "api-key, jwt, api-key,jwt or off"]),
+        (
+            vec![("AUTH_MODE", "")],
+            &["AUTH_MODE", "api-key, jwt, api-key,jwt or off"],
+        ),
+        (
+            vec![("AUTH_MODE", "none")],
+            &["AUTH_MODE", "api-key, jwt, api-key,jwt or off"],
+        ),
+        (vec![("AUTH_MODE", "api-key")], &["API_KEYS_FILE"]),
+        (
+            vec![("AUTH_MODE", "api-key"), ("API_KEYS_FILE", "/no/such/file")],
+            &["API_KEYS_FILE", "/no/such/file"],
+        ),
+        (
+            vec![("AUTH_MODE", "api-key"), ("API_KEYS_FILE", &bad_keys)],
+            &["line 2", "64 hex digits"],
+        ),
+        (
+            vec![
+                ("AUTH_MODE", "jwt"),
+                ("AUTH_JWKS_URL", "http://127.0.0.1:1/jwks"),
+            ],
+            &["AUTH_ISSUER", "AUTH_AUDIENCE"],
+        ),
+        (
+            vec![
+                ("AUTH_MODE", "jwt"),
+                ("AUTH_ISSUER", "i"),
+                ("AUTH_AUDIENCE", "a"),
+            ],
+            &["AUTH_JWKS_URL", "AUTH_JWKS_FILE"],
+        ),
+        (
+            vec![
+                ("AUTH_MODE", "jwt"),
+                ("AUTH_ISSUER", "i"),
+                ("AUTH_AUDIENCE", "a"),
+                ("AUTH_JWKS_URL", "ftp://x/"),
+            ],
+            &["http or https"],
+        ),
+        (
+            vec![
+                ("AUTH_MODE", "off"),
+                ("RATE_LIMIT_PER_SEC", "5"),
+                ("RATE_LIMIT_BURST", "0"),
+            ],
+            &["RATE_LIMIT_BURST"],
+        ),
+    ];
+    for (vars, expected) in cases {
+        let output = command(dir.path(), &vars).output().await?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{vars:?} started");
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{vars:?}: one line, got {stderr}");
+        for needle in expected {
+            assert!(
+                lines[0].contains(needle),
+                "{vars:?}: {needle:?} missing in {stderr}"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A running binary and its log, read line by line.
+struct Running {
+    child: tokio::process::Child,
+    lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+    log: Vec<String>,
+}
+
+impl Running {
+    fn start(mut command: tokio::process::Command) -> std::io::Result<Self> {
+        let mut child = command
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()?;
+        let stderr = child
+            .stderr
+            .take()
+            .ok_or_else(|| std::io::Error::other("no stderr"))?;
+        let (sender, lines) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut reader = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                let _ = sender.send(line);
+            }
+        });
+        Ok(Self {
+            child,
+            lines,
+            log: Vec::new(),
+        })
+    }
+
+    /// Reads the log until a line contains `needle`; returns that line parsed as JSON.
+    async fn until(&mut self, needle: &str) -> Result<Value, Box<dyn std::error::Error>> {
+        loop {
+            let line = tokio::time::timeout(Duration::from_secs(20), self.lines.recv())
+                .await?
+                .ok_or_else(|| {
+                    format!("exited before logging {needle:?}:\n{}", self.log.join("\n"))
+                })?;
+            self.log.push(line.clone());
+            if line.contains(needle) {
+                return Ok(serde_json::from_str(&line)?);
+            }
+        }
+    }
+
+    /// Stops the process (SIGKILL is enough: nothing to flush) and returns the whole log.
+    async fn finish(mut self) -> Vec<String> {
+        let _ = self.child.kill().await;
+        while let Ok(Some(line)) =
+            tokio::time::timeout(Duration::from_secs(5), self.lines.recv()).await
+        {
+            self.log.push(line);
+        }
+        self.log
+    }
+}
+
+fn port(line: &Value) -> u64 {
+    line["fields"]["port"].as_u64().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn auth_off_warns_and_says_so_on_both_readiness_endpoints() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut running = Running::start(command(
+        dir.path(),
+        &[("AUTH_MODE", "off"), ("LOG_FORMAT", "json")],
+    ))?;
+    let warning = running.until("AUTH_MODE=off").await?;
+    assert_eq!(warning["level"], "WARN");
+    let http = port(&running.until("query-api listening").await?);
+    let admin = port(&running.until("admin endpoints").await?);
+    let client = reqwest::Client::new();
+    for port in [http, admin] {
+        let body: Value = client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        assert_eq!(body["auth"], "off", "port {port}");
+    }
+    running.finish().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn logs_carry_neither_tokens_nor_customer_values() -> TestResult {
+    let (db, db_name) = fresh_db().await;
+    let database_url = postgres_args(&db_name).database_url;
+    let order = sample_order();
+    order_store::OrderRepository::new(db)
+        .store_batch(std::slice::from_ref(&order))
+        .await?;
+    let keys = KeysFile::new(&[("full", FULL_SCOPES), ("reader", "orders:read")]);
+    let keys_file = keys.path().to_string_lossy().into_owned();
+    let prefix = format!("startup-test:{}:", uuid::Uuid::new_v4().simple());
+    let mut running = Running::start(command(
+        keys.path().parent().unwrap_or(std::path::Path::new(".")),
+        &[
+            ("AUTH_MODE", "api-key"),
+            ("API_KEYS_FILE", &keys_file),
+            ("DATABASE_URL", &database_url),
+            ("ORDER_CACHE_KEY_PREFIX", &prefix),
+            ("RUST_LOG", "trace"),
+            ("LOG_FORMAT", "json"),
+        ],
+    ))?;
+    let http = port(&running.until("query-api listening").await?);
+    let base = format!("http://127.0.0.1:{http}");
+    let client = reqwest::Client::new();
+    let wrong = support::keys::random_key();
+    let uid = order.uid();
+    for (path, token) in [
+        (format!("/order/{uid}"), keys.key("full")),
+        (format!("/order/{uid}"), keys.key("full")),
+        ("/orders".to_owned(), keys.key("full")),
+        ("/orders".to_owned(), keys.key("reader")),
+        (format!("/order/{uid}"), wrong.clone()),
+    ] {
+        let status = client
+            .get(format!("{base}{path}"))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .status();
+        assert!(
+            [200, 401, 403].contains(&status.as_u16()),
+            "{path}: {status}"
+        );
+    }
+    let log = running.finish().await.join("\n");
+    assert!(log.contains("request"), "the access log ran");
+    for secret in [keys.key("full"), keys.key("reader"), wrong] {
+        assert!(!log.contains(&secret), "a token in the log");
+    }
+    let delivery = &order.order().delivery;
+    for value in [
+        &delivery.name,
+        &delivery.phone,
+        &delivery.email,
+        &delivery.address,
+    ] {
+        assert!(
+            !log.contains(value.as_str()),
+            "a customer value in the log: {value}"
+        );
+    }
+    drop_db(&db_name).await;
+    Ok(())
+}
