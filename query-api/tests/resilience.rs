@@ -81,7 +81,7 @@ async fn redis_down_still_serves_from_postgres_quickly() -> TestResult {
     assert_eq!(readyz.status(), 200, "redis down is degraded, not unready");
     assert_eq!(
         readyz.json::<Value>().await?,
-        serde_json::json!({"status": "ready", "postgres": "up", "redis": "down"})
+        serde_json::json!({"status": "ready", "postgres": "up", "redis": "down", "auth": "off"})
     );
     app.stop().await;
     if let Some(name) = db_name {
@@ -152,7 +152,7 @@ async fn both_down_answers_503_fast_and_starts_not_ready() -> TestResult {
     assert_eq!(readyz.status(), 503);
     assert_eq!(
         readyz.json::<Value>().await?,
-        serde_json::json!({"status": "not_ready", "postgres": "down", "redis": "down"})
+        serde_json::json!({"status": "not_ready", "postgres": "down", "redis": "down", "auth": "off"})
     );
     app.stop().await;
     Ok(())
