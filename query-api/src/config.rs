@@ -7,7 +7,6 @@ use order_cache::RedisArgs;
 use order_store::PostgresArgs;
 use pipeline_runtime::config::TelemetryArgs;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// Serves orders over HTTP from Redis and PostgreSQL.
@@ -45,7 +44,9 @@ pub struct Config {
 }
 
 /// Who may read orders, and how fast (contract §8). Checked at start by [`crate::auth::Auth`]:
-/// an unusable combination stops query-api with one line naming what to fix.
+/// an unusable combination stops query-api with one line naming what to fix. Values are plain
+/// strings so that an empty variable (`API_KEYS_FILE=` in a `.env` copied from the template)
+/// means "not set" rather than a parse error; [`AuthArgs::value`] reads them.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct AuthArgs {
     /// `api-key`, `jwt`, both (`api-key,jwt`), or `off` (anyone may read; for local use only).
@@ -56,7 +57,7 @@ pub struct AuthArgs {
     /// API keys (mode `api-key`): one `<key-id> <sha256-hex of the key> <scope>[,<scope>…]` a
     /// line, `#` comments. Changes take effect within 10 seconds, without a restart.
     #[arg(long = "api-keys-file", env = "API_KEYS_FILE")]
-    pub api_keys_file: Option<PathBuf>,
+    pub api_keys_file: Option<String>,
 
     /// JWKS URL of the token issuer (mode `jwt`, http or https): fetched at start, every 5
     /// minutes, and when a token names an unknown key (at most once per 10 seconds).
@@ -65,7 +66,7 @@ pub struct AuthArgs {
 
     /// JWKS file instead of a URL (mode `jwt`); re-read when it changes.
     #[arg(long = "auth-jwks-file", env = "AUTH_JWKS_FILE")]
-    pub jwks_file: Option<PathBuf>,
+    pub jwks_file: Option<String>,
 
     /// Required `iss` of tokens (mode `jwt`).
     #[arg(long = "auth-issuer", env = "AUTH_ISSUER")]
@@ -87,10 +88,18 @@ pub struct AuthArgs {
     /// Requests a caller may make at once before the per-second rate applies (default: twice
     /// the rate).
     #[arg(long = "rate-limit-burst", env = "RATE_LIMIT_BURST")]
-    pub rate_limit_burst: Option<u32>,
+    pub rate_limit_burst: Option<String>,
 }
 
 impl AuthArgs {
+    /// A setting's value, `None` when unset or blank.
+    pub fn value(setting: &Option<String>) -> Option<&str> {
+        setting
+            .as_deref()
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+    }
+
     /// Auth off: for tests and local tools that do not exercise access control.
     pub fn off() -> Self {
         Self {

@@ -252,8 +252,8 @@ async fn a_jwks_file_is_reloaded_and_both_modes_accept_either_credential() -> Te
     std::fs::write(&jwks_path, json!({"keys": [old.jwk()]}).to_string())?;
     let args = AuthArgs {
         mode: Some("api-key,jwt".into()),
-        api_keys_file: Some(keys.path()),
-        jwks_file: Some(jwks_path.clone()),
+        api_keys_file: Some(keys.path().to_string_lossy().into_owned()),
+        jwks_file: Some(jwks_path.to_string_lossy().into_owned()),
         issuer: Some(ISSUER.into()),
         audience: Some(AUDIENCE.into()),
         ..AuthArgs::default()

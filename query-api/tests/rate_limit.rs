@@ -12,7 +12,7 @@ use support::{spawn_app_with_auth, TestResult};
 
 fn limited(mut auth: AuthArgs, burst: Option<u32>) -> AuthArgs {
     auth.rate_limit_per_sec = 1;
-    auth.rate_limit_burst = burst;
+    auth.rate_limit_burst = burst.map(|burst| burst.to_string());
     auth
 }
 

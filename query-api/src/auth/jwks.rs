@@ -53,13 +53,17 @@ impl Jwks {
     /// Checks the `jwt` settings and loads the keys. A file must load; a URL that does not
     /// answer is retried in the background (readiness says so meanwhile).
     pub async fn start(args: &AuthArgs) -> anyhow::Result<Arc<Self>> {
-        let (Some(issuer), Some(audience)) = (&args.issuer, &args.audience) else {
+        let (Some(issuer), Some(audience)) = (
+            AuthArgs::value(&args.issuer),
+            AuthArgs::value(&args.audience),
+        ) else {
             bail!("AUTH_MODE includes jwt: set AUTH_ISSUER and AUTH_AUDIENCE");
         };
-        let source = match (&args.jwks_url, &args.jwks_file) {
+        let url = AuthArgs::value(&args.jwks_url);
+        let source = match (url, AuthArgs::value(&args.jwks_file)) {
             (Some(_), Some(_)) => bail!("set AUTH_JWKS_URL or AUTH_JWKS_FILE, not both"),
             (None, None) => bail!("AUTH_MODE includes jwt: set AUTH_JWKS_URL or AUTH_JWKS_FILE"),
-            (None, Some(path)) => Source::File(path.clone()),
+            (None, Some(path)) => Source::File(PathBuf::from(path)),
             (Some(url), None) => {
                 let url = reqwest::Url::parse(url).context("AUTH_JWKS_URL is not a URL")?;
                 match url.scheme() {

@@ -183,7 +183,7 @@ impl Auth {
     /// Checks the settings, loads the keys file and the JWKS. Errors are one line naming the
     /// setting to fix.
     pub async fn build(args: &AuthArgs, metrics: ApiMetrics) -> anyhow::Result<Self> {
-        let (api_key, jwt) = parse_mode(args.mode.as_deref())?;
+        let (api_key, jwt) = parse_mode(AuthArgs::value(&args.mode))?;
         let label = match (api_key, jwt) {
             (false, false) => "off",
             (true, false) => "api-key",
@@ -191,12 +191,12 @@ impl Auth {
             (true, true) => "api-key,jwt",
         };
         let api_keys = if api_key {
-            let Some(path) = &args.api_keys_file else {
+            let Some(path) = AuthArgs::value(&args.api_keys_file) else {
                 bail!("AUTH_MODE={label} needs API_KEYS_FILE (lines of `<key-id> <sha256-hex> <scopes>`)");
             };
-            Some(ApiKeys::load(path)?)
+            Some(ApiKeys::load(std::path::Path::new(path))?)
         } else {
-            if args.api_keys_file.is_some() {
+            if AuthArgs::value(&args.api_keys_file).is_some() {
                 tracing::warn!(
                     mode = label,
                     "API_KEYS_FILE is set but ignored: AUTH_MODE does not include api-key"
@@ -207,7 +207,10 @@ impl Auth {
         let jwks = if jwt {
             Some(Jwks::start(args).await?)
         } else {
-            if args.jwks_url.is_some() || args.jwks_file.is_some() {
+            if AuthArgs::value(&args.jwks_url)
+                .or(AuthArgs::value(&args.jwks_file))
+                .is_some()
+            {
                 tracing::warn!(
                     mode = label,
                     "AUTH_JWKS_* is set but ignored: AUTH_MODE does not include jwt"
@@ -326,7 +329,7 @@ impl Auth {
 
 /// `AUTH_MODE` as (api-key on, jwt on).
 fn parse_mode(mode: Option<&str>) -> anyhow::Result<(bool, bool)> {
-    let Some(mode) = mode.map(str::trim).filter(|mode| !mode.is_empty()) else {
+    let Some(mode) = mode else {
         bail!("AUTH_MODE is not set: choose {MODE_CHOICES}");
     };
     if mode == "off" {
@@ -344,16 +347,22 @@ fn parse_mode(mode: Option<&str>) -> anyhow::Result<(bool, bool)> {
 }
 
 fn rate_limiter(args: &AuthArgs) -> anyhow::Result<Option<Limiter>> {
+    let burst = AuthArgs::value(&args.rate_limit_burst)
+        .map(|burst| {
+            burst
+                .parse::<u32>()
+                .ok()
+                .and_then(NonZeroU32::new)
+                .context("RATE_LIMIT_BURST must be a whole number of requests, at least 1")
+        })
+        .transpose()?;
     let Some(rate) = NonZeroU32::new(args.rate_limit_per_sec) else {
-        if args.rate_limit_burst.is_some() {
+        if burst.is_some() {
             tracing::warn!("RATE_LIMIT_BURST is ignored: RATE_LIMIT_PER_SEC is 0 (no limit)");
         }
         return Ok(None);
     };
-    let burst = args
-        .rate_limit_burst
-        .unwrap_or_else(|| rate.get().saturating_mul(2));
-    let burst = NonZeroU32::new(burst).context("RATE_LIMIT_BURST must be at least 1")?;
+    let burst = burst.unwrap_or_else(|| rate.saturating_add(rate.get()));
     Ok(Some(Limiter::new(rate, burst)))
 }
 

@@ -176,7 +176,7 @@ try {
     await op.locator(".opblock-summary").click();
     await op.locator("button.try-out__btn").click();
     await op.locator("button.execute").click();
-    const status = op.locator(".live-responses-table .response-col_status").first();
+    const status = op.locator(".live-responses-table tbody td.response-col_status").first();
     await status.waitFor({ timeout: 10000 });
     const code = (await status.innerText()).trim();
     expect(code.startsWith("200"), `GET /orders answered ${code}`);

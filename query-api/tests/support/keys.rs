@@ -56,7 +56,7 @@ impl KeysFile {
     pub fn auth_args(&self) -> AuthArgs {
         AuthArgs {
             mode: Some("api-key".into()),
-            api_keys_file: Some(self.path()),
+            api_keys_file: Some(self.path().to_string_lossy().into_owned()),
             ..AuthArgs::default()
         }
     }
