@@ -14,6 +14,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_query-api");
 
+/// Environment variables, and what the one line of the error must mention.
+type Case<'a> = (Vec<(&'a str, &'a str)>, &'a [&'a str]);
+
 /// The binary with only `vars` set, in an empty directory (no `.env` is read).
 fn command(dir: &std::path::Path, vars: &[(&str, &str)]) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(BINARY);
@@ -35,7 +38,7 @@ async fn unusable_access_settings_stop_the_start_with_one_line() -> TestResult {
     let bad_keys = dir.path().join("bad-keys");
     std::fs::write(&bad_keys, "# fine\nok 00 orders:read\n")?;
     let bad_keys = bad_keys.to_string_lossy().into_owned();
-    let cases: Vec<(Vec<(&str, &str)>, &[&str])> = vec![
+    let cases: Vec<Case> = vec![
         (vec![], &["AUTH_MODE", "api-key, jwt, api-key,jwt or off"]),
         (
             vec![("AUTH_MODE", "")],

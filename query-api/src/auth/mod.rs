@@ -7,13 +7,14 @@
 //! metrics or error bodies.
 
 pub mod api_keys;
+pub mod denial;
 pub mod jwks;
 pub mod jwt;
 pub mod limit;
+pub mod scope;
 pub mod watch;
 
 use crate::config::AuthArgs;
-use crate::error::{json_response, ErrorBody};
 use crate::metrics::ApiMetrics;
 use anyhow::{bail, Context};
 use api_keys::ApiKeys;
@@ -23,152 +24,13 @@ use pipeline_runtime::shutdown::Shutdown;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use warp::http::{header, HeaderMap, HeaderValue, StatusCode};
-use warp::reply::Response;
+use warp::http::HeaderMap;
+
+pub use denial::{bearer, Denial};
+pub use scope::{Scope, Scopes};
 
 /// What `AUTH_MODE` accepts, for the one-line start-up errors.
 const MODE_CHOICES: &str = "api-key, jwt, api-key,jwt or off";
-
-/// A permission a credential may carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// `GET /order/{uid}`.
-    Read,
-    /// `GET /orders`.
-    List,
-}
-
-impl Scope {
-    pub fn name(self) -> &'static str {
-        match self {
-            Scope::Read => "orders:read",
-            Scope::List => "orders:list",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Scope> {
-        match name {
-            "orders:read" => Some(Scope::Read),
-            "orders:list" => Some(Scope::List),
-            _ => None,
-        }
-    }
-
-    fn bit(self) -> u8 {
-        match self {
-            Scope::Read => 1,
-            Scope::List => 2,
-        }
-    }
-}
-
-/// The scopes a credential carries (a bit set: checked on every request).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Scopes(u8);
-
-impl Scopes {
-    pub fn with(self, scope: Scope) -> Self {
-        Self(self.0 | scope.bit())
-    }
-
-    pub fn union(self, other: Scopes) -> Self {
-        Self(self.0 | other.0)
-    }
-
-    pub fn contains(self, scope: Scope) -> bool {
-        self.0 & scope.bit() != 0
-    }
-
-    /// The known scopes among space- or comma-separated names; unknown names are ignored.
-    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
-        names
-            .into_iter()
-            .filter_map(Scope::from_name)
-            .fold(Self::default(), Self::with)
-    }
-}
-
-/// Why a request to a protected route is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Denial {
-    /// No bearer token (no header, another scheme, or an empty token).
-    Missing,
-    /// A token that no enabled mode accepts.
-    Invalid,
-    /// A JWT past its `exp` (plus leeway).
-    Expired,
-    /// A valid credential without the scope the route needs.
-    Scope(Scope),
-    /// Over the caller's rate; may ask again after this many whole seconds (≥ 1).
-    Rate(u64),
-}
-
-impl Denial {
-    /// The `reason` label of `auth_failures_total`.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Denial::Missing => "missing",
-            Denial::Invalid => "invalid",
-            Denial::Expired => "expired",
-            Denial::Scope(_) => "scope",
-            Denial::Rate(_) => "rate",
-        }
-    }
-
-    /// 401 with a `WWW-Authenticate` challenge, 403, or 429 with `Retry-After`; JSON bodies
-    /// that say what to do, never what was sent.
-    pub fn into_response(self) -> Response {
-        let (status, message) = match &self {
-            Denial::Missing => (
-                StatusCode::UNAUTHORIZED,
-                "a credential is required: send Authorization: Bearer <token>".to_owned(),
-            ),
-            Denial::Invalid => (
-                StatusCode::UNAUTHORIZED,
-                "the credential is not valid".to_owned(),
-            ),
-            Denial::Expired => (
-                StatusCode::UNAUTHORIZED,
-                "the credential has expired".to_owned(),
-            ),
-            Denial::Scope(scope) => (
-                StatusCode::FORBIDDEN,
-                format!("the credential lacks the scope {}", scope.name()),
-            ),
-            Denial::Rate(_) => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "too many requests: retry later".to_owned(),
-            ),
-        };
-        let mut response = json_response(status, &ErrorBody { error: message });
-        let headers = response.headers_mut();
-        match self {
-            Denial::Missing => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
-            Denial::Invalid | Denial::Expired => {
-                headers.insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer error=\"invalid_token\""),
-                );
-            }
-            // RFC 6750 §3.1: which scope would do.
-            Denial::Scope(scope) => {
-                let challenge = format!(
-                    "Bearer error=\"insufficient_scope\", scope=\"{}\"",
-                    scope.name()
-                );
-                if let Ok(value) = HeaderValue::from_str(&challenge) {
-                    headers.insert(header::WWW_AUTHENTICATE, value);
-                }
-            }
-            Denial::Rate(seconds) => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-            }
-        }
-        response
-    }
-}
 
 /// The configured access control. Shared by every HTTP thread.
 pub struct Auth {
@@ -269,7 +131,8 @@ impl Auth {
     }
 
     async fn decide(&self, headers: &HeaderMap, peer: IpAddr, scope: Scope) -> Result<(), Denial> {
-        if self.label == "off" {
+        if self.api_keys.is_none() && self.jwks.is_none() {
+            // AUTH_MODE=off: everyone is let in; the address is the rate-limit caller.
             return self.limit(&Caller::address(peer));
         }
         let token = bearer(headers)?;
@@ -366,55 +229,9 @@ fn rate_limiter(args: &AuthArgs) -> anyhow::Result<Option<Limiter>> {
     Ok(Some(Limiter::new(rate, burst)))
 }
 
-/// The token of `Authorization: Bearer <token>`. Another scheme or an empty token is
-/// [`Denial::Missing`]; two `Authorization` headers or bytes outside printable ASCII are
-/// [`Denial::Invalid`].
-pub fn bearer(headers: &HeaderMap) -> Result<&str, Denial> {
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let value = values.next().ok_or(Denial::Missing)?;
-    if values.next().is_some() {
-        return Err(Denial::Invalid);
-    }
-    let bytes = value.as_bytes();
-    let token = match bytes.split_at_checked(7) {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case(b"bearer ") => rest.trim_ascii(),
-        _ => return Err(Denial::Missing),
-    };
-    if token.is_empty() {
-        return Err(Denial::Missing);
-    }
-    if !token.iter().all(|byte| (b'!'..=b'~').contains(byte)) {
-        return Err(Denial::Invalid);
-    }
-    std::str::from_utf8(token).map_err(|_| Denial::Invalid)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn with_authorization(values: &[&'static str]) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        for value in values {
-            headers.append(header::AUTHORIZATION, HeaderValue::from_static(value));
-        }
-        headers
-    }
-
-    #[test]
-    fn reads_bearer_tokens_and_nothing_else() {
-        let token =
-            |values: &[&'static str]| bearer(&with_authorization(values)).map(str::to_owned);
-        assert_eq!(token(&["Bearer abc.def"]), Ok("abc.def".into()));
-        assert_eq!(token(&["bearer   padded  "]), Ok("padded".into()));
-        assert_eq!(token(&[]), Err(Denial::Missing));
-        assert_eq!(token(&["Basic dXNlcjpwYXNz"]), Err(Denial::Missing));
-        assert_eq!(token(&["Bearer"]), Err(Denial::Missing));
-        assert_eq!(token(&["Bearer   "]), Err(Denial::Missing));
-        assert_eq!(token(&["Bearerabc"]), Err(Denial::Missing));
-        assert_eq!(token(&["Bearer a b"]), Err(Denial::Invalid));
-        assert_eq!(token(&["Bearer one", "Bearer two"]), Err(Denial::Invalid));
-    }
 
     #[test]
     fn modes_are_a_list_or_off_and_never_defaulted() {
@@ -435,21 +252,5 @@ mod tests {
                 .unwrap_or_default();
             assert!(err.contains(MODE_CHOICES), "{bad:?}: {err}");
         }
-    }
-
-    #[test]
-    fn refusals_carry_the_contract_headers() {
-        let missing = Denial::Missing.into_response();
-        assert_eq!(missing.status(), 401);
-        assert_eq!(missing.headers()[header::WWW_AUTHENTICATE], "Bearer");
-        let invalid = Denial::Expired.into_response();
-        assert_eq!(
-            invalid.headers()[header::WWW_AUTHENTICATE],
-            "Bearer error=\"invalid_token\""
-        );
-        assert_eq!(Denial::Scope(Scope::List).into_response().status(), 403);
-        let rate = Denial::Rate(0).into_response();
-        assert_eq!(rate.status(), 429);
-        assert_eq!(rate.headers()[header::RETRY_AFTER], "1");
     }
 }
