@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The full test suite, from a fresh machine: brings the local stack and the secure one up
-# (installing what is missing), then runs the Rust tests (unit, property and integration tests against the real
-# PostgreSQL, Redis and Kafka), the browser test of the web page, and the offline validation of
-# the deployment files. Pass extra arguments through to `cargo test` (e.g. a test name filter).
+# (installing what is missing), then runs the Rust tests (unit, property and integration tests
+# against the real PostgreSQL, Redis and Kafka), the browser test of the web page, and the offline
+# validation of the deployment files. Pass extra arguments through to `cargo test` (e.g. a test
+# name filter).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
