@@ -90,10 +90,12 @@ refuses "a wrong password is refused" "password authentication failed" \
   pg wrong-password "$base sslmode=verify-full sslrootcert=$SECURE_CA_FILE" "SELECT 1"
 accepts "client certificate logs in as $SECURE_PG_CERT_USER (cert auth)" "^$SECURE_PG_CERT_USER\$" \
   pg "" "$SECURE_DATABASE_CERT_URL" "SELECT current_user"
+cert_user="host=localhost port=$SECURE_PG_PORT dbname=orders user=$SECURE_PG_CERT_USER sslmode=verify-full"
+cert_user+=" sslrootcert=$SECURE_CA_FILE"
 refuses "$SECURE_PG_CERT_USER without a certificate is refused" "requires a valid client certificate" \
-  pg "" "host=localhost port=$SECURE_PG_PORT dbname=orders user=$SECURE_PG_CERT_USER sslmode=verify-full sslrootcert=$SECURE_CA_FILE" "SELECT 1"
+  pg "" "$cert_user" "SELECT 1"
 refuses "a client certificate from another CA is refused" "unknown ca" \
-  pg "" "host=localhost port=$SECURE_PG_PORT dbname=orders user=$SECURE_PG_CERT_USER sslmode=verify-full sslrootcert=$SECURE_CA_FILE sslcert=$SECURE_OTHER_CLIENT_CERT sslkey=$SECURE_OTHER_CLIENT_KEY" "SELECT 1"
+  pg "" "$cert_user sslcert=$SECURE_OTHER_CLIENT_CERT sslkey=$SECURE_OTHER_CLIENT_KEY" "SELECT 1"
 
 # ---------------------------------------------------------------- Redis
 echo "Redis localhost:$SECURE_REDIS_PORT (redis-cli)"
@@ -142,7 +144,8 @@ refuses "mutual TLS with another CA's certificate is refused" "certificate unkno
 refuses "user limited may not produce" "Topic authorization failed" produce limited.conf from-limited
 
 jtool() { # class config-file [options...]: one of Kafka's Java tools against the SASL_SSL listener
-  timeout 60 java -Xms32m -Xmx256m -Dlog4j2.configurationFile="$ROOT/scripts/kafka/log4j2-tools.yaml" -cp "$JARS/*" \
+  timeout 60 java -Xms32m -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+    -Dlog4j2.configurationFile="$ROOT/scripts/kafka/log4j2-tools.yaml" -cp "$JARS/*" \
     "$1" --bootstrap-server "$KAFKA_BROKERS" "${@:3}" "$2"
 }
 sed 's/password="[^"]*"/password="wrong-password"/' "$SECURE_KAFKA_JAVA_CONFIG_ORDERS" >"$TMP/java-wrong.properties"

@@ -71,7 +71,8 @@ secure_material() {
     kv SECURE_PG_PORT "$SECURE_PG_PORT"
     kv SECURE_PG_PASSWORD "$pg"
     kv SECURE_PG_CERT_USER "$SECURE_PG_CERT_USER"
-    kv SECURE_DATABASE_CERT_URL "postgres://$SECURE_PG_CERT_USER@localhost:$SECURE_PG_PORT/orders?sslmode=verify-full&sslrootcert=$d/ca.pem&sslcert=$d/client.pem&sslkey=$d/client.key"
+    kv SECURE_DATABASE_CERT_URL "postgres://$SECURE_PG_CERT_USER@localhost:$SECURE_PG_PORT/orders?sslmode=verify-full\
+&sslrootcert=$d/ca.pem&sslcert=$d/client.pem&sslkey=$d/client.key"
     kv SECURE_REDIS_PORT "$SECURE_REDIS_PORT"
     kv SECURE_REDIS_PASSWORD "$redis"
     kv SECURE_KAFKA_MTLS_BROKERS "localhost:$SECURE_KAFKA_MTLS_PORT"

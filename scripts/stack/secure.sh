@@ -59,8 +59,10 @@ postgres_secure_start() {
   secure_material
   local v conf changed=0 pg
   v="$(pg_version)"; conf="/etc/postgresql/$v/$SECURE_PG_CLUSTER"
-  if [ ! -d "$conf" ]; then
+  if ! pg_lsclusters -h | awk -v v="$v" -v c="$SECURE_PG_CLUSTER" '$1 == v && $2 == c' | grep -q .; then
     log "creating PostgreSQL cluster $v/$SECURE_PG_CLUSTER (port $SECURE_PG_PORT)"
+    # pg_dropcluster keeps a config folder holding files it did not write (ours): it would block.
+    rm -rf "$conf"
     pg_createcluster "$v" "$SECURE_PG_CLUSTER" --port "$SECURE_PG_PORT" >>"$LOGS/postgres-secure.log" 2>&1 ||
       die "pg_createcluster failed (see $LOGS/postgres-secure.log)"
   fi
@@ -113,7 +115,7 @@ redis_secure_start() {
   secure_material
   # Debian builds Redis with TLS (linked to OpenSSL); a build without it rejects the tls-* options
   # with a vague message, so say why up front.
-  ldd "$(command -v redis-server)" | grep -q libssl || die "this redis-server is built without TLS"
+  [[ "$(ldd "$(command -v redis-server)")" == *libssl* ]] || die "this redis-server is built without TLS"
   if ! secure_owned redis-secure "$SECURE_REDIS_PORT" redis-server; then
     log "starting Redis (TLS only, localhost:$SECURE_REDIS_PORT)"
     (umask 077; printf '%s\n' "user default off" "user orders on >$(secure_get SECURE_REDIS_PASSWORD) ~* &* +@all" \
@@ -133,6 +135,11 @@ redis_secure_stop() {
 }
 
 # ---------------------------------------------------------------- Kafka (SASL_SSL, mutual TLS, ACLs)
+secure_tool() { # a short-lived Kafka tool: C1 only and the serial GC start it on about half the CPU
+  java -Xms32m -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+    -Dlog4j2.configurationFile="$ROOT/scripts/kafka/log4j2-tools.yaml" -cp "$JARS/*" "$@"
+}
+
 kafka_secure_config() {
   local data="$SECURE/kafka-data" props="$SECURE/kafka.properties" scram=() u pw m
   (
@@ -150,9 +157,12 @@ kafka_secure_config() {
     for m in SCRAM-SHA-256 SCRAM-SHA-512; do scram+=(--add-scram "$m=[name=${u%%:*},password=$pw]"); done
   done
   mkdir -p "$data"
-  kafka_java kafka.tools.StorageTool format --standalone -t "$(kafka_java kafka.tools.StorageTool random-uuid)" \
-    -c "$props" "${scram[@]}" >>"$LOGS/kafka-secure-format.log" 2>&1 ||
-    die "secure Kafka storage format failed (see $LOGS/kafka-secure-format.log)"
+  # A cluster id is 16 random bytes in URL-safe base64 (what `StorageTool random-uuid` prints, without
+  # a JVM); one starting with '-' would read as an option.
+  local id="-"
+  while [[ "$id" == -* ]]; do id="$(openssl rand -base64 16 | tr '+/' '-_' | tr -d '=\n')"; done
+  secure_tool kafka.tools.StorageTool format --standalone -t "$id" -c "$props" "${scram[@]}" \
+    >>"$LOGS/kafka-secure-format.log" 2>&1 || die "secure Kafka storage format failed (see $LOGS/kafka-secure-format.log)"
 }
 
 kafka_secure_launch() { # starts the broker without waiting for it
@@ -178,14 +188,14 @@ kafka_secure_ready() { # waits for the broker, then (once) its ACLs and topics
   local acl=(org.apache.kafka.tools.AclCommand "${admin[@]}" --add) out="$LOGS/kafka-secure-provision.log"
   # orders: everything on topics (tests create random ones), groups and transactional ids, and
   # the cluster operations an idempotent producer and the admin tools need; limited: read only.
-  kafka_java "${acl[@]}" --allow-principal User:orders --operation All --topic '*' --group '*' \
+  secure_tool "${acl[@]}" --allow-principal User:orders --operation All --topic '*' --group '*' \
     --transactional-id '*' >"$out" 2>&1 || die "ACLs for orders failed (see $out)"
-  kafka_java "${acl[@]}" --allow-principal User:orders --operation Describe --operation DescribeConfigs \
+  secure_tool "${acl[@]}" --allow-principal User:orders --operation Describe --operation DescribeConfigs \
     --operation IdempotentWrite --cluster >>"$out" 2>&1 || die "cluster ACLs for orders failed (see $out)"
-  kafka_java "${acl[@]}" --allow-principal User:limited --operation Read --operation Describe --topic '*' \
+  secure_tool "${acl[@]}" --allow-principal User:limited --operation Read --operation Describe --topic '*' \
     --group '*' >>"$out" 2>&1 || die "ACLs for limited failed (see $out)"
   for t in "${TOPICS[@]}"; do
-    kafka_java org.apache.kafka.tools.TopicCommand "${admin[@]}" --create --if-not-exists --topic "$t" \
+    secure_tool org.apache.kafka.tools.TopicCommand "${admin[@]}" --create --if-not-exists --topic "$t" \
       --partitions "$PARTITIONS" --replication-factor 1 >>"$out" 2>&1 || die "could not create topic $t (see $out)"
   done
   touch "$SECURE/kafka.provisioned"
