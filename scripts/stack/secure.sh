@@ -38,8 +38,9 @@ SECURE_PG_CERT_USER=orders_cert
 source "$ROOT/scripts/stack/secure-material.sh"
 
 secure_owned() { # service port program: true when this state folder's process runs (or starts)
-  local pid="$SECURE/$1.pid"
-  [ -f "$pid" ] && tr '\0' ' ' <"/proc/$(cat "$pid")/cmdline" 2>/dev/null | grep -q "$3" && return 0
+  local pid="$SECURE/$1.pid" cmd=""
+  [ -f "$pid" ] && cmd="$(tr '\0' ' ' <"/proc/$(cat "$pid")/cmdline" 2>/dev/null)" || true
+  [[ "$cmd" == *"$3"* ]] && return 0
   port_open "$2" || return 1
   die "port $2 is held by a process not started from $STATE (another checkout's secure stack? \
 stop it there with scripts/stack.sh down --secure)"
@@ -87,6 +88,7 @@ postgres_secure_start() {
     pg_ctlcluster "$v" "$SECURE_PG_CLUSTER" start >>"$LOGS/postgres-secure.log" 2>&1 ||
       die "secure PostgreSQL failed to start (see $LOGS/postgres-secure.log)"
   elif [ "$changed" = 1 ]; then
+    log "reloading PostgreSQL $v/$SECURE_PG_CLUSTER with the certificates and rules of $SECURE"
     pg_ctlcluster "$v" "$SECURE_PG_CLUSTER" reload >>"$LOGS/postgres-secure.log" 2>&1
   fi
   wait_port "$SECURE_PG_PORT" "PostgreSQL (secure)" 30
