@@ -3,10 +3,13 @@
 # its Maven Central jars. Idempotent: `up` twice changes nothing the second time. Each variant
 # lives in its own file under scripts/stack/ and on its own ports:
 #   single.sh   the single-node stack of contract §7 (5432, 6379, 9092) and optional Jaeger
+#   cluster.sh  the clustered engines of contract §10 (Kafka 29092–29097, Redis Cluster 7000–7005,
+#               PostgreSQL replica 5433), with --cluster
 #
-#   scripts/stack.sh up | down | status
+#   scripts/stack.sh up [--cluster] | down [--cluster] | status [--cluster]
 #   scripts/stack.sh start|stop SERVICE   (outage tests and drills use these; SERVICE as listed
 #                                          by `scripts/stack.sh services`)
+#   scripts/stack.sh kill SERVICE         (SIGKILL, a crash, for the clustered services)
 #
 # State (pids, logs, Kafka data) lives in .stack/ inside the checkout (git-ignored); the Kafka jars
 # and the Jaeger binary are cached outside it in $ORDERS_CACHE (default ~/.cache/order-pipeline)
@@ -27,13 +30,16 @@ mkdir -p "$STATE" "$LOGS" "$CACHE"
 source "$ROOT/scripts/stack/common.sh"
 # shellcheck source=scripts/stack/single.sh
 source "$ROOT/scripts/stack/single.sh"
+# shellcheck source=scripts/stack/cluster.sh
+source "$ROOT/scripts/stack/cluster.sh"
 
 # Services `start`/`stop` accept; each has <name>_start and <name>_stop functions (a name with
 # dashes maps to underscores).
-SERVICES=(postgres redis kafka jaeger)
+SERVICES=(postgres redis kafka jaeger "${CLUSTER_SERVICES[@]}")
+has_flag() { local f="$1" a; shift; for a; do [ "$a" = "$f" ] && return 0; done; return 1; }
 
 usage() {
-  echo "usage: $0 up|down|status|services|start SERVICE|stop SERVICE" >&2
+  echo "usage: $0 up|down|status [--cluster] | services | start|stop|kill SERVICE" >&2
   exit 2
 }
 
@@ -46,13 +52,17 @@ service_fn() { # service action → function name
 }
 
 case "${1:-}" in
-  up) single_up ;;
-  down) single_down ;;
-  status) single_status ;;
+  up) single_up; if has_flag --cluster "$@"; then cluster_up; fi ;;
+  down) if has_flag --cluster "$@"; then cluster_down; else single_down; fi ;;
+  status)
+    rc=0; single_status || rc=1
+    if has_flag --cluster "$@" || cluster_running; then cluster_status || rc=1; fi
+    exit $rc ;;
   services) printf '%s\n' "${SERVICES[@]}" ;;
-  start | stop)
+  start | stop | kill)
     [ -n "${2:-}" ] || usage
     fn="$(service_fn "$2" "$1")"
+    declare -F "$fn" >/dev/null || die "'$1' does not apply to $2"
     "$fn" ;;
   *) usage ;;
 esac

@@ -1,0 +1,99 @@
+# The clustered engines of contract §10, beside the single-node stack and on their own ports:
+# a 3-node Kafka KRaft cluster, a 6-node Redis Cluster and a streaming PostgreSQL replica. Drills
+# stop, start or SIGKILL one node at a time through the services listed in CLUSTER_SERVICES.
+# Sourced by scripts/stack.sh after common.sh and single.sh.
+# shellcheck shell=bash
+
+CL="$STATE/cluster"  # every node's data, pid files and logs
+CL_LOGS="$CL/logs"
+
+# shellcheck source=scripts/stack/cluster-kafka.sh
+source "$ROOT/scripts/stack/cluster-kafka.sh"
+# shellcheck source=scripts/stack/cluster-redis.sh
+source "$ROOT/scripts/stack/cluster-redis.sh"
+# shellcheck source=scripts/stack/cluster-pg.sh
+source "$ROOT/scripts/stack/cluster-pg.sh"
+
+CLUSTER_SERVICES=(kafka-1 kafka-2 kafka-3)
+for _p in "${REDIS_CLUSTER_PORTS[@]}"; do CLUSTER_SERVICES+=("redis-$_p"); done
+CLUSTER_SERVICES+=(postgres-replica)
+unset _p
+
+# ---------------------------------------------------------------- helpers the three files share
+cluster_dirs() { mkdir -p "$CL" "$CL_LOGS"; }
+
+port_pid() { # port → pid of the process listening on it (empty if none)
+  ss -Htlnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2
+}
+
+node_pid() { # pidfile port → the node's pid: the listener wins, since another checkout may own it
+  local pid; pid="$(port_pid "$2")"
+  if [ -z "$pid" ] && [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; then pid="$(cat "$1")"; fi
+  echo "$pid"
+}
+
+sigkill_node() { # name pidfile port: what a crash looks like to the rest of the cluster
+  local pid; pid="$(node_pid "$2" "$3")"
+  [ -n "$pid" ] || die "$1 is not running (nothing listens on $3)"
+  log "SIGKILL $1 (pid $pid, port $3)"
+  kill -9 "$pid"
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  rm -f "$2"
+}
+
+term_node() { # name pidfile port seconds: clean stop, SIGKILL only if it hangs past the limit
+  local pid; pid="$(node_pid "$2" "$3")"
+  [ -n "$pid" ] || { rm -f "$2"; return 0; }
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq $(($4 * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "$1 did not stop within $4 s: SIGKILL"
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$2"
+}
+
+wait_for() { # description seconds command...: polls the command every 0.5 s
+  local what="$1" secs="$2" i; shift 2
+  for ((i = 0; i < secs * 2; i++)); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  die "$what not reached within $secs s (logs: $CL_LOGS)"
+}
+
+# ---------------------------------------------------------------- the clustered stack as a whole
+cluster_up() {
+  cluster_dirs
+  local t0=$SECONDS
+  kafka_cluster_up
+  redis_cluster_up
+  pg_replica_up
+  log "cluster is up in $((SECONDS - t0)) s: KAFKA_BROKERS=$KAFKA_CLUSTER_BROKERS" \
+    "REDIS_CLUSTER_URLS=$(redis_cluster_urls)" \
+    "DATABASE_READ_URL=postgres://orders:orders@localhost:$PG_REPLICA_PORT/orders"
+}
+
+cluster_down() {
+  kafka_cluster_down
+  redis_cluster_down
+  postgres_replica_stop
+  log "clustered engines are down (data kept under $CL; the replication slot keeps WAL for the replica)"
+}
+
+cluster_running() { # any clustered node up?
+  local p
+  for p in "${KAFKA_CLUSTER_PORTS[@]}" "${REDIS_CLUSTER_PORTS[@]}" "$PG_REPLICA_PORT"; do
+    port_open "$p" && return 0
+  done
+  return 1
+}
+
+cluster_status() {
+  local rc=0
+  echo "-- clustered engines (scripts/stack.sh up --cluster)"
+  kafka_cluster_status || rc=1
+  redis_cluster_status || rc=1
+  pg_replica_status || rc=1
+  return $rc
+}
