@@ -64,6 +64,8 @@ kafka_node_start() { # n
   kafka_node_config "$1"
   kafka_node_launch "$1"
   wait_for "kafka-$1 listening on $(kafka_node_port "$1")" 120 port_open "$(kafka_node_port "$1")"
+  # Back in service once the controller has unfenced it (its replicas then catch up on their own).
+  wait_for "kafka-$1 registered and unfenced" 120 kafka_cluster_brokers_registered
 }
 
 kafka_node_stop() { # n: a clean (controlled) shutdown; leaders move away first
@@ -138,7 +140,9 @@ kafka_cluster_status() {
   [ "$up" -gt 0 ] && [ -f "$JARS/.complete" ] || return $rc
   local quorum urp
   quorum="$(kafka_cluster_java org.apache.kafka.tools.MetadataQuorumCommand describe --status 2>/dev/null |
-    awk -F': *' '/^(LeaderId|LeaderEpoch|MaxFollowerLag|CurrentVoters)/ {printf "%s=%s ", $1, $2}')"
+    awk '/^LeaderId:/ {l = $2} /^LeaderEpoch:/ {e = $2} /^MaxFollowerLag:/ {g = $2}
+      /^CurrentVoters:/ {n = split($0, v, /"id": /); for (i = 2; i <= n; i++) ids = ids (i > 2 ? "," : "") (v[i] + 0)}
+      END {if (l != "") printf "leader=%s epoch=%s voters=%s max_follower_lag=%s", l, e, ids, g}')"
   urp="$(kafka_cluster_java org.apache.kafka.tools.TopicCommand --describe --under-replicated-partitions 2>/dev/null |
     grep -c 'Partition:' || true)"
   printf 'kafka quorum:     %s\n' "${quorum:-unavailable}"

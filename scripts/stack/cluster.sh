@@ -28,8 +28,13 @@ port_pid() { # port → pid of the process listening on it (empty if none)
 
 node_pid() { # pidfile port → the node's pid: the listener wins, since another checkout may own it
   local pid; pid="$(port_pid "$2")"
-  if [ -z "$pid" ] && [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; then pid="$(cat "$1")"; fi
+  if [ -z "$pid" ] && [ -f "$1" ] && alive "$(cat "$1")"; then pid="$(cat "$1")"; fi
   echo "$pid"
+}
+
+alive() { # pid: running (a zombie waiting for init to reap it counts as gone)
+  local s; s="$(ps -o stat= -p "$1" 2>/dev/null)"
+  [ -n "$s" ] && [ "${s:0:1}" != Z ]
 }
 
 sigkill_node() { # name pidfile port: what a crash looks like to the rest of the cluster
@@ -37,7 +42,7 @@ sigkill_node() { # name pidfile port: what a crash looks like to the rest of the
   [ -n "$pid" ] || die "$1 is not running (nothing listens on $3)"
   log "SIGKILL $1 (pid $pid, port $3)"
   kill -9 "$pid"
-  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 100); do alive "$pid" || break; sleep 0.1; done
   rm -f "$2"
 }
 
@@ -45,8 +50,8 @@ term_node() { # name pidfile port seconds: clean stop, SIGKILL only if it hangs 
   local pid; pid="$(node_pid "$2" "$3")"
   [ -n "$pid" ] || { rm -f "$2"; return 0; }
   kill "$pid" 2>/dev/null || true
-  for _ in $(seq $(($4 * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then
+  for _ in $(seq $(($4 * 10))); do alive "$pid" || break; sleep 0.1; done
+  if alive "$pid"; then
     log "$1 did not stop within $4 s: SIGKILL"
     kill -9 "$pid" 2>/dev/null || true
   fi
