@@ -98,8 +98,15 @@ pg_replica_streaming() {
       WHERE application_name = '$PG_REPLICA_APP' AND state = 'streaming'")" = 1 ]
 }
 
-pg_replica_gone() { # no process of the replica's data dir left (after a SIGKILL its children linger)
-  ! pgrep -f -- "-D $(pg_replica_datadir)( |$)" >/dev/null && ! pgrep -u postgres -f "postgres: $(pg_version)/$PG_REPLICA_CLUSTER:" >/dev/null
+pg_replica_gone() { # after a SIGKILL: its children exit, and the dead postmaster must be reaped,
+  # or the new one takes the pid in its lock files for a running server and refuses to start
+  local f pid
+  for f in "$(pg_replica_datadir)/postmaster.pid" "/var/run/postgresql/.s.PGSQL.$PG_REPLICA_PORT.lock"; do
+    [ -f "$f" ] || continue
+    pid="$(head -1 "$f")"
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && return 1
+  done
+  ! pgrep -u postgres -f "postgres: $(pg_version)/$PG_REPLICA_CLUSTER:" >/dev/null
 }
 
 postgres_replica_start() {

@@ -40,7 +40,10 @@ redis_node_start() { # port
     redis-cli --cluster add-node "127.0.0.1:$p" "127.0.0.1:$seed" --cluster-slave >>"$CL_LOGS/redis-cluster.log" 2>&1 ||
       die "redis-$p could not join the cluster (see $CL_LOGS/redis-cluster.log)"
   fi
+  wait_for "redis-$p back in the cluster (state ok)" 30 redis_node_ok "$p"
 }
+
+redis_node_ok() { [ "$(redis_info "$1" cluster_state)" = ok ]; }
 
 redis_node_stop() { # port: SHUTDOWN lets a master hand its last writes to its replica first
   local p="$1"
