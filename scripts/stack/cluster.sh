@@ -40,7 +40,7 @@ alive() { # pid: running (a zombie waiting for init to reap it counts as gone)
 sigkill_node() { # name pidfile port: what a crash looks like to the rest of the cluster
   local pid; pid="$(node_pid "$2" "$3")"
   [ -n "$pid" ] || die "$1 is not running (nothing listens on $3)"
-  log "SIGKILL $1 (pid $pid, port $3)"
+  log "SIGKILL $1 (pid $pid, port $3) at $(date +%T.%3N)"
   kill -9 "$pid"
   for _ in $(seq 100); do alive "$pid" || break; sleep 0.1; done
   rm -f "$2"
@@ -70,10 +70,10 @@ wait_for() { # description seconds command...: polls the command every 0.5 s
 # ---------------------------------------------------------------- the clustered stack as a whole
 cluster_up() {
   cluster_dirs
-  local t0=$SECONDS
-  kafka_cluster_up
-  redis_cluster_up
-  pg_replica_up
+  local t0=$SECONDS t
+  t=$SECONDS; kafka_cluster_up; log "Kafka cluster ready ($((SECONDS - t)) s)"
+  t=$SECONDS; redis_cluster_up; log "Redis Cluster ready ($((SECONDS - t)) s)"
+  t=$SECONDS; pg_replica_up; log "PostgreSQL replica streaming ($((SECONDS - t)) s)"
   log "cluster is up in $((SECONDS - t0)) s: KAFKA_BROKERS=$KAFKA_CLUSTER_BROKERS" \
     "REDIS_CLUSTER_URLS=$(redis_cluster_urls)" \
     "DATABASE_READ_URL=postgres://orders:orders@localhost:$PG_REPLICA_PORT/orders"
