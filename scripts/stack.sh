@@ -7,6 +7,7 @@
 #               PostgreSQL replica 5433), with --cluster
 #
 #   scripts/stack.sh up [--cluster] | down [--cluster] | status [--cluster]
+#   scripts/stack.sh down --cluster --purge   (also deletes the clusters' data and the replica's slot)
 #   scripts/stack.sh start|stop SERVICE   (outage tests and drills use these; SERVICE as listed
 #                                          by `scripts/stack.sh services`)
 #   scripts/stack.sh kill SERVICE         (SIGKILL, a crash, for the clustered services)
@@ -39,7 +40,7 @@ SERVICES=(postgres redis kafka jaeger "${CLUSTER_SERVICES[@]}")
 has_flag() { local f="$1" a; shift; for a; do [ "$a" = "$f" ] && return 0; done; return 1; }
 
 usage() {
-  echo "usage: $0 up|down|status [--cluster] | services | start|stop|kill SERVICE" >&2
+  echo "usage: $0 up|down|status [--cluster] | down --cluster --purge | services | start|stop|kill SERVICE" >&2
   exit 2
 }
 
@@ -53,7 +54,10 @@ service_fn() { # service action → function name
 
 case "${1:-}" in
   up) single_up; if has_flag --cluster "$@"; then cluster_up; fi ;;
-  down) if has_flag --cluster "$@"; then cluster_down; else single_down; fi ;;
+  down)
+    if has_flag --purge "$@"; then cluster_purge
+    elif has_flag --cluster "$@"; then cluster_down
+    else single_down; fi ;;
   status)
     rc=0; single_status || rc=1
     if has_flag --cluster "$@" || cluster_running; then cluster_status || rc=1; fi

@@ -100,24 +100,33 @@ kafka_cluster_brokers_registered() { # all three brokers unfenced and known to t
     awk '$1 ~ /^[0-9]+$/ && $0 ~ /unfenced/ {n++} END {print n + 0}')" -ge 3 ]
 }
 
-kafka_cluster_up() {
+KAFKA_CLUSTER_LAUNCHED=()  # nodes kafka_cluster_launch started, for kafka_cluster_ready to wait on
+
+kafka_cluster_launch() { # formats and starts the missing nodes without waiting for them
   command -v java >/dev/null || apt_install openjdk-17-jre-headless
   kafka_jars
   cluster_dirs
-  local n missing=()
+  local n pids=() pid
+  KAFKA_CLUSTER_LAUNCHED=()
   for n in "${KAFKA_CLUSTER_NODES[@]}"; do
-    port_open "$(kafka_node_port "$n")" || missing+=("$n")
+    port_open "$(kafka_node_port "$n")" || KAFKA_CLUSTER_LAUNCHED+=("$n")
   done
-  if [ ${#missing[@]} -gt 0 ]; then
-    # The nodes format and boot in parallel: a quorum needs two of three before any opens its port.
-    local pids=() pid
-    kafka_cluster_id >/dev/null # once, before the parallel formats read it
-    for n in "${missing[@]}"; do kafka_node_config "$n" & pids+=($!); done
-    for pid in "${pids[@]}"; do wait "$pid" || die "formatting Kafka storage failed"; done
-    for n in "${missing[@]}"; do kafka_node_launch "$n"; done
-    for n in "${missing[@]}"; do wait_for "kafka-$n listening on $(kafka_node_port "$n")" 120 port_open "$(kafka_node_port "$n")"; done
-  fi
-  wait_for "three registered Kafka brokers" 120 kafka_cluster_brokers_registered
+  [ ${#KAFKA_CLUSTER_LAUNCHED[@]} -gt 0 ] || return 0
+  # The nodes format and boot in parallel: a quorum needs two of three before any opens its port.
+  kafka_cluster_id >/dev/null # once, before the parallel formats read it
+  for n in "${KAFKA_CLUSTER_LAUNCHED[@]}"; do kafka_node_config "$n" & pids+=($!); done
+  for pid in "${pids[@]}"; do wait "$pid" || die "formatting Kafka storage failed"; done
+  for n in "${KAFKA_CLUSTER_LAUNCHED[@]}"; do kafka_node_launch "$n"; done
+}
+
+kafka_cluster_ready() { # waits for the nodes just launched, then makes sure of the topics
+  local n
+  for n in "${KAFKA_CLUSTER_LAUNCHED[@]}"; do
+    wait_for "kafka-$n listening on $(kafka_node_port "$n")" 120 port_open "$(kafka_node_port "$n")"
+  done
+  # Nodes that were up already are registered; new ones must be before an RF 3 topic can exist.
+  [ ${#KAFKA_CLUSTER_LAUNCHED[@]} -eq 0 ] ||
+    wait_for "three registered Kafka brokers" 120 kafka_cluster_brokers_registered
   kafka_cluster_topics
 }
 

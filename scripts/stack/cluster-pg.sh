@@ -125,12 +125,23 @@ postgres_replica_start() {
   wait_for "replica streaming from the primary" 120 pg_replica_streaming
 }
 
-pg_replica_up() { postgres_replica_start; }
 
 postgres_replica_stop() {
   pg_replica_exists || return 0
   port_open "$PG_REPLICA_PORT" || return 0
   pg_ctlcluster "$(pg_version)" "$PG_REPLICA_CLUSTER" stop -m fast >>"$CL_LOGS/postgres-replica.log" 2>&1 || true
+}
+
+pg_replica_purge() { # drops the Debian cluster and, so the primary stops keeping WAL, the slot
+  pg_replica_exists && pg_dropcluster "$(pg_version)" "$PG_REPLICA_CLUSTER" >>"$CL_LOGS/postgres-replica.log" 2>&1
+  port_open 5432 || return 0
+  wait_for "the replica's walsender gone" 30 pg_slot_inactive
+  pg_sql 5432 <<<"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+      WHERE slot_name = '$PG_REPLICA_SLOT'" >/dev/null
+}
+
+pg_slot_inactive() {
+  [ "$(pg_sql 5432 <<<"SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$PG_REPLICA_SLOT' AND active")" = 0 ]
 }
 
 postgres_replica_kill() { # the postmaster only; its children notice and exit, as after a crash

@@ -71,19 +71,32 @@ wait_for() { # description seconds command...: polls the command every 0.5 s
 cluster_up() {
   cluster_dirs
   local t0=$SECONDS t
-  t=$SECONDS; kafka_cluster_up; log "Kafka cluster ready ($((SECONDS - t)) s)"
+  # The Kafka JVMs boot (the slow part) while Redis and the replica are brought up.
+  kafka_cluster_launch
   t=$SECONDS; redis_cluster_up; log "Redis Cluster ready ($((SECONDS - t)) s)"
-  t=$SECONDS; pg_replica_up; log "PostgreSQL replica streaming ($((SECONDS - t)) s)"
+  t=$SECONDS; postgres_replica_start; log "PostgreSQL replica streaming ($((SECONDS - t)) s)"
+  kafka_cluster_ready; log "Kafka cluster ready ($((SECONDS - t0)) s after launch)"
   log "cluster is up in $((SECONDS - t0)) s: KAFKA_BROKERS=$KAFKA_CLUSTER_BROKERS" \
     "REDIS_CLUSTER_URLS=$(redis_cluster_urls)" \
     "DATABASE_READ_URL=postgres://orders:orders@localhost:$PG_REPLICA_PORT/orders"
 }
 
-cluster_down() {
+cluster_stop_all() {
   kafka_cluster_down
   redis_cluster_down
   postgres_replica_stop
+}
+
+cluster_down() {
+  cluster_stop_all
   log "clustered engines are down (data kept under $CL; the replication slot keeps WAL for the replica)"
+}
+
+cluster_purge() { # down, then forget everything: data, the replica's cluster and its slot
+  cluster_stop_all
+  pg_replica_purge
+  rm -rf "$CL"
+  log "clustered engines removed (next up --cluster starts from scratch)"
 }
 
 cluster_running() { # any clustered node up?
