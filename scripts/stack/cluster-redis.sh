@@ -21,13 +21,16 @@ redis_node_start() { # port
   mkdir -p "$dir"
   if ! port_open "$p"; then
     log "starting redis-$p"
+    # A replica saves each full sync to dump.rdb; loaded at start it would bring back stale
+    # orders (and make a node that lost nodes.conf claim their slots). A cache starts empty.
+    rm -f "$dir/dump.rdb"
     # The read model is a cache: no RDB/AOF, bounded memory with LRU eviction. Without full
     # coverage the other masters keep serving their slots while one is down, so only the keys
     # of the failed master fall back to PostgreSQL.
     redis-server --port "$p" --bind 127.0.0.1 --daemonize yes --save "" --appendonly no \
       --cluster-enabled yes --cluster-config-file nodes.conf \
       --cluster-node-timeout "$REDIS_CLUSTER_NODE_TIMEOUT_MS" --cluster-require-full-coverage no \
-      --maxmemory 128mb --maxmemory-policy allkeys-lru \
+      --maxmemory 128mb --maxmemory-policy allkeys-lru --repl-diskless-load on-empty-db \
       --pidfile "$(redis_node_pidfile "$p")" --logfile "$CL_LOGS/redis-$p.log" --dir "$dir" >/dev/null ||
       die "redis-$p failed to start (see $CL_LOGS/redis-$p.log)"
   fi
@@ -39,8 +42,21 @@ redis_node_start() { # port
     log "redis-$p joins the cluster again (as a replica) through $seed"
     redis-cli --cluster add-node "127.0.0.1:$p" "127.0.0.1:$seed" --cluster-slave >>"$CL_LOGS/redis-cluster.log" 2>&1 ||
       die "redis-$p could not join the cluster (see $CL_LOGS/redis-cluster.log)"
+    redis_forget_old_self "$p"
   fi
   wait_for "redis-$p back in the cluster (state ok)" 30 redis_node_ok "$p"
+}
+
+redis_forget_old_self() { # port: the others drop the node's previous identity (still at that
+  # address, or marked noaddr once the new identity answered there)
+  local p="$1" q id me; me="$(redis-cli -p "$p" cluster myid | tr -d '\r')"
+  for q in "${REDIS_CLUSTER_PORTS[@]}"; do
+    [ "$q" != "$p" ] && port_open "$q" || continue
+    for id in $(redis-cli -p "$q" cluster nodes | awk -v a="127.0.0.1:$p@" -v me="$me" \
+      '$1 != me && (index($2, a) == 1 || $3 ~ /noaddr/) {print $1}'); do
+      redis-cli -p "$q" cluster forget "$id" >/dev/null
+    done
+  done
 }
 
 redis_node_ok() { [ "$(redis_info "$1" cluster_state)" = ok ]; }
