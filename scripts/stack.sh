@@ -37,7 +37,6 @@ source "$ROOT/scripts/stack/cluster.sh"
 # Services `start`/`stop` accept; each has <name>_start and <name>_stop functions (a name with
 # dashes maps to underscores).
 SERVICES=(postgres redis kafka jaeger "${CLUSTER_SERVICES[@]}")
-has_flag() { local f="$1" a; shift; for a; do [ "$a" = "$f" ] && return 0; done; return 1; }
 
 usage() {
   echo "usage: $0 up|down|status [--cluster] | down --cluster --purge | services | start|stop|kill SERVICE" >&2
@@ -52,15 +51,23 @@ service_fn() { # service action → function name
   die "unknown service '$1' (one of: ${SERVICES[*]})"
 }
 
+variant() { # flag → the prefix of that variant's up/down/status functions
+  case "${1:-}" in
+    "") echo single ;;
+    --cluster) echo cluster ;;
+    *) usage ;;
+  esac
+}
+
 case "${1:-}" in
-  up) single_up; if has_flag --cluster "$@"; then cluster_up; fi ;;
-  down)
-    if has_flag --purge "$@"; then cluster_purge
-    elif has_flag --cluster "$@"; then cluster_down
-    else single_down; fi ;;
+  up | down)
+    prefix="$(variant "${2:-}")"
+    "${prefix}_$1" "${@:3}" ;;
   status)
-    rc=0; single_status || rc=1
-    if has_flag --cluster "$@" || cluster_running; then cluster_status || rc=1; fi
+    prefix="$(variant "${2:-}")"
+    rc=0; "${prefix}_status" || rc=1
+    # Clustered nodes that run show in the plain status too.
+    if [ "$prefix" = single ] && cluster_running; then cluster_engines_status || rc=1; fi
     exit $rc ;;
   services) printf '%s\n' "${SERVICES[@]}" ;;
   start | stop | kill)

@@ -68,7 +68,10 @@ wait_for() { # description seconds command...: polls the command every 0.5 s
 }
 
 # ---------------------------------------------------------------- the clustered stack as a whole
+# `up --cluster` brings up the single-node stack too (the replica needs its primary, and the
+# contract puts the clustered engines beside it); `down --cluster` stops only the clustered ones.
 cluster_up() {
+  single_up
   cluster_dirs
   local t0=$SECONDS t
   # The Kafka JVMs boot (the slow part) while Redis and the replica are brought up.
@@ -87,7 +90,8 @@ cluster_stop_all() {
   postgres_replica_stop
 }
 
-cluster_down() {
+cluster_down() { # [--purge]
+  if [ "${1:-}" = --purge ]; then cluster_purge; return; fi
   cluster_stop_all
   log "clustered engines are down (data kept under $CL; the replication slot keeps WAL for the replica)"
 }
@@ -107,7 +111,14 @@ cluster_running() { # any clustered node up?
   return 1
 }
 
-cluster_status() {
+cluster_status() { # the single-node stack, then the clustered engines
+  local rc=0
+  single_status || rc=1
+  cluster_engines_status || rc=1
+  return $rc
+}
+
+cluster_engines_status() {
   local rc=0
   echo "-- clustered engines (scripts/stack.sh up --cluster)"
   kafka_cluster_status || rc=1
