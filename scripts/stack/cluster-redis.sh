@@ -14,7 +14,7 @@ redis_node_pidfile() { echo "$CL/redis-$1/redis.pid"; }
 redis_cluster_urls() { local p u=(); for p in "${REDIS_CLUSTER_PORTS[@]}"; do u+=("redis://127.0.0.1:$p"); done; (IFS=,; echo "${u[*]}"); }
 redis_info() { redis-cli -p "$1" cluster info 2>/dev/null | tr -d '\r' | awk -F: -v k="$2" '$1 == k {print $2}'; }
 
-redis_node_start() { # port
+redis_node_launch() { # port: the process, listening
   apt_install redis-server
   cluster_dirs
   local p="$1" dir; dir="$(redis_node_dir "$1")"
@@ -35,8 +35,11 @@ redis_node_start() { # port
       die "redis-$p failed to start (see $CL_LOGS/redis-$p.log)"
   fi
   wait_for "redis-$p listening" 15 port_open "$p"
+}
+
+redis_node_rejoin() { # port: a node that lost its nodes.conf comes back alone; it joins as a replica
+  local p="$1"
   redis_cluster_created || return 0
-  # A node that lost its nodes.conf comes back alone: it joins again as a replica.
   if [ "$(redis_info "$p" cluster_known_nodes)" = 1 ]; then
     local seed; seed="$(redis_cluster_seed "$p")"
     log "redis-$p joins the cluster again (as a replica) through $seed"
@@ -44,7 +47,12 @@ redis_node_start() { # port
       die "redis-$p could not join the cluster (see $CL_LOGS/redis-cluster.log)"
     redis_forget_old_self "$p"
   fi
-  wait_for "redis-$p back in the cluster (state ok)" 30 redis_node_ok "$p"
+}
+
+redis_node_start() { # port
+  redis_node_launch "$1"
+  redis_node_rejoin "$1"
+  wait_for "redis-$1 back in the cluster (state ok)" 30 redis_node_ok "$1"
 }
 
 redis_forget_old_self() { # port: the others drop the node's previous identity (still at that
@@ -106,8 +114,10 @@ redis_cluster_ok() { # every node up, agreeing on state ok with all slots served
 
 redis_cluster_up() {
   local p hosts=()
-  for p in "${REDIS_CLUSTER_PORTS[@]}"; do redis_node_start "$p"; hosts+=("127.0.0.1:$p"); done
-  if ! redis_cluster_created; then
+  for p in "${REDIS_CLUSTER_PORTS[@]}"; do redis_node_launch "$p"; hosts+=("127.0.0.1:$p"); done
+  if redis_cluster_created; then
+    for p in "${REDIS_CLUSTER_PORTS[@]}"; do redis_node_rejoin "$p"; done
+  else
     log "creating the Redis Cluster (3 masters, 3 replicas) on ${REDIS_CLUSTER_PORTS[0]}–${REDIS_CLUSTER_PORTS[5]}"
     redis-cli --cluster create "${hosts[@]}" --cluster-replicas 1 --cluster-yes >>"$CL_LOGS/redis-cluster.log" 2>&1 ||
       die "redis-cli --cluster create failed (see $CL_LOGS/redis-cluster.log)"
