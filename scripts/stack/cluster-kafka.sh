@@ -147,13 +147,15 @@ kafka_cluster_status() {
     else printf '%-17s down  localhost:%s\n' "kafka-$n" "$port"; rc=1; fi
   done
   [ "$up" -gt 0 ] && [ -f "$JARS/.complete" ] || return $rc
-  local quorum urp
+  local quorum urp out
   quorum="$(kafka_cluster_java org.apache.kafka.tools.MetadataQuorumCommand describe --status 2>/dev/null |
     awk '/^LeaderId:/ {l = $2} /^LeaderEpoch:/ {e = $2} /^MaxFollowerLag:/ {g = $2}
       /^CurrentVoters:/ {n = split($0, v, /"id": /); for (i = 2; i <= n; i++) ids = ids (i > 2 ? "," : "") (v[i] + 0)}
       END {if (l != "") printf "leader=%s epoch=%s voters=%s max_follower_lag=%s", l, e, ids, g}')"
-  urp="$(kafka_cluster_java org.apache.kafka.tools.TopicCommand --describe --under-replicated-partitions 2>/dev/null |
-    grep -c 'Partition:' || true)"
+  # "unknown" rather than 0 when the cluster does not answer.
+  if out="$(kafka_cluster_java org.apache.kafka.tools.TopicCommand --describe --under-replicated-partitions 2>/dev/null)"; then
+    urp="$(grep -c 'Partition:' <<<"$out" || true)"
+  else urp=unknown; fi
   printf 'kafka quorum:     %s\n' "${quorum:-unavailable}"
   printf 'kafka URP:        %s under-replicated partitions\n' "$urp"
   [ "$urp" = 0 ] || rc=1
