@@ -119,6 +119,7 @@ cluster_status() { # the single-node stack, then the clustered engines
 }
 
 cluster_engines_status() {
+  cluster_dirs
   local rc=0
   echo "-- clustered engines (scripts/stack.sh up --cluster)"
   kafka_cluster_status || rc=1
