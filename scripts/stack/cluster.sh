@@ -74,11 +74,12 @@ cluster_up() {
   single_up
   cluster_dirs
   local t0=$SECONDS t
-  # The Kafka JVMs boot (the slow part) while Redis and the replica are brought up.
+  # The Kafka JVMs boot (the slow part) while Redis comes up. The base backup waits for Kafka's
+  # first election: its fsyncs stall the quorum's own.
   kafka_cluster_launch
   t=$SECONDS; redis_cluster_up; log "Redis Cluster ready ($((SECONDS - t)) s)"
-  t=$SECONDS; postgres_replica_start; log "PostgreSQL replica streaming ($((SECONDS - t)) s)"
   kafka_cluster_ready; log "Kafka cluster ready ($((SECONDS - t0)) s after launch)"
+  t=$SECONDS; postgres_replica_start; log "PostgreSQL replica streaming ($((SECONDS - t)) s)"
   log "cluster is up in $((SECONDS - t0)) s: KAFKA_BROKERS=$KAFKA_CLUSTER_BROKERS" \
     "REDIS_CLUSTER_URLS=$(redis_cluster_urls)" \
     "DATABASE_READ_URL=postgres://orders:orders@localhost:$PG_REPLICA_PORT/orders"
