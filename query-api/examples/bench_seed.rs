@@ -3,8 +3,11 @@
 //!
 //! - `seed --count N --dir D`: a fresh database (copy of the migrated test template) holding N
 //!   synthetic orders; writes `D/uids.txt` and each order's served JSON to `D/www/order/<uid>`
-//!   (what nginx serves); prints `DB_NAME=… DATABASE_URL=…`.
+//!   (what nginx serves), and `D/api-keys` with one random API key (both scopes, digest only);
+//!   prints `DB_NAME=… DATABASE_URL=… API_KEY=… API_KEYS_FILE=…`.
 //! - `warm --url U --uids F`: requests every uid once (32 at a time) so the caches hold them.
+//! - `warm` and `compare` send `Authorization: Bearer $API_KEY` when `API_KEY` is set (query-api
+//!   runs with access control on; nginx ignores the header).
 //! - `compare --urls U1,U2 --uids F --dir D --sample N`: fetches N uids from every URL and
 //!   counts bodies that differ from each other or from the file nginx serves.
 //! - `drop --db NAME`: drops the database.
@@ -14,6 +17,7 @@ use order_model::ValidOrder;
 use order_store::OrderRepository;
 use order_synthetic::OrderGenerator;
 use pipeline_testing::db::{database_url, drop_db, fresh_db};
+use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -86,13 +90,43 @@ async fn seed(count: u64, dir: PathBuf) -> Result<()> {
         seq = end;
     }
     std::fs::write(dir.join("uids.txt"), uids)?;
+    let key = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let digest: String = Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let keys_file = dir.join("api-keys");
+    std::fs::write(
+        &keys_file,
+        format!("bench {digest} orders:read,orders:list\n"),
+    )?;
     eprintln!(
         "stored {count} orders, {} bytes of JSON on average",
         bytes / count.max(1) as usize
     );
     println!("DB_NAME={name}");
     println!("DATABASE_URL={}", database_url(&name));
+    println!("API_KEY={key}");
+    println!("API_KEYS_FILE={}", keys_file.display());
     Ok(())
+}
+
+/// A client that sends `$API_KEY` as its bearer credential, when set.
+fn client() -> Result<reqwest::Client> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Ok(key) = std::env::var("API_KEY") {
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {key}").parse()?,
+        );
+    }
+    Ok(reqwest::Client::builder()
+        .default_headers(headers)
+        .build()?)
 }
 
 fn read_uids(path: &str) -> Result<Vec<String>> {
@@ -103,7 +137,7 @@ fn read_uids(path: &str) -> Result<Vec<String>> {
 }
 
 async fn warm(url: &str, uids: &str) -> Result<()> {
-    let client = reqwest::Client::new();
+    let client = client()?;
     let uids = read_uids(uids)?;
     let failures = stream::iter(uids.iter())
         .map(|uid| {
@@ -127,7 +161,7 @@ async fn warm(url: &str, uids: &str) -> Result<()> {
 }
 
 async fn compare(urls: &str, uids: &str, dir: &std::path::Path, sample: usize) -> Result<()> {
-    let client = reqwest::Client::new();
+    let client = client()?;
     let uids = read_uids(uids)?;
     let step = (uids.len() / sample.max(1)).max(1);
     let (mut checked, mut differing) = (0, 0);
