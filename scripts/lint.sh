@@ -79,7 +79,7 @@ lint_deny() {
   for manifest in Cargo.toml fuzz/Cargo.toml; do
     # Crates of every platform's dependencies, from the registry (cached after the first run),
     # so that cargo-deny itself can run offline: it never fetches the advisory database.
-    cargo fetch --locked --quiet --manifest-path "$manifest" || return 2
+    cargo fetch --locked --manifest-path "$manifest" || return 2
     echo "cargo deny: $manifest (warnings counted; DENY_LOG_LEVEL=warn prints them, e.g. duplicate versions)"
     "$deny" --frozen --manifest-path "$manifest" --config deny.toml --log-level "${DENY_LOG_LEVEL:-error}" \
       check --show-stats --hide-inclusion-graph || return 1
