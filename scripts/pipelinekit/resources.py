@@ -38,7 +38,7 @@ def create_database(db: str) -> None:
 def drop_database(db: str) -> None:
     try:
         psql(POSTGRES.admin_db, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-    except (KitError, subprocess.TimeoutExpired) as exc:
+    except KitError as exc:
         log(f"could not drop database {db}: {exc}")
 
 
@@ -81,7 +81,7 @@ def delete_topics(pattern: str) -> None:
     try:
         kafka_tool(TOPIC_COMMAND, "--bootstrap-server", BROKERS, "--delete", "--if-exists", "--topic", pattern,
                    timeout=60)
-    except (KitError, subprocess.TimeoutExpired) as exc:
+    except KitError as exc:
         log(f"could not delete topics {pattern}: {exc}")
 
 
@@ -94,7 +94,7 @@ def delete_group(group: str) -> None:
     try:
         kafka_tool(GROUP_COMMAND, "--bootstrap-server", BROKERS, "--delete", "--group", group, timeout=60,
                    check=False)
-    except subprocess.TimeoutExpired as exc:
+    except KitError as exc:
         log(f"could not delete consumer group {group}: {exc}")
 
 
@@ -113,7 +113,7 @@ def redis_delete_prefix(prefix: str) -> None:
         keys = redis_cli("--scan", "--pattern", f"{prefix}*", timeout=60).split()
         for i in range(0, len(keys), 500):
             redis_cli("UNLINK", *keys[i:i + 500])
-    except (KitError, subprocess.TimeoutExpired) as exc:
+    except KitError as exc:
         log(f"could not clean Redis keys {prefix}*: {exc}")
 
 

@@ -86,8 +86,11 @@ BROKERS = os.environ.get("KAFKA_BROKERS", "localhost:9092")
 
 def run(argv: list[str], env: dict | None = None, timeout: float = 120, check: bool = True,
         input_text: str | None = None) -> subprocess.CompletedProcess:
-    cp = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, input=input_text,
-                        stdin=None if input_text is not None else subprocess.DEVNULL)
+    try:
+        cp = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, input=input_text,
+                            stdin=None if input_text is not None else subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as exc:
+        raise KitError(f"{' '.join(argv[:4])} ... timed out after {timeout:.0f} s") from exc
     if check and cp.returncode != 0:
         raise KitError(f"{' '.join(argv[:4])} ... exited {cp.returncode}: {cp.stderr.strip()[-800:]}")
     return cp
