@@ -68,7 +68,7 @@ wait_ready() { # url
 
 start_api() { # port, extra env...
   local port="$1"; shift
-  env HTTP_ADDR="127.0.0.1:$port" DATABASE_URL="$DATABASE_URL" ORDER_CACHE_KEY_PREFIX="$PREFIX" \
+  env HTTP_ADDR="127.0.0.1:$port" DATABASE_URL="$API_DB_URL" ORDER_CACHE_KEY_PREFIX="$PREFIX" \
     ORDER_CACHE_TTL_SECS=900 RUST_LOG=warn "$@" "$TARGET_DIR/release/query-api" \
     >>"$WORK/query-api.log" 2>&1 &
   PIDS+=($!)
@@ -80,8 +80,12 @@ log "building query-api and the bench helper (release)"
 (cd "$ROOT" && cargo build --release -q -p query-api --bin query-api --example bench_seed)
 
 log "storing $COUNT synthetic orders in a fresh database"
-eval "$("$TARGET_DIR/release/examples/bench_seed" seed --count "$COUNT" --dir "$WORK")"
-export DATABASE_URL
+# The seeded database's URL goes to query-api only: DATABASE_URL itself stays the server's admin
+# URL, the one `kit` connects to when it drops that database.
+seeded="$("$TARGET_DIR/release/examples/bench_seed" seed --count "$COUNT" --dir "$WORK")"
+DB_NAME="$(sed -n 's/^DB_NAME=//p' <<<"$seeded")"
+API_DB_URL="$(sed -n 's/^DATABASE_URL=//p' <<<"$seeded")"
+[[ -n "$DB_NAME" && -n "$API_DB_URL" ]] || { echo "bench_seed printed no database: $seeded" >&2; exit 1; }
 # nginx workers run as an unprivileged user when started as root: let them read the files.
 chmod 755 "$WORK" && chmod -R a+rX "$WORK/www"
 

@@ -36,6 +36,10 @@ def create_database(db: str) -> None:
 
 
 def drop_database(db: str) -> None:
+    if db == POSTGRES.admin_db:
+        # DATABASE_URL names the database being dropped: connecting to it would make the drop fail.
+        log(f"not dropping {db}: it is the database DATABASE_URL connects to (set it to the server's own)")
+        return
     try:
         psql(POSTGRES.admin_db, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
     except KitError as exc:
