@@ -70,10 +70,14 @@ cargo_deny_bin() {
 # unpacked into the cache as the git checkout cargo-deny expects, once per archive content.
 rustsec_archive() {
   local root candidate
+  if [ -n "${RUSTSEC_DB_ARCHIVE:-}" ]; then
+    [ -f "$RUSTSEC_DB_ARCHIVE" ] || tools_die "RUSTSEC_DB_ARCHIVE=$RUSTSEC_DB_ARCHIVE is not a file"
+    printf '%s\n' "$RUSTSEC_DB_ARCHIVE"; return 0
+  fi
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-  for candidate in "${RUSTSEC_DB_ARCHIVE:-}" "$root/../shared/data/rustsec-advisory-db.tar.gz" \
+  for candidate in "$root/../shared/data/rustsec-advisory-db.tar.gz" \
     /work/shared/data/rustsec-advisory-db.tar.gz; do
-    [ -n "$candidate" ] && [ -f "$candidate" ] && { printf '%s\n' "$candidate"; return 0; }
+    [ -f "$candidate" ] && { printf '%s\n' "$candidate"; return 0; }
   done
   tools_die "no RustSec snapshot: set RUSTSEC_DB_ARCHIVE to rustsec-advisory-db.tar.gz"
 }
