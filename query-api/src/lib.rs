@@ -149,13 +149,12 @@ impl Application {
     }
 }
 
-/// jsonwebtoken and rustls (the JWKS client's TLS) each need their crypto provider named once
-/// per process: aws-lc-rs for both. Inferring it from build features would break as soon as
-/// another crate enabled a second provider.
+/// jsonwebtoken needs its crypto provider named once per process (it would otherwise infer it
+/// from its build features, and refuse when another crate enabled a second one). The JWKS
+/// client names rustls' provider itself.
 fn install_crypto_provider() {
     // Err: already installed (a second app in the same test process).
     let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
 /// `Ok(true)`: schema current; `Ok(false)`: PostgreSQL unreachable, checked again by readiness.

@@ -293,22 +293,27 @@ async fn a_jwks_file_is_reloaded_and_both_modes_accept_either_credential() -> Te
 
 #[tokio::test]
 async fn without_its_keys_a_jwt_only_instance_is_not_ready() -> TestResult {
+    let signer = Signer::ec("k");
+    let plain = JwksServer::start(vec![signer.jwk()]).await;
     let dead = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?; // closed once dropped
-    let app = spawn_app_with_auth(
-        ReadArgs::default(),
-        jwt_args(&format!("http://{dead}/jwks.json")),
-        None,
-    )
-    .await;
-    let ready = app.get("/readyz").await;
-    assert_eq!(ready.status(), 503);
-    let body: Value = ready.json().await?;
-    assert_eq!(
-        (body["postgres"].as_str(), body["jwks"].as_str()),
-        (Some("up"), Some("down"))
-    );
-    let token = Signer::ec("k").token(&claims("u", BOTH));
-    assert_eq!(status(&app, "/orders", &token).await, 401);
-    app.stop().await;
+                                                                          // Nobody listening; and https to a server that speaks plain http (the TLS handshake fails:
+                                                                          // nothing falls back to plaintext).
+    for url in [
+        format!("http://{dead}/jwks.json"),
+        plain.url.replacen("http://", "https://", 1),
+    ] {
+        let app = spawn_app_with_auth(ReadArgs::default(), jwt_args(&url), None).await;
+        let ready = app.get("/readyz").await;
+        assert_eq!(ready.status(), 503, "{url}");
+        let body: Value = ready.json().await?;
+        assert_eq!(
+            (body["postgres"].as_str(), body["jwks"].as_str()),
+            (Some("up"), Some("down")),
+            "{url}"
+        );
+        let token = signer.token(&claims("u", BOTH));
+        assert_eq!(status(&app, "/orders", &token).await, 401, "{url}");
+        app.stop().await;
+    }
     Ok(())
 }

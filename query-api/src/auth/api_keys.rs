@@ -147,6 +147,8 @@ fn parse_digest(hex: &str) -> Option<[u8; 32]> {
 pub struct ApiKeys {
     path: PathBuf,
     table: ArcSwap<KeyTable>,
+    /// What [`ApiKeys::load`] read, the baseline for [`ApiKeys::watch`].
+    loaded: Option<[u8; 32]>,
 }
 
 impl ApiKeys {
@@ -173,6 +175,7 @@ impl ApiKeys {
         Ok(Self {
             path: path.to_owned(),
             table: ArcSwap::from_pointee(table),
+            loaded: watch::fingerprint(Some(&bytes)),
         })
     }
 
@@ -185,7 +188,7 @@ impl ApiKeys {
     /// Applies the file's changes until `shutdown`. A line that became invalid disables its
     /// key (and is logged by number); a missing file disables every key: both fail closed.
     pub async fn watch(&self, shutdown: Shutdown) {
-        watch::watch_file(&self.path, shutdown, |contents| {
+        watch::watch_file(&self.path, self.loaded, shutdown, |contents| {
             let text = contents.map(|bytes| String::from_utf8_lossy(bytes).into_owned());
             let (table, errors) = match &text {
                 Some(text) => KeyTable::parse(text),

@@ -4,6 +4,7 @@
 //! re-read when it changes. The current set is swapped atomically; a failed fetch keeps the
 //! previous keys.
 
+use super::fetch::JwksClient;
 use super::jwt::{KeySet, Lookup, Rules};
 use super::limit::Caller;
 use super::{watch, Denial, Scope};
@@ -23,17 +24,11 @@ pub const REFRESH: Duration = Duration::from_secs(5 * 60);
 pub const KID_REFETCH: Duration = Duration::from_secs(10);
 /// A failed scheduled fetch is retried after this long.
 const RETRY: Duration = Duration::from_secs(10);
-/// Bound on one fetch, connection included.
-const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
-/// A JWKS is a few kilobytes; anything this big is not one.
-const MAX_JWKS_BYTES: usize = 1 << 20;
 
 enum Source {
-    Url {
-        url: reqwest::Url,
-        client: reqwest::Client,
-    },
-    File(PathBuf),
+    Url(JwksClient),
+    /// The file, and the fingerprint of what was loaded at start.
+    File(PathBuf, Option<[u8; 32]>),
 }
 
 /// The verification keys and the rules tokens must meet.
@@ -60,30 +55,21 @@ impl Jwks {
             bail!("AUTH_MODE includes jwt: set AUTH_ISSUER and AUTH_AUDIENCE");
         };
         let url = AuthArgs::value(&args.jwks_url);
+        let mut from_file = None;
         let source = match (url, AuthArgs::value(&args.jwks_file)) {
             (Some(_), Some(_)) => bail!("set AUTH_JWKS_URL or AUTH_JWKS_FILE, not both"),
             (None, None) => bail!("AUTH_MODE includes jwt: set AUTH_JWKS_URL or AUTH_JWKS_FILE"),
-            (None, Some(path)) => Source::File(PathBuf::from(path)),
-            (Some(url), None) => {
-                let url = reqwest::Url::parse(url).context("AUTH_JWKS_URL is not a URL")?;
-                match url.scheme() {
-                    "https" => {}
-                    "http" => {
-                        tracing::warn!(url = %shown(&url), "AUTH_JWKS_URL is plain http: keys can be tampered with in transit; use https outside a trusted network")
-                    }
-                    other => bail!("AUTH_JWKS_URL must be http or https, not {other}"),
-                }
-                let client = reqwest::Client::builder()
-                    .timeout(FETCH_TIMEOUT)
-                    .connect_timeout(FETCH_TIMEOUT)
-                    .redirect(reqwest::redirect::Policy::none())
-                    // Fetches are rare and may run on any HTTP thread's runtime: no pooled
-                    // connection may outlive the runtime that opened it.
-                    .pool_max_idle_per_host(0)
-                    .build()
-                    .context("cannot build the JWKS client")?;
-                Source::Url { url, client }
+            (None, Some(path)) => {
+                let path = PathBuf::from(path);
+                let bytes = std::fs::read(&path)
+                    .with_context(|| format!("cannot read AUTH_JWKS_FILE {}", path.display()))?;
+                let (keys, skipped) = KeySet::parse(&bytes)
+                    .map_err(|err| anyhow::anyhow!("AUTH_JWKS_FILE {}: {err}", path.display()))?;
+                tracing::info!(path = %path.display(), keys = keys.len(), skipped, "jwks loaded");
+                from_file = Some(keys);
+                Source::File(path, watch::fingerprint(Some(&bytes)))
             }
+            (Some(url), None) => Source::Url(JwksClient::new(url)?),
         };
         let jwks = Arc::new(Self {
             source,
@@ -93,16 +79,9 @@ impl Jwks {
             fetched_at: Mutex::new(None),
             kid_fetch: tokio::sync::Mutex::new(None),
         });
-        match &jwks.source {
-            Source::File(path) => {
-                let bytes = std::fs::read(path)
-                    .with_context(|| format!("cannot read AUTH_JWKS_FILE {}", path.display()))?;
-                let (keys, skipped) = KeySet::parse(&bytes)
-                    .map_err(|err| anyhow::anyhow!("AUTH_JWKS_FILE {}: {err}", path.display()))?;
-                tracing::info!(path = %path.display(), keys = keys.len(), skipped, "jwks loaded");
-                jwks.install(keys);
-            }
-            Source::Url { .. } => {
+        match from_file {
+            Some(keys) => jwks.install(keys),
+            None => {
                 if let Err(err) = jwks.fetch().await {
                     tracing::error!(error = %format!("{err:#}"), "cannot load the JWKS at start; retrying in the background");
                 }
@@ -147,7 +126,7 @@ impl Jwks {
     /// Fetches the JWKS because a token named `kid`, unless that happened less than
     /// [`KID_REFETCH`] ago; true when the keys now have `kid`.
     async fn fetch_for_kid(&self, kid: &str) -> bool {
-        if !matches!(self.source, Source::Url { .. }) {
+        if !matches!(self.source, Source::Url(_)) {
             return false;
         }
         let mut last = self.kid_fetch.lock().await;
@@ -168,25 +147,13 @@ impl Jwks {
 
     /// One fetch from the URL; installs the keys when they parse.
     async fn fetch(&self) -> anyhow::Result<()> {
-        let Source::Url { url, client } = &self.source else {
+        let Source::Url(client) = &self.source else {
             return Ok(());
         };
-        let bytes = async {
-            let mut response = client.get(url.clone()).send().await?.error_for_status()?;
-            let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await? {
-                if body.len() + chunk.len() > MAX_JWKS_BYTES {
-                    bail!("larger than {MAX_JWKS_BYTES} bytes");
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(body)
-        }
-        .await
-        .with_context(|| format!("fetching the JWKS from {}", shown(url)))?;
+        let bytes = client.fetch().await?;
         let (keys, skipped) = KeySet::parse(&bytes)
-            .map_err(|err| anyhow::anyhow!("JWKS from {}: {err}", shown(url)))?;
-        tracing::info!(url = %shown(url), keys = keys.len(), skipped, "jwks fetched");
+            .map_err(|err| anyhow::anyhow!("JWKS from {}: {err}", client.shown()))?;
+        tracing::info!(url = %client.shown(), keys = keys.len(), skipped, "jwks fetched");
         self.install(keys);
         if let Ok(mut at) = self.fetched_at.lock() {
             *at = Some(Instant::now());
@@ -203,8 +170,8 @@ impl Jwks {
     /// for a file.
     pub async fn maintain(self: Arc<Self>, shutdown: Shutdown) {
         match &self.source {
-            Source::File(path) => {
-                watch::watch_file(path, shutdown, |contents| {
+            Source::File(path, loaded) => {
+                watch::watch_file(path, *loaded, shutdown, |contents| {
                     let parsed = contents
                         .ok_or_else(|| "cannot read it".to_owned())
                         .and_then(KeySet::parse);
@@ -218,7 +185,7 @@ impl Jwks {
                 })
                 .await;
             }
-            Source::Url { .. } => {
+            Source::Url(_) => {
                 let mut attempted = Instant::now();
                 loop {
                     let fetched = self.fetched_at.lock().ok().and_then(|at| *at);
@@ -237,9 +204,4 @@ impl Jwks {
             }
         }
     }
-}
-
-/// The URL for logs: without its query, which might carry a secret.
-fn shown(url: &reqwest::Url) -> String {
-    format!("{}{}", url.origin().ascii_serialization(), url.path())
 }

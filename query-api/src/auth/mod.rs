@@ -8,6 +8,7 @@
 
 pub mod api_keys;
 pub mod denial;
+pub mod fetch;
 pub mod jwks;
 pub mod jwt;
 pub mod limit;

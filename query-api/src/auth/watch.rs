@@ -18,10 +18,15 @@ use std::time::Duration;
 pub const POLL: Duration = Duration::from_secs(2);
 
 /// Calls `apply` with the new contents each time they differ from the previous read (`None`
-/// once when the file cannot be read), until `shutdown`. The first read is the baseline: the
-/// caller loaded the file at start.
-pub async fn watch_file(path: &Path, shutdown: Shutdown, mut apply: impl FnMut(Option<&[u8]>)) {
-    let mut seen = fingerprint(tokio::fs::read(path).await.ok().as_deref());
+/// once when the file cannot be read), until `shutdown`. `loaded` is the fingerprint of what the
+/// caller loaded at start, so a change made before the first poll is not taken as the baseline.
+pub async fn watch_file(
+    path: &Path,
+    loaded: Option<[u8; 32]>,
+    shutdown: Shutdown,
+    mut apply: impl FnMut(Option<&[u8]>),
+) {
+    let mut seen = loaded;
     let mut ticks = tokio::time::interval(POLL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -44,6 +49,6 @@ pub async fn watch_file(path: &Path, shutdown: Shutdown, mut apply: impl FnMut(O
 }
 
 /// `None` for an unreadable file, else the SHA-256 of its contents.
-fn fingerprint(contents: Option<&[u8]>) -> Option<[u8; 32]> {
+pub fn fingerprint(contents: Option<&[u8]>) -> Option<[u8; 32]> {
     contents.map(|bytes| Sha256::digest(bytes).into())
 }
