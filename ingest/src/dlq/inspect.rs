@@ -60,7 +60,7 @@ pub async fn inspect(
     let selection = &args.selection;
     selection.validate()?;
     let topic = DlqTopic::connect(
-        &kafka.brokers,
+        kafka,
         &kafka.dlq_topic,
         &super::client_id(group, "inspect"),
     )?;

@@ -56,7 +56,7 @@ pub async fn plan(
     done: &HashMap<(i32, i64), Option<i64>>,
 ) -> anyhow::Result<Plan> {
     let dlq = &kafka.dlq_topic;
-    let topic = DlqTopic::connect(&kafka.brokers, dlq, client_id)?;
+    let topic = DlqTopic::connect(kafka, dlq, client_id)?;
     let extent = topic.extent(&args.selection.partition)?;
     let mut reader = topic.read(&extent)?;
     let mut summary = ReplaySummary {
