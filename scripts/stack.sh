@@ -3,8 +3,9 @@
 # its Maven Central jars. Idempotent: `up` twice changes nothing the second time. Each variant
 # lives in its own file under scripts/stack/ and on its own ports:
 #   single.sh   the single-node stack of contract §7 (5432, 6379, 9092) and optional Jaeger
+#   secure.sh   TLS/SASL-only engines for contract §9 (5443, 6380, 19093/19095), `--secure`
 #
-#   scripts/stack.sh up | down | status
+#   scripts/stack.sh up | down | status [--secure]
 #   scripts/stack.sh start|stop SERVICE   (outage tests and drills use these; SERVICE as listed
 #                                          by `scripts/stack.sh services`)
 #
@@ -27,13 +28,15 @@ mkdir -p "$STATE" "$LOGS" "$CACHE"
 source "$ROOT/scripts/stack/common.sh"
 # shellcheck source=scripts/stack/single.sh
 source "$ROOT/scripts/stack/single.sh"
+# shellcheck source=scripts/stack/secure.sh
+source "$ROOT/scripts/stack/secure.sh"
 
 # Services `start`/`stop` accept; each has <name>_start and <name>_stop functions (a name with
 # dashes maps to underscores).
-SERVICES=(postgres redis kafka jaeger)
+SERVICES=(postgres redis kafka jaeger postgres-secure redis-secure kafka-secure)
 
 usage() {
-  echo "usage: $0 up|down|status|services|start SERVICE|stop SERVICE" >&2
+  echo "usage: $0 up|down|status [--secure] | services | start SERVICE | stop SERVICE" >&2
   exit 2
 }
 
@@ -45,10 +48,18 @@ service_fn() { # service action → function name
   die "unknown service '$1' (one of: ${SERVICES[*]})"
 }
 
+variant() { # flag → the prefix of that variant's up/down/status functions
+  case "${1:-}" in
+    "") echo single ;;
+    --secure) echo secure ;;
+    *) usage ;;
+  esac
+}
+
 case "${1:-}" in
-  up) single_up ;;
-  down) single_down ;;
-  status) single_status ;;
+  up | down | status)
+    prefix="$(variant "${2:-}")"
+    "${prefix}_$1" ;;
   services) printf '%s\n' "${SERVICES[@]}" ;;
   start | stop)
     [ -n "${2:-}" ] || usage
