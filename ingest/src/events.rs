@@ -241,13 +241,19 @@ impl Events {
     /// and shown in `/readyz` until the consumer is running.
     pub fn kafka_error(&self, error: &KafkaError, reason: &str) {
         match pipeline_kafka::failure::refusal(error, reason) {
-            Some(failure) => {
-                let line = failure.to_string();
-                if self.health.set_error(Dependency::Kafka, Some(&line)) {
-                    tracing::error!("{line}");
-                }
+            // The consume loop's bare code must not replace the callback's worded diagnosis.
+            Some(failure) if self.health.has_error(Dependency::Kafka) => {
+                tracing::debug!(%failure, "kafka client error");
             }
+            Some(failure) => self.kafka_refused(&failure),
             None => tracing::error!(%error, reason, "kafka client error"),
+        }
+    }
+
+    fn kafka_refused(&self, failure: &pipeline_runtime::failure::Failure) {
+        let line = failure.to_string();
+        if self.health.set_error(Dependency::Kafka, Some(&line)) {
+            tracing::error!("{line}");
         }
     }
 

@@ -110,6 +110,11 @@ impl Health {
         }
     }
 
+    pub fn has_error(&self, dependency: Dependency) -> bool {
+        let errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
+        errors.contains_key(&dependency)
+    }
+
     fn errors(&self) -> Map<String, Value> {
         let errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
         errors

@@ -64,7 +64,7 @@ pub async fn inspect(
         &kafka.dlq_topic,
         &super::client_id(group, "inspect"),
     )?;
-    let extent = topic.extent(&selection.partition)?;
+    let extent = topic.extent(&selection.partition).await?;
     let mut reader = topic.read(&extent)?;
     let mut summary = InspectSummary::default();
     let mut table = Table::default();

@@ -57,7 +57,7 @@ pub async fn plan(
 ) -> anyhow::Result<Plan> {
     let dlq = &kafka.dlq_topic;
     let topic = DlqTopic::connect(kafka, dlq, client_id)?;
-    let extent = topic.extent(&args.selection.partition)?;
+    let extent = topic.extent(&args.selection.partition).await?;
     let mut reader = topic.read(&extent)?;
     let mut summary = ReplaySummary {
         dry_run: args.dry_run,

@@ -61,12 +61,14 @@ impl DlqTopic {
     }
 
     /// Every partition's (or only `only`'s) offsets from the low to the high watermark now.
-    pub fn extent(&self, only: &[i32]) -> anyhow::Result<Vec<Range>> {
+    pub async fn extent(&self, only: &[i32]) -> anyhow::Result<Vec<Range>> {
         let topic = &self.topic;
         let metadata = match self.consumer.fetch_metadata(Some(topic), REQUEST_TIMEOUT) {
             Ok(metadata) => metadata,
             Err(err) => {
-                let err = anyhow::Error::new(err).context(format!("cannot fetch metadata of {topic}"));
+                let err =
+                    anyhow::Error::new(err).context(format!("cannot fetch metadata of {topic}"));
+                self.serve_events().await;
                 return self.last.explain(err);
             }
         };
@@ -101,6 +103,13 @@ impl DlqTopic {
         }
         ranges.sort_by_key(|r| r.partition);
         Ok(ranges)
+    }
+
+    /// Lets the client deliver what it queued meanwhile (its error and log events reach the
+    /// context only when the consumer is polled), so a refused login explains a timeout.
+    async fn serve_events(&self) {
+        let until = Instant::now() + Duration::from_millis(500);
+        while tokio::time::timeout_at(until, self.consumer.recv()).await.is_ok() {}
     }
 
     /// Starts reading `ranges` (empty ones are skipped).

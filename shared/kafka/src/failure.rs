@@ -12,47 +12,75 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use std::sync::{Arc, Mutex};
 
 /// The diagnosis of a client error callback (`error`, `reason`), when it is a login or TLS
-/// failure.
+/// failure: from the reason's words, else (a consumer's bare error code) from the code.
 pub fn refusal(error: &KafkaError, reason: &str) -> Option<Failure> {
-    let code = error.rdkafka_error_code()?;
-    let failure = |cause, hint: &str| Failure {
-        service: "Kafka",
-        cause,
-        detail: reason.trim().to_owned(),
-        hint: hint.to_owned(),
-    };
-    let lower = reason.to_ascii_lowercase();
-    match code {
+    if let Some(failure) = describe(reason) {
+        return Some(failure);
+    }
+    match error.rdkafka_error_code()? {
         RDKafkaErrorCode::Authentication | RDKafkaErrorCode::SaslAuthenticationFailed => {
-            Some(failure(
-                Cause::Authentication,
-                "check KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM",
-            ))
-        }
-        RDKafkaErrorCode::SSL | RDKafkaErrorCode::BrokerTransportFailure
-            if lower.contains("ssl") || lower.contains("certificate") =>
-        {
-            if lower.contains("hostname mismatch") || lower.contains("host name mismatch") {
-                Some(failure(
-                    Cause::HostName,
-                    "use broker host names the broker certificates list in KAFKA_BROKERS",
-                ))
-            } else if lower.contains("certificate") || lower.contains("unknown ca") {
-                Some(failure(
-                    Cause::Certificate,
-                    "check KAFKA_SSL_CA_LOCATION (the CA of the broker certificates, whose host \
-                     names must match KAFKA_BROKERS) and the client certificate settings",
-                ))
-            } else if code == RDKafkaErrorCode::SSL {
-                Some(failure(
-                    Cause::Tls,
-                    "check KAFKA_SECURITY_PROTOCOL against the broker listener",
-                ))
-            } else {
-                None
-            }
+            Some(failure(Cause::Authentication, &error.to_string()))
         }
         _ => None,
+    }
+}
+
+/// The diagnosis of one of librdkafka's log lines. A consumer learns of a refused login or
+/// handshake only through them: its error events carry a bare code.
+pub fn refusal_in_log(level: RDKafkaLogLevel, message: &str) -> Option<Failure> {
+    if level as i32 > RDKafkaLogLevel::Error as i32 {
+        return None;
+    }
+    describe(message)
+}
+
+/// A login or TLS failure in librdkafka's words, e.g. `sasl_ssl://host:9093/bootstrap: SASL
+/// authentication error: …` or `ssl://…: SSL handshake failed: …certificate verify failed…`.
+fn describe(text: &str) -> Option<Failure> {
+    let lower = text.to_ascii_lowercase();
+    let cause = if lower.contains("sasl authentication error")
+        || lower.contains("authentication failed")
+    {
+        Cause::Authentication
+    } else if lower.contains("hostname mismatch") || lower.contains("host name mismatch") {
+        Cause::HostName
+    } else if lower.contains("certificate") || lower.contains("unknown ca") {
+        Cause::Certificate
+    } else if lower.contains("ssl handshake failed") {
+        Cause::Tls
+    } else {
+        return None;
+    };
+    Some(failure(cause, text))
+}
+
+fn failure(cause: Cause, text: &str) -> Failure {
+    let hint = match cause {
+        Cause::Authentication => {
+            "check KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM"
+        }
+        Cause::HostName => "use broker host names the broker certificates list in KAFKA_BROKERS",
+        Cause::Certificate => {
+            "check KAFKA_SSL_CA_LOCATION (the CA of the broker certificates, whose host names \
+             must match KAFKA_BROKERS) and the client certificate settings"
+        }
+        Cause::Tls => "check KAFKA_SECURITY_PROTOCOL against the broker listener",
+    };
+    Failure {
+        service: "Kafka",
+        cause,
+        detail: without_timing(text).to_owned(),
+        hint: hint.to_owned(),
+    }
+}
+
+/// librdkafka ends a failure with `(after 304ms in state AUTH_REQ…)`, different at every
+/// retry; without it, the same failure reads the same and is logged once.
+fn without_timing(text: &str) -> &str {
+    let text = text.trim();
+    match text.rfind(" (after ") {
+        Some(at) => &text[..at],
+        None => text,
     }
 }
 
@@ -93,18 +121,25 @@ pub struct ReportingContext {
     pub last: LastFailure,
 }
 
+impl ReportingContext {
+    fn report(&self, failure: Failure) {
+        if self.last.record(failure.clone()) {
+            tracing::error!("{failure}");
+        }
+    }
+}
+
 impl ClientContext for ReportingContext {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
-        log(level, fac, message);
+        match refusal_in_log(level, message) {
+            Some(failure) => self.report(failure),
+            None => log(level, fac, message),
+        }
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
         match refusal(&error, reason) {
-            Some(failure) => {
-                if self.last.record(failure.clone()) {
-                    tracing::error!("{failure}");
-                }
-            }
+            Some(failure) => self.report(failure),
             None => tracing::warn!(%error, reason, "kafka client error"),
         }
     }
@@ -156,6 +191,22 @@ mod tests {
 
         let down = KafkaError::Global(RDKafkaErrorCode::AllBrokersDown);
         assert!(refusal(&down, "1/1 brokers are down").is_none());
+        // A consumer's error event: a bare code.
+        let consume = KafkaError::MessageConsumption(RDKafkaErrorCode::Authentication);
+        assert_eq!(
+            refusal(&consume, "consume").map(|f| f.cause),
+            Some(Cause::Authentication)
+        );
+    }
+
+    #[test]
+    fn log_lines_are_diagnosed_without_their_changing_timing() {
+        let line = "sasl_ssl://localhost:19093/bootstrap: SASL authentication error: \
+                    Authentication failed (after 296ms in state AUTH_REQ)";
+        let failure = refusal_in_log(RDKafkaLogLevel::Error, line).expect("a refusal");
+        assert!(failure.detail.ends_with("Authentication failed"), "{failure}");
+        assert!(refusal_in_log(RDKafkaLogLevel::Info, line).is_none());
+        assert!(refusal_in_log(RDKafkaLogLevel::Error, "Disconnected").is_none());
     }
 
     #[test]

@@ -18,7 +18,11 @@ async fn round_trip(kafka: &KafkaArgs, topic: &str) {
         .expect("settings")
         .create()
         .expect("producer");
-    let payload = format!("over {:?}", kafka.security.protocol);
+    let payload = format!(
+        "over {:?} {}",
+        kafka.security.protocol,
+        pipeline_testing::unique_name("record")
+    );
     producer
         .send(
             FutureRecord::to(topic).key("k").payload(&payload),
@@ -35,9 +39,11 @@ async fn round_trip(kafka: &KafkaArgs, topic: &str) {
     consumer.subscribe(&[topic]).expect("subscribe");
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while std::time::Instant::now() < deadline {
+        // Earlier round trips wrote to the same topic: wait for this one's record.
         if let Some(Ok(message)) = consumer.poll(Duration::from_millis(200)) {
-            assert_eq!(message.payload(), Some(payload.as_bytes()));
-            return;
+            if message.payload() == Some(payload.as_bytes()) {
+                return;
+            }
         }
     }
     panic!("the record never came back over {:?}", kafka.security.protocol);
@@ -51,9 +57,13 @@ fn failure_of(kafka: &KafkaArgs) -> String {
         .expect("settings")
         .create_with_context(context)
         .expect("client");
-    // Fails (times out) because the broker refuses us; the callback has said why meanwhile.
+    // Fails (times out) because the broker refuses us; polling then delivers the client's
+    // error and log events, which say why.
     let result = consumer.fetch_metadata(None, Duration::from_secs(10));
     assert!(result.is_err(), "the broker must refuse these settings");
+    for _ in 0..5 {
+        let _ = consumer.poll(Duration::from_millis(100));
+    }
     let line = last.get().expect("a diagnosed failure").to_string();
     stack().assert_no_secret("the failure", &line);
     line

@@ -128,22 +128,22 @@ mod tests {
             found,
             vec![("KAFKA_SASL_PASSWORD".to_owned(), "s3cret\n".to_owned())]
         );
-        let (_dir, path) = file("postgres://u:p@h/db\r\n");
+        let (_dir, path) = file("postgres://user:pass@h/db\r\n");
         let found = run(&[("DATABASE_URL_FILE", &path)]).expect("read");
-        assert_eq!(found[0].1, "postgres://u:p@h/db");
+        assert_eq!(found[0].1, "postgres://user:pass@h/db");
     }
 
     #[test]
     fn both_the_setting_and_its_file_is_an_error_naming_them_not_the_value() {
         let (_dir, path) = file("from-file");
         let err = run(&[
-            ("DATABASE_URL", "postgres://u:inline-secret@h/db"),
+            ("DATABASE_URL", "postgres://user:pass-inline@h/db"),
             ("DATABASE_URL_FILE", &path),
         ])
         .expect_err("ambiguous");
         let text = err.to_string();
         assert!(text.contains("DATABASE_URL and DATABASE_URL_FILE"), "{text}");
-        assert!(!text.contains("inline-secret") && !text.contains("from-file"));
+        assert!(!text.contains("pass-inline") && !text.contains("from-file"));
     }
 
     #[test]

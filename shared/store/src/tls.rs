@@ -241,7 +241,7 @@ mod tests {
     #[test]
     fn url_parameters_are_taken_out_and_the_rest_kept() {
         let settings = split(
-            "postgres://u:p@db:5432/orders?sslmode=verify-full&application_name=x\
+            "postgres://user:pass@db:5432/orders?sslmode=verify-full&application_name=x\
              &sslrootcert=%2Fetc%2Fca.pem&sslcert=/c.pem&sslkey=/c.key",
         )
         .expect("valid");
@@ -251,12 +251,12 @@ mod tests {
         assert_eq!(settings.key, Some(PathBuf::from("/c.key")));
         assert_eq!(
             settings.rest,
-            "postgres://u:p@db:5432/orders?application_name=x"
+            "postgres://user:pass@db:5432/orders?application_name=x"
         );
         assert_eq!(settings.verification(), Verification::Full);
-        let plain = split("postgres://u:p@db/orders").expect("valid");
+        let plain = split("postgres://user:pass@db/orders").expect("valid");
         assert_eq!(plain.mode, Mode::Prefer);
-        assert_eq!(plain.rest, "postgres://u:p@db/orders");
+        assert_eq!(plain.rest, "postgres://user:pass@db/orders");
     }
 
     #[test]

@@ -12,7 +12,7 @@
 use super::TelemetryError;
 use crate::tls::{client_config, TlsFiles, Verification};
 use opentelemetry::KeyValue;
-use opentelemetry_otlp::{SpanExporter, WithExportConfig};
+use opentelemetry_otlp::{SpanExporter, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::{trace::SdkTracerProvider, Resource};
 use std::path::PathBuf;
 use std::time::Duration;
