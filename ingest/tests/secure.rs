@@ -28,6 +28,8 @@ fn secure_env() -> HashMap<&'static str, String> {
     }
     env.insert("RUST_LOG", "debug".into());
     env.insert("DB_CONNECT_TIMEOUT_MS", "5000".into());
+    // A TLS handshake plus the ACL login can outlast the 250 ms default on a busy machine.
+    env.insert("REDIS_TIMEOUT_MS", "2000".into());
     env
 }
 
@@ -60,11 +62,16 @@ fn dlq_inspect_names_a_wrong_kafka_password_and_exits_non_zero() {
     assert_fails_naming(&output, "Kafka: authentication failed");
 }
 
-#[test]
-fn dlq_replay_names_an_unknown_kafka_ca_and_exits_non_zero() {
+#[tokio::test]
+async fn dlq_replay_names_an_unknown_kafka_ca_and_exits_non_zero() {
+    // Replay opens its ledger first: a migrated database, over verify-full TLS.
+    let (db, name) = stack().fresh_db().await;
+    db.pool().close();
     let mut env = secure_env();
+    env.insert("DATABASE_URL", stack().database_url(&name));
     env.insert("KAFKA_SSL_CA_LOCATION", stack().var("SECURE_OTHER_CA_FILE").into());
     let output = run(&env, &["dlq", "replay", "--all", "--dry-run"]);
+    stack().drop_db(&name).await;
     assert_fails_naming(&output, "Kafka: certificate rejected");
 }
 
@@ -100,19 +107,12 @@ fn migrate_names_a_postgres_host_name_mismatch_and_exits_non_zero() {
     assert_fails_naming(&output, "PostgreSQL: host name mismatch");
 }
 
-#[tokio::test]
-async fn run_names_every_refused_dependency_in_readyz_and_the_error_log() {
-    let mut env = secure_env();
-    let s = stack();
-    env.insert("KAFKA_SASL_PASSWORD", "not-the-password".into());
-    env.insert(
-        "DATABASE_URL",
-        env["DATABASE_URL"].replace(s.var("SECURE_CA_FILE"), s.var("SECURE_OTHER_CA_FILE")),
-    );
-    env.insert(
-        "REDIS_URL",
-        env["REDIS_URL"].replace(s.var("SECURE_REDIS_PASSWORD"), "not-the-password"),
-    );
+/// Runs `ingest run` with `env` until `/readyz` names each `(dependency, line start)` of
+/// `wanted` (or a minute passes); returns the last status, body and the whole log.
+async fn run_until_named(
+    mut env: HashMap<&'static str, String>,
+    wanted: &[(&str, &str)],
+) -> (u16, String, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -124,13 +124,17 @@ async fn run_names_every_refused_dependency_in_readyz_and_the_error_log() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start ingest run");
-
-    let wanted = [
-        ("kafka", "Kafka: authentication failed"),
-        ("postgres", "PostgreSQL: certificate rejected"),
-        ("redis", "Redis: authentication failed"),
-    ];
-    let client = reqwest::Client::new();
+    // Read the log while it is written: a full pipe would stall the process.
+    let mut pipe = child.stderr.take().expect("stderr");
+    let log = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut pipe, &mut text);
+        text
+    });
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
     let url = format!("http://127.0.0.1:{port}/readyz");
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut last = (0, String::new());
@@ -152,9 +156,13 @@ async fn run_names_every_refused_dependency_in_readyz_and_the_error_log() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let _ = child.kill();
-    let output = child.wait_with_output().expect("ingest output");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let (status, body) = last;
+    let _ = child.wait();
+    let stderr = log.join().expect("the log reader");
+    (last.0, last.1, stderr)
+}
+
+/// Asserts each wanted line is in `/readyz` and in an error-level log line, with no secret.
+fn assert_named(wanted: &[(&str, &str)], status: u16, body: &str, stderr: &str) {
     for (dependency, line) in wanted {
         assert!(body.contains(line), "/readyz does not name {dependency}: {body}\n{stderr}");
         let logged = stderr
@@ -163,6 +171,40 @@ async fn run_names_every_refused_dependency_in_readyz_and_the_error_log() {
         assert!(logged, "no error log line `{line}`:\n{stderr}");
     }
     assert_eq!(status, 503, "{body}");
-    s.assert_no_secret("the /readyz body", &body);
-    s.assert_no_secret("the log", &stderr);
+    stack().assert_no_secret("the /readyz body", body);
+    stack().assert_no_secret("the log", stderr);
+}
+
+#[tokio::test]
+async fn run_names_a_refused_postgres_and_redis_in_readyz_and_the_error_log() {
+    let s = stack();
+    let mut env = secure_env();
+    env.insert(
+        "DATABASE_URL",
+        env["DATABASE_URL"].replace(s.var("SECURE_CA_FILE"), s.var("SECURE_OTHER_CA_FILE")),
+    );
+    env.insert(
+        "REDIS_URL",
+        env["REDIS_URL"].replace(s.var("SECURE_REDIS_PASSWORD"), "not-the-password"),
+    );
+    let wanted = [
+        ("postgres", "PostgreSQL: certificate rejected"),
+        ("redis", "Redis: authentication failed"),
+    ];
+    let (status, body, stderr) = run_until_named(env, &wanted).await;
+    assert_named(&wanted, status, &body, &stderr);
+}
+
+#[tokio::test]
+async fn run_names_a_refused_kafka_login_in_readyz_and_the_error_log() {
+    // The consumer starts once the schema is current: a migrated database, over TLS.
+    let (db, name) = stack().fresh_db().await;
+    db.pool().close();
+    let mut env = secure_env();
+    env.insert("DATABASE_URL", stack().database_url(&name));
+    env.insert("KAFKA_SASL_PASSWORD", "not-the-password".into());
+    let wanted = [("kafka", "Kafka: authentication failed")];
+    let (status, body, stderr) = run_until_named(env, &wanted).await;
+    stack().drop_db(&name).await;
+    assert_named(&wanted, status, &body, &stderr);
 }

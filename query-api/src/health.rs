@@ -158,11 +158,14 @@ impl Health {
     }
 
     async fn redis(&self) -> (DependencyState, Option<Problem>) {
-        match tokio::time::timeout(PROBE_TIMEOUT, self.cache.ping()).await {
+        // A TLS connect may need the longer REDIS_TIMEOUT_MS it was given; cut short, it would
+        // start over at every probe and never report why it fails.
+        let limit = PROBE_TIMEOUT.max(self.cache.timeout());
+        match tokio::time::timeout(limit, self.cache.ping()).await {
             Ok(Ok(())) => (DependencyState::Up, None),
             Ok(Err(err)) => (DependencyState::Down, Some(Problem::cache(&err))),
             Err(_) => {
-                let text = format!("Redis did not answer within {PROBE_TIMEOUT:?}");
+                let text = format!("Redis did not answer within {limit:?}");
                 (DependencyState::Down, Some(Problem::plain(text)))
             }
         }

@@ -80,6 +80,11 @@ impl OrderCache {
         })
     }
 
+    /// The bound on one call (and on connecting), `REDIS_TIMEOUT_MS`.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// The Redis key of an order.
     pub fn key(&self, uid: &str) -> String {
         format!("{}order:{uid}", self.key_prefix)
