@@ -48,7 +48,10 @@ fn assert_fails_naming(output: &Output, line_start: &str) -> String {
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(!output.status.success(), "must fail:\n{stderr}");
-    assert!(stderr.contains(line_start), "expected `{line_start}`:\n{stderr}");
+    assert!(
+        stderr.contains(line_start),
+        "expected `{line_start}`:\n{stderr}"
+    );
     stack().assert_no_secret("stderr", &stderr);
     stack().assert_no_secret("stdout", &stdout);
     stderr
@@ -69,7 +72,10 @@ async fn dlq_replay_names_an_unknown_kafka_ca_and_exits_non_zero() {
     db.pool().close();
     let mut env = secure_env();
     env.insert("DATABASE_URL", stack().database_url(&name));
-    env.insert("KAFKA_SSL_CA_LOCATION", stack().var("SECURE_OTHER_CA_FILE").into());
+    env.insert(
+        "KAFKA_SSL_CA_LOCATION",
+        stack().var("SECURE_OTHER_CA_FILE").into(),
+    );
     let output = run(&env, &["dlq", "replay", "--all", "--dry-run"]);
     stack().drop_db(&name).await;
     assert_fails_naming(&output, "Kafka: certificate rejected");
@@ -164,7 +170,10 @@ async fn run_until_named(
 /// Asserts each wanted line is in `/readyz` and in an error-level log line, with no secret.
 fn assert_named(wanted: &[(&str, &str)], status: u16, body: &str, stderr: &str) {
     for (dependency, line) in wanted {
-        assert!(body.contains(line), "/readyz does not name {dependency}: {body}\n{stderr}");
+        assert!(
+            body.contains(line),
+            "/readyz does not name {dependency}: {body}\n{stderr}"
+        );
         let logged = stderr
             .lines()
             .any(|l| l.contains("ERROR") && l.contains(line));

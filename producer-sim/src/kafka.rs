@@ -118,10 +118,7 @@ pub async fn run(
     .context("producer task panicked")?
 }
 
-fn create_producer(
-    args: &Args,
-    stats: Arc<Stats>,
-) -> anyhow::Result<(SimProducer, LastFailure)> {
+fn create_producer(args: &Args, stats: Arc<Stats>) -> anyhow::Result<(SimProducer, LastFailure)> {
     let mut config =
         pipeline_kafka::client::safe_producer(&args.kafka, "producer-sim", args.linger_ms)?;
     // Bounds the local queue's memory (librdkafka's default is 1 GiB). 256 MiB holds far more

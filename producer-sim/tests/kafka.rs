@@ -43,11 +43,14 @@ fn header(message: &BorrowedMessage<'_>, name: &str) -> Option<String> {
 
 /// Reads `expected` records from the beginning of `topic` (fails after 30 s).
 async fn consume(topic: &str, group: &str, expected: usize) -> Vec<Received> {
-    let consumer: StreamConsumer =
-        pipeline_kafka::client::manual_offset_consumer(&pipeline_testing::kafka::local(), group, "sim-test")
-            .expect("kafka settings")
-            .create()
-            .expect("consumer");
+    let consumer: StreamConsumer = pipeline_kafka::client::manual_offset_consumer(
+        &pipeline_testing::kafka::local(),
+        group,
+        "sim-test",
+    )
+    .expect("kafka settings")
+    .create()
+    .expect("consumer");
     consumer.subscribe(&[topic]).expect("subscribe");
     let mut stream = consumer.stream();
     let mut received = Vec::new();

@@ -75,11 +75,23 @@ async fn publishes_over_sasl_ssl_with_the_password_from_a_file_and_over_mutual_t
     );
 
     let mtls = vec![
-        ("KAFKA_BROKERS", stack().var("SECURE_KAFKA_MTLS_BROKERS").to_owned()),
+        (
+            "KAFKA_BROKERS",
+            stack().var("SECURE_KAFKA_MTLS_BROKERS").to_owned(),
+        ),
         ("KAFKA_SECURITY_PROTOCOL", "ssl".to_owned()),
-        ("KAFKA_SSL_CA_LOCATION", stack().var("SECURE_CA_FILE").to_owned()),
-        ("KAFKA_SSL_CERTIFICATE_LOCATION", stack().var("SECURE_CLIENT_CERT").to_owned()),
-        ("KAFKA_SSL_KEY_LOCATION", stack().var("SECURE_CLIENT_KEY").to_owned()),
+        (
+            "KAFKA_SSL_CA_LOCATION",
+            stack().var("SECURE_CA_FILE").to_owned(),
+        ),
+        (
+            "KAFKA_SSL_CERTIFICATE_LOCATION",
+            stack().var("SECURE_CLIENT_CERT").to_owned(),
+        ),
+        (
+            "KAFKA_SSL_KEY_LOCATION",
+            stack().var("SECURE_CLIENT_KEY").to_owned(),
+        ),
     ];
     assert_clean_success(&producer_sim(&mtls, 5, &topics.orders));
     topics.delete_on(&kafka).await;
@@ -89,12 +101,22 @@ async fn publishes_over_sasl_ssl_with_the_password_from_a_file_and_over_mutual_t
 fn a_wrong_password_exits_non_zero_naming_kafka_authentication() {
     let mut env = sasl_env();
     set(&mut env, "KAFKA_SASL_PASSWORD", "not-the-password".into());
-    assert_fails_naming(&producer_sim(&env, 1, "orders"), "Kafka: authentication failed");
+    assert_fails_naming(
+        &producer_sim(&env, 1, "orders"),
+        "Kafka: authentication failed",
+    );
 }
 
 #[test]
 fn an_unknown_ca_exits_non_zero_naming_the_certificate() {
     let mut env = sasl_env();
-    set(&mut env, "KAFKA_SSL_CA_LOCATION", stack().var("SECURE_OTHER_CA_FILE").into());
-    assert_fails_naming(&producer_sim(&env, 1, "orders"), "Kafka: certificate rejected");
+    set(
+        &mut env,
+        "KAFKA_SSL_CA_LOCATION",
+        stack().var("SECURE_OTHER_CA_FILE").into(),
+    );
+    assert_fails_naming(
+        &producer_sim(&env, 1, "orders"),
+        "Kafka: certificate rejected",
+    );
 }

@@ -13,7 +13,10 @@ use support::{config, order, start, TestResult};
 
 /// `/readyz` once `done` accepts its body (or after 30 s, for the caller's assertions to tell
 /// what it was): a TLS connect on a busy machine may take a few probes.
-async fn readyz_until(app: &support::TestApp, done: impl Fn(&Value) -> bool) -> (u16, Value, String) {
+async fn readyz_until(
+    app: &support::TestApp,
+    done: impl Fn(&Value) -> bool,
+) -> (u16, Value, String) {
     let give_up = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let response = app.get("/readyz").await;
@@ -38,7 +41,12 @@ async fn serves_orders_over_tls_and_names_a_refused_redis_while_staying_ready() 
     let s = stack();
     let (db, name) = s.fresh_db().await;
     let postgres = s.postgres_args(s.database_url(&name));
-    let app = start(config(postgres.clone(), s.redis_args(), ReadArgs::default())).await;
+    let app = start(config(
+        postgres.clone(),
+        s.redis_args(),
+        ReadArgs::default(),
+    ))
+    .await;
     let stored = order("securetlsorder0001", "2024-03-01T10:00:00Z");
     order_store::OrderRepository::new(db.clone())
         .store_batch(std::slice::from_ref(&stored))
@@ -48,7 +56,10 @@ async fn serves_orders_over_tls_and_names_a_refused_redis_while_staying_ready() 
     assert!(body.get("errors").is_none(), "{body}");
     let response = app.get("/order/securetlsorder0001").await;
     assert_eq!(response.status(), 200);
-    assert!(app.redis_entry("securetlsorder0001").await.is_some(), "cached over rediss");
+    assert!(
+        app.redis_entry("securetlsorder0001").await.is_some(),
+        "cached over rediss"
+    );
     app.stop().await;
 
     let wrong = RedisArgs {
@@ -77,8 +88,15 @@ async fn serves_orders_over_tls_and_names_a_refused_redis_while_staying_ready() 
 #[tokio::test]
 async fn a_postgres_host_name_mismatch_is_not_ready_and_named() -> TestResult {
     let s = stack();
-    let url = s.database_url("orders").replace("@localhost:", "@127.0.0.1:");
-    let app = start(config(s.postgres_args(url), s.redis_args(), ReadArgs::default())).await;
+    let url = s
+        .database_url("orders")
+        .replace("@localhost:", "@127.0.0.1:");
+    let app = start(config(
+        s.postgres_args(url),
+        s.redis_args(),
+        ReadArgs::default(),
+    ))
+    .await;
     let (status, body, text) = readyz_until(&app, |body| {
         error_starts(body, "postgres", "PostgreSQL: host name mismatch")
     })
@@ -107,7 +125,10 @@ async fn a_postgres_password_and_an_unknown_redis_ca_are_both_named() -> TestRes
     .await;
     assert_eq!(status, 503, "{text}");
     let pg = body["errors"]["postgres"].as_str().unwrap_or_default();
-    assert!(pg.starts_with("PostgreSQL: authentication failed"), "{text}");
+    assert!(
+        pg.starts_with("PostgreSQL: authentication failed"),
+        "{text}"
+    );
     let redis = body["errors"]["redis"].as_str().unwrap_or_default();
     assert!(redis.starts_with("Redis: certificate rejected"), "{text}");
     s.assert_no_secret("/readyz", &text);

@@ -59,11 +59,7 @@ pub async fn inspect(
 ) -> anyhow::Result<InspectSummary> {
     let selection = &args.selection;
     selection.validate()?;
-    let topic = DlqTopic::connect(
-        kafka,
-        &kafka.dlq_topic,
-        &super::client_id(group, "inspect"),
-    )?;
+    let topic = DlqTopic::connect(kafka, &kafka.dlq_topic, &super::client_id(group, "inspect"))?;
     let extent = topic.extent(&selection.partition).await?;
     let mut reader = topic.read(&extent)?;
     let mut summary = InspectSummary::default();

@@ -109,7 +109,10 @@ impl DlqTopic {
     /// context only when the consumer is polled), so a refused login explains a timeout.
     async fn serve_events(&self) {
         let until = Instant::now() + Duration::from_millis(500);
-        while tokio::time::timeout_at(until, self.consumer.recv()).await.is_ok() {}
+        while tokio::time::timeout_at(until, self.consumer.recv())
+            .await
+            .is_ok()
+        {}
     }
 
     /// Starts reading `ranges` (empty ones are skipped).

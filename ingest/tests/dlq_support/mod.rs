@@ -222,8 +222,7 @@ pub async fn put(env: &Env, letter: &Letter) -> String {
 
 /// The first `count` records of every partition of `topic`, read from the beginning.
 pub async fn read_topic(env: &Env, topic: &str, count: usize) -> Vec<OwnedMessage> {
-    let mut config =
-        pipeline_kafka::client::base(&env.kafka, "dlq-tests").expect("kafka settings");
+    let mut config = pipeline_kafka::client::base(&env.kafka, "dlq-tests").expect("kafka settings");
     config
         .set("group.id", pipeline_testing::unique_name("dlq-tests"))
         .set("enable.auto.commit", "false");

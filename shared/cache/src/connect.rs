@@ -63,8 +63,9 @@ pub fn tls_certificates(tls: &RedisTlsArgs) -> Result<TlsCertificates, CacheErro
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, CacheError> {
-    std::fs::read(path)
-        .map_err(|err| CacheError::Config(format!("Redis TLS: cannot read {}: {err}", path.display())))
+    std::fs::read(path).map_err(|err| {
+        CacheError::Config(format!("Redis TLS: cannot read {}: {err}", path.display()))
+    })
 }
 
 /// The one-line diagnosis of a Redis login or TLS failure, naming the setting to check.
@@ -88,8 +89,10 @@ pub fn refusal(err: &RedisError) -> Option<Failure> {
     let (cause, detail) = tls_cause(err)?;
     let hint = match cause {
         Cause::HostName => "use a host name the server certificate lists in REDIS_URL",
-        _ => "check REDIS_TLS_CA_FILE (the CA of the server certificate), REDIS_TLS_CERT_FILE \
-              and REDIS_TLS_KEY_FILE",
+        _ => {
+            "check REDIS_TLS_CA_FILE (the CA of the server certificate), REDIS_TLS_CERT_FILE \
+              and REDIS_TLS_KEY_FILE"
+        }
     };
     failure(cause, detail, hint)
 }
@@ -106,8 +109,11 @@ mod tests {
         };
         let err = client("redis://127.0.0.1:6379", &tls).expect_err("plain URL");
         assert!(err.to_string().contains("rediss://"), "{err}");
-        let err = client("rediss://127.0.0.1:6380/#insecure", &RedisTlsArgs::default())
-            .expect_err("insecure");
+        let err = client(
+            "rediss://127.0.0.1:6380/#insecure",
+            &RedisTlsArgs::default(),
+        )
+        .expect_err("insecure");
         assert!(err.to_string().contains("#insecure"), "{err}");
         let err = client("rediss://127.0.0.1:6380", &tls).expect_err("missing CA file");
         assert!(err.to_string().contains("/ca.pem"), "{err}");

@@ -32,7 +32,11 @@ fn secure_args() -> RedisArgs {
 #[tokio::test]
 async fn rediss_with_the_stack_ca_and_acl_user_caches_orders() {
     let args = secure_args();
-    assert!(args.redis_url.starts_with("rediss://"), "{}", args.redis_url);
+    assert!(
+        args.redis_url.starts_with("rediss://"),
+        "{}",
+        args.redis_url
+    );
     let cache = OrderCache::new(&args).expect("settings");
     let written = cache
         .put_many([("tls-uid-1", r#"{"order_uid":"tls-uid-1"}"#)])
@@ -70,7 +74,9 @@ async fn a_client_certificate_is_presented_and_a_foreign_one_refused() {
     let mut args = secure_args();
     args.tls.cert_file = Some(stack().var("SECURE_CLIENT_CERT").into());
     args.tls.key_file = Some(stack().var("SECURE_CLIENT_KEY").into());
-    ping(&args).await.expect("mutual TLS with the stack's client certificate");
+    ping(&args)
+        .await
+        .expect("mutual TLS with the stack's client certificate");
     args.tls.cert_file = Some(stack().var("SECURE_OTHER_CLIENT_CERT").into());
     args.tls.key_file = Some(stack().var("SECURE_OTHER_CLIENT_KEY").into());
     assert_refused(ping(&args).await, "certificate rejected");

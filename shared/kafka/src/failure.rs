@@ -38,19 +38,18 @@ pub fn refusal_in_log(level: RDKafkaLogLevel, message: &str) -> Option<Failure> 
 /// authentication error: …` or `ssl://…: SSL handshake failed: …certificate verify failed…`.
 fn describe(text: &str) -> Option<Failure> {
     let lower = text.to_ascii_lowercase();
-    let cause = if lower.contains("sasl authentication error")
-        || lower.contains("authentication failed")
-    {
-        Cause::Authentication
-    } else if lower.contains("hostname mismatch") || lower.contains("host name mismatch") {
-        Cause::HostName
-    } else if lower.contains("certificate") || lower.contains("unknown ca") {
-        Cause::Certificate
-    } else if lower.contains("ssl handshake failed") {
-        Cause::Tls
-    } else {
-        return None;
-    };
+    let cause =
+        if lower.contains("sasl authentication error") || lower.contains("authentication failed") {
+            Cause::Authentication
+        } else if lower.contains("hostname mismatch") || lower.contains("host name mismatch") {
+            Cause::HostName
+        } else if lower.contains("certificate") || lower.contains("unknown ca") {
+            Cause::Certificate
+        } else if lower.contains("ssl handshake failed") {
+            Cause::Tls
+        } else {
+            return None;
+        };
     Some(failure(cause, text))
 }
 
@@ -91,7 +90,10 @@ pub struct LastFailure(Arc<Mutex<Option<Failure>>>);
 impl LastFailure {
     /// Keeps `failure`; true when it differs from the one kept (worth logging).
     pub fn record(&self, failure: Failure) -> bool {
-        let mut slot = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut slot = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let new = slot.as_ref() != Some(&failure);
         *slot = Some(failure);
         new
@@ -204,7 +206,10 @@ mod tests {
         let line = "sasl_ssl://localhost:19093/bootstrap: SASL authentication error: \
                     Authentication failed (after 296ms in state AUTH_REQ)";
         let failure = refusal_in_log(RDKafkaLogLevel::Error, line).expect("a refusal");
-        assert!(failure.detail.ends_with("Authentication failed"), "{failure}");
+        assert!(
+            failure.detail.ends_with("Authentication failed"),
+            "{failure}"
+        );
         assert!(refusal_in_log(RDKafkaLogLevel::Info, line).is_none());
         assert!(refusal_in_log(RDKafkaLogLevel::Error, "Disconnected").is_none());
     }

@@ -73,11 +73,21 @@ impl SaslMechanism {
 #[derive(Clone, Default, Args)]
 pub struct KafkaSecurityArgs {
     /// plaintext, ssl, sasl_plaintext or sasl_ssl.
-    #[arg(long = "kafka-security-protocol", env = "KAFKA_SECURITY_PROTOCOL",
-          value_enum, ignore_case = true, default_value = "plaintext")]
+    #[arg(
+        long = "kafka-security-protocol",
+        env = "KAFKA_SECURITY_PROTOCOL",
+        value_enum,
+        ignore_case = true,
+        default_value = "plaintext"
+    )]
     pub protocol: SecurityProtocol,
     /// SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (required with sasl_*).
-    #[arg(long = "kafka-sasl-mechanism", env = "KAFKA_SASL_MECHANISM", value_enum, ignore_case = true)]
+    #[arg(
+        long = "kafka-sasl-mechanism",
+        env = "KAFKA_SASL_MECHANISM",
+        value_enum,
+        ignore_case = true
+    )]
     pub sasl_mechanism: Option<SaslMechanism>,
     /// SASL user name.
     #[arg(long = "kafka-sasl-username", env = "KAFKA_SASL_USERNAME")]
@@ -190,12 +200,21 @@ impl KafkaSecurityArgs {
         let mut sasl = None;
         if protocol.uses_sasl() {
             let required = [
-                (self.sasl_mechanism.is_none(), "KAFKA_SASL_MECHANISM (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)"),
+                (
+                    self.sasl_mechanism.is_none(),
+                    "KAFKA_SASL_MECHANISM (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)",
+                ),
                 (self.sasl_username.is_none(), "KAFKA_SASL_USERNAME"),
-                (self.sasl_password.is_none(), "KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE"),
+                (
+                    self.sasl_password.is_none(),
+                    "KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE",
+                ),
             ];
             if let Some((_, missing)) = required.iter().find(|(absent, _)| *absent) {
-                return Err(KafkaConfigError::Missing { protocol: name, missing });
+                return Err(KafkaConfigError::Missing {
+                    protocol: name,
+                    missing,
+                });
             }
             if let (Some(mechanism), Some(user), Some(password)) = (
                 self.sasl_mechanism,
@@ -211,22 +230,32 @@ impl KafkaSecurityArgs {
                 (self.sasl_password.is_some(), "KAFKA_SASL_PASSWORD"),
             ];
             if let Some((_, setting)) = unused.iter().find(|(set, _)| *set) {
-                return Err(KafkaConfigError::Unused { setting, protocol: name });
+                return Err(KafkaConfigError::Unused {
+                    setting,
+                    protocol: name,
+                });
             }
         }
         if !protocol.uses_tls() {
             let unused = [
                 (self.ssl_ca_location.is_some(), "KAFKA_SSL_CA_LOCATION"),
-                (self.ssl_certificate_location.is_some(), "KAFKA_SSL_CERTIFICATE_LOCATION"),
+                (
+                    self.ssl_certificate_location.is_some(),
+                    "KAFKA_SSL_CERTIFICATE_LOCATION",
+                ),
                 (self.ssl_key_location.is_some(), "KAFKA_SSL_KEY_LOCATION"),
             ];
             if let Some((_, setting)) = unused.iter().find(|(set, _)| *set) {
-                return Err(KafkaConfigError::Unused { setting, protocol: name });
+                return Err(KafkaConfigError::Unused {
+                    setting,
+                    protocol: name,
+                });
             }
         } else if self.ssl_certificate_location.is_some() != self.ssl_key_location.is_some() {
             return Err(KafkaConfigError::Missing {
                 protocol: name,
-                missing: "both KAFKA_SSL_CERTIFICATE_LOCATION and KAFKA_SSL_KEY_LOCATION for mutual TLS",
+                missing:
+                    "both KAFKA_SSL_CERTIFICATE_LOCATION and KAFKA_SSL_KEY_LOCATION for mutual TLS",
             });
         }
         Ok(sasl)
@@ -293,13 +322,17 @@ mod tests {
     fn incomplete_or_unused_settings_are_refused_by_name() {
         let mut missing = sasl();
         missing.sasl_password = None;
-        let err = missing.apply(&mut ClientConfig::new()).expect_err("no password");
+        let err = missing
+            .apply(&mut ClientConfig::new())
+            .expect_err("no password");
         assert!(err.to_string().contains("KAFKA_SASL_PASSWORD"), "{err}");
         let unused = KafkaSecurityArgs {
             ssl_ca_location: Some("/ca.pem".into()),
             ..KafkaSecurityArgs::default()
         };
-        let err = unused.apply(&mut ClientConfig::new()).expect_err("plaintext");
+        let err = unused
+            .apply(&mut ClientConfig::new())
+            .expect_err("plaintext");
         assert!(err.to_string().contains("KAFKA_SSL_CA_LOCATION"), "{err}");
         let half = KafkaSecurityArgs {
             protocol: SecurityProtocol::Ssl,
@@ -312,8 +345,11 @@ mod tests {
     #[test]
     fn the_properties_file_comes_last_and_bad_lines_are_named_without_content() {
         let path = std::env::temp_dir().join(format!("kafka-props-{}", std::process::id()));
-        std::fs::write(&path, "# tuning\n\nsocket.timeout.ms = 30000\nsasl.username=other\n")
-            .expect("write");
+        std::fs::write(
+            &path,
+            "# tuning\n\nsocket.timeout.ms = 30000\nsasl.username=other\n",
+        )
+        .expect("write");
         let mut args = sasl();
         args.properties_file = Some(path.clone());
         let mut config = ClientConfig::new();

@@ -46,7 +46,10 @@ async fn round_trip(kafka: &KafkaArgs, topic: &str) {
             }
         }
     }
-    panic!("the record never came back over {:?}", kafka.security.protocol);
+    panic!(
+        "the record never came back over {:?}",
+        kafka.security.protocol
+    );
 }
 
 /// What a client with `kafka`'s settings reports while trying to reach the broker.
@@ -120,7 +123,8 @@ fn a_host_name_the_broker_certificate_does_not_list_is_refused() {
     let line = failure_of(&kafka);
     // OpenSSL reports a name mismatch as a failed verification; either way the line says so.
     assert!(
-        line.starts_with("Kafka: host name mismatch") || line.starts_with("Kafka: certificate rejected"),
+        line.starts_with("Kafka: host name mismatch")
+            || line.starts_with("Kafka: certificate rejected"),
         "{line}"
     );
 }

@@ -44,7 +44,13 @@ pub struct Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}: {}", self.service, self.cause.as_str(), self.detail)?;
+        write!(
+            f,
+            "{}: {}: {}",
+            self.service,
+            self.cause.as_str(),
+            self.detail
+        )?;
         if !self.hint.is_empty() {
             write!(f, " ({})", self.hint)?;
         }
@@ -110,10 +116,7 @@ mod tests {
         let (cause, _) = tls_cause(&io).expect("a TLS cause");
         assert_eq!(cause, Cause::HostName);
         let unknown = Tls::InvalidCertificate(CertificateError::UnknownIssuer);
-        assert_eq!(
-            tls_cause(&unknown).map(|c| c.0),
-            Some(Cause::Certificate)
-        );
+        assert_eq!(tls_cause(&unknown).map(|c| c.0), Some(Cause::Certificate));
         let plain = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
         assert_eq!(tls_cause(&plain), None);
     }

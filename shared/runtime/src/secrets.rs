@@ -95,10 +95,8 @@ mod tests {
                 let nanos = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_nanos());
-                let path = std::env::temp_dir().join(format!(
-                    "secrets-test-{}-{nanos}",
-                    std::process::id()
-                ));
+                let path = std::env::temp_dir()
+                    .join(format!("secrets-test-{}-{nanos}", std::process::id()));
                 std::fs::create_dir_all(&path).expect("create a temporary folder");
                 Dir(path)
             }
@@ -142,7 +140,10 @@ mod tests {
         ])
         .expect_err("ambiguous");
         let text = err.to_string();
-        assert!(text.contains("DATABASE_URL and DATABASE_URL_FILE"), "{text}");
+        assert!(
+            text.contains("DATABASE_URL and DATABASE_URL_FILE"),
+            "{text}"
+        );
         assert!(!text.contains("pass-inline") && !text.contains("from-file"));
     }
 
@@ -155,8 +156,11 @@ mod tests {
             .is_empty());
         assert!(run(&[("DATABASE_URL", "x")]).expect("no file").is_empty());
         let (_dir, path) = file("pw");
-        let found = run(&[("KAFKA_SASL_PASSWORD", ""), ("KAFKA_SASL_PASSWORD_FILE", &path)])
-            .expect("an empty setting is unset");
+        let found = run(&[
+            ("KAFKA_SASL_PASSWORD", ""),
+            ("KAFKA_SASL_PASSWORD_FILE", &path),
+        ])
+        .expect("an empty setting is unset");
         assert_eq!(found[0].1, "pw");
     }
 }

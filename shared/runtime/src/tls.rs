@@ -298,6 +298,9 @@ mod tests {
         std::fs::write(&path, "not a certificate").expect("write");
         let err = root_store(Some(&path)).expect_err("no certificate");
         let _ = std::fs::remove_file(&path);
-        assert!(err.to_string().contains("no usable PEM certificate"), "{err}");
+        assert!(
+            err.to_string().contains("no usable PEM certificate"),
+            "{err}"
+        );
     }
 }

@@ -146,8 +146,10 @@ fn refusal(err: &tokio_postgres::Error) -> Option<Failure> {
             Cause::HostName => {
                 "connect with a host name the server certificate lists, or use sslmode=verify-ca"
             }
-            _ => "check sslrootcert (the CA of the server certificate), sslcert and sslkey in \
-                  DATABASE_URL",
+            _ => {
+                "check sslrootcert (the CA of the server certificate), sslcert and sslkey in \
+                  DATABASE_URL"
+            }
         };
         return failure(cause, detail, hint);
     }

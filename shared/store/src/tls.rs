@@ -223,7 +223,9 @@ impl Settings {
             self.files()
         };
         let config = client_config(&files, self.verification()).map_err(|err| {
-            StoreError::Other(format!("PostgreSQL TLS settings of the database URL: {err}"))
+            StoreError::Other(format!(
+                "PostgreSQL TLS settings of the database URL: {err}"
+            ))
         })?;
         Ok(MakeRustlsConnect::new(config))
     }
@@ -261,8 +263,8 @@ mod tests {
 
     #[test]
     fn key_value_strings_work_too() {
-        let settings = split("host=db user=orders sslmode = 'verify-ca' password='a b\\'c'")
-            .expect("valid");
+        let settings =
+            split("host=db user=orders sslmode = 'verify-ca' password='a b\\'c'").expect("valid");
         assert_eq!(settings.mode, Mode::VerifyCa);
         assert_eq!(settings.rest, "host=db user=orders password='a b\\'c'");
         assert!(split("host=db sslmode").is_err());

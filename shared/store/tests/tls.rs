@@ -20,7 +20,9 @@ async fn ping(url: String) -> Result<(), StoreError> {
 
 /// Whether the session of a fresh pool connection is encrypted (pg_stat_ssl).
 async fn encrypted(url: String) -> bool {
-    let db = Db::connect(&stack().postgres_args(url)).await.expect("pool");
+    let db = Db::connect(&stack().postgres_args(url))
+        .await
+        .expect("pool");
     let client = db.pool().get().await.expect("connection");
     let row = client
         .query_one(
@@ -96,7 +98,9 @@ async fn verify_full_checks_the_host_name_and_verify_ca_does_not() {
     let by_address = url_with(stack, "@localhost:", "@127.0.0.1:");
     assert_refused(ping(by_address.clone()).await, "host name mismatch");
     let chain_only = by_address.replace("sslmode=verify-full", "sslmode=verify-ca");
-    ping(chain_only).await.expect("verify-ca ignores the host name");
+    ping(chain_only)
+        .await
+        .expect("verify-ca ignores the host name");
 }
 
 #[tokio::test]
@@ -134,7 +138,11 @@ async fn a_client_certificate_logs_in_and_one_from_another_ca_is_refused() {
 
 #[tokio::test]
 async fn a_missing_root_certificate_file_is_named_at_connect() {
-    let url = url_with(stack(), stack().var("SECURE_CA_FILE"), "/nonexistent/ca.pem");
+    let url = url_with(
+        stack(),
+        stack().var("SECURE_CA_FILE"),
+        "/nonexistent/ca.pem",
+    );
     let err = Db::connect(&stack().postgres_args(url))
         .await
         .expect_err("unreadable sslrootcert");

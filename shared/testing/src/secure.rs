@@ -61,9 +61,10 @@ fn parse(text: &str) -> HashMap<String, String> {
 impl SecureStack {
     /// A setting of `secure.env`; panics naming it when absent.
     pub fn var(&self, key: &str) -> &str {
-        self.vars.get(key).map(String::as_str).unwrap_or_else(|| {
-            panic!("{key} is missing from {}", self.env_file.display())
-        })
+        self.vars
+            .get(key)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("{key} is missing from {}", self.env_file.display()))
     }
 
     /// Every secret of the stack (passwords, and the body of each private key), for tests that
@@ -80,7 +81,11 @@ impl SecureStack {
         .filter_map(|key| self.vars.get(*key).cloned())
         .collect();
         for key in ["SECURE_CLIENT_KEY", "SECURE_OTHER_CLIENT_KEY"] {
-            if let Some(pem) = self.vars.get(key).and_then(|p| std::fs::read_to_string(p).ok()) {
+            if let Some(pem) = self
+                .vars
+                .get(key)
+                .and_then(|p| std::fs::read_to_string(p).ok())
+            {
                 // A line from the middle of the key: any part of it is enough to tell a leak.
                 if let Some(line) = pem.lines().nth(3) {
                     secrets.push(line.to_owned());
@@ -129,7 +134,11 @@ mod store {
                 .await
                 .expect("pool on the secure PostgreSQL");
             let name = crate::unique_name("tls");
-            let client = admin.pool().get().await.expect("connect to the secure PostgreSQL");
+            let client = admin
+                .pool()
+                .get()
+                .await
+                .expect("connect to the secure PostgreSQL");
             client
                 .batch_execute(&format!("CREATE DATABASE {name}"))
                 .await

@@ -40,7 +40,9 @@ async fn orders_travel_over_sasl_ssl_and_tls_from_producer_to_read_api() {
         redis.clone(),
         &topics.group,
     );
-    let ingest = ingest::Application::build(config).await.expect("build ingest");
+    let ingest = ingest::Application::build(config)
+        .await
+        .expect("build ingest");
     let (stop_ingest, shutdown) = Shutdown::new();
     let ingest = tokio::spawn(ingest.run_until_stopped(shutdown));
 
@@ -103,11 +105,18 @@ async fn orders_travel_over_sasl_ssl_and_tls_from_producer_to_read_api() {
                     break;
                 }
             }
-            assert!(Instant::now() < deadline, "{uid} never readable through query-api");
+            assert!(
+                Instant::now() < deadline,
+                "{uid} never readable through query-api"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
-    let ready = client.get(format!("{base}/readyz")).send().await.expect("readyz");
+    let ready = client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .expect("readyz");
     assert_eq!(ready.status(), 200);
 
     // Where they landed, read through verifying clients: the rows over verify-full TLS, the
@@ -122,13 +131,21 @@ async fn orders_travel_over_sasl_ssl_and_tls_from_producer_to_read_api() {
     let cache = OrderCache::new(&redis).expect("cache");
     for uid in &uids {
         let cached = cache.get(uid).await.expect("rediss read");
-        assert!(cached.is_some_and(|json| json.contains(uid.as_str())), "{uid} not cached");
+        assert!(
+            cached.is_some_and(|json| json.contains(uid.as_str())),
+            "{uid} not cached"
+        );
     }
 
     stop_api.fire();
     stop_ingest.fire();
-    api.await.expect("query-api task").expect("query-api stops cleanly");
-    ingest.await.expect("ingest task").expect("ingest stops cleanly");
+    api.await
+        .expect("query-api task")
+        .expect("query-api stops cleanly");
+    ingest
+        .await
+        .expect("ingest task")
+        .expect("ingest stops cleanly");
     topics.delete_on(&s.kafka_args()).await;
     drop(client_db);
     db.pool().close();
