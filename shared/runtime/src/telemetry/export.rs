@@ -115,6 +115,22 @@ mod tests {
     }
 
     #[test]
+    fn an_https_client_takes_the_standard_ca_variable_and_names_a_missing_file() {
+        // The only test of this crate that sets these variables.
+        std::env::set_var(
+            "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+            "/nonexistent/otlp-ca.pem",
+        );
+        let err = https_client().expect_err("a missing CA file");
+        std::env::remove_var("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE");
+        assert!(
+            err.to_string().contains("/nonexistent/otlp-ca.pem"),
+            "{err}"
+        );
+        https_client().expect("system CAs when no file is named");
+    }
+
+    #[test]
     fn https_is_accepted_and_other_schemes_refused() {
         let url = traces_url("https://collector:4318").expect("valid");
         assert_eq!(url, "https://collector:4318/v1/traces");
