@@ -27,6 +27,9 @@ pub(super) fn tracer_provider(
     if let Some(protocol) = protocol.filter(|p| p != "http/protobuf") {
         return Err(TelemetryError::Protocol(protocol));
     }
+    // The HTTP client is built with rustls (for https) and needs the process's crypto
+    // provider, even for a plain http:// collector.
+    crate::tls::provider();
     let mut exporter = SpanExporter::builder().with_http();
     // The signal-specific variable is a full URL and wins, as the OTLP spec says.
     let signal_url = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
