@@ -190,9 +190,13 @@ impl Inner {
                 }))
             }
             Ok(Ok(None)) => Ok(None),
-            Ok(Err(err @ (StoreError::Unavailable(_) | StoreError::Transient(_)))) => Err(
-                Failure::Unavailable(format!("postgres: {err}; redis: {redis_state}").into()),
-            ),
+            Ok(Err(
+                err @ (StoreError::Unavailable(_)
+                | StoreError::Refused(_)
+                | StoreError::Transient(_)),
+            )) => Err(Failure::Unavailable(
+                format!("postgres: {err}; redis: {redis_state}").into(),
+            )),
             Ok(Err(err)) => Err(Failure::Internal(format!("postgres: {err}").into())),
             Err(_) => Err(Failure::Unavailable(
                 format!(

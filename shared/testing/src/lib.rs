@@ -5,7 +5,7 @@
 //! oracle the property tests and the fuzzer share.
 //!
 //! Each client sits behind a feature (`store`, `cache`, `kafka`, `traces`), so a crate's tests
-//! build only the clients that crate uses.
+//! build only the clients that crate uses; `secure` finds the secure stack ([`secure`]).
 
 pub mod dashboards;
 #[cfg(feature = "store")]
@@ -13,6 +13,8 @@ pub mod db;
 pub mod decode_oracle;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+#[cfg(feature = "secure")]
+pub mod secure;
 #[cfg(feature = "traces")]
 pub mod traces;
 
@@ -30,6 +32,7 @@ pub fn redis_args() -> order_cache::RedisArgs {
         ttl_secs: 600,
         key_prefix: format!("{}:", unique_name("test")),
         timeout_ms: 500,
+        tls: Default::default(),
     }
 }
 
@@ -41,5 +44,6 @@ pub fn kafka_args(topics: &kafka::TestTopics) -> pipeline_kafka::KafkaArgs {
         orders_topic: topics.orders.clone(),
         retry_topic: topics.retry.clone(),
         dlq_topic: topics.dlq.clone(),
+        security: Default::default(),
     }
 }
