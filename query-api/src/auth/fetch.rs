@@ -1,6 +1,7 @@
-//! The HTTP client that fetches a JWKS from `AUTH_JWKS_URL`: http or https (rustls on aws-lc-rs,
-//! the system's roots), no redirects, a bounded time and a bounded body. Built on hyper-util
-//! rather than reqwest so that no TLS feature reaches the workspace's shared reqwest.
+//! The HTTP client that fetches a JWKS from `AUTH_JWKS_URL`: http or https (rustls on the
+//! process's provider, the system's roots), no redirects, a bounded time and a bounded body.
+//! Built on hyper-util rather than reqwest so that no TLS feature reaches the workspace's shared
+//! reqwest.
 
 use anyhow::{bail, Context};
 use bytes::Bytes;
@@ -42,7 +43,7 @@ impl JwksClient {
             bail!("AUTH_JWKS_URL has no host");
         }
         let connector = HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
+            .with_provider_and_native_roots(pipeline_runtime::tls::provider())
             .context("cannot load the system's CA certificates for AUTH_JWKS_URL")?
             .https_or_http()
             .enable_http1()
