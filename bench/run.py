@@ -101,6 +101,8 @@ def main():
                     producer["java_perf_rps"], "Kafka ProducerPerformance, same size/acks", producer["target"]))
     rows.append(row("producer-sim vs Java sending the same orders", "records/s", producer["producer_sim_rps"],
                     producer["java_perf_payload_file_rps"], "ProducerPerformance --payload-file"))
+    rows.append(row(f"producer-sim validate, {producer['validate_lines']} lines, one core", "lines/s",
+                    producer["validate_lps"], target=producer["validate_target"]))
     rows.append(row("producer-sim peak RSS (--print 20k)", "MB",
                     peak_rss_mb([str(TARGET_DIR / "release/producer-sim"), "--print", "--count", "20000", "--rate", "0", "--seed", "1"])))
 
