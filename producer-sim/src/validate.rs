@@ -2,14 +2,15 @@
 //! do with each of its orders. One output line per input line — `ok`, or the very
 //! `invalid: …` / `malformed: …` text ingest would put in the dead letter's `x-error-message`,
 //! which names field paths, never values — because it runs ingest's own decoding and
-//! validation ([`order_model::decode`]). Lines written as `base64:<value>` (how `--print` writes
+//! validation ([`order_model::check`]: [`order_model::decode`] without building the canonical
+//! JSON). Lines written as `base64:<value>` (how `--print` writes
 //! a value that is not UTF-8) are decoded first, so `--print` output can be piped straight in.
 //!
 //! Memory stays bounded whatever the input: at most one line is held, and of a line longer than
 //! any acceptable record only its length is kept.
 
 use crate::print::base64_decode;
-use order_model::{decode, DecodeError, MAX_MESSAGE_BYTES};
+use order_model::{check, DecodeError, MAX_MESSAGE_BYTES};
 use std::io::{self, BufRead, Write};
 
 /// What the lines were judged.
@@ -68,12 +69,12 @@ pub fn run(input: &mut impl BufRead, out: &mut impl Write) -> io::Result<Verdict
 fn judge(line: &[u8]) -> Result<(), DecodeError> {
     match line.strip_prefix(BASE64_PREFIX) {
         Some(encoded) => match base64_decode(encoded) {
-            Some(value) => decode(&value).map(drop),
+            Some(value) => check(&value),
             None => Err(DecodeError::Malformed(
                 "line starts with `base64:` but the rest is not standard base64".into(),
             )),
         },
-        None => decode(line).map(drop),
+        None => check(line),
     }
 }
 
@@ -128,7 +129,7 @@ fn read_line(input: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<Option<
 }
 
 fn find_newline(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'\n')
+    memchr::memchr(b'\n', bytes)
 }
 
 #[cfg(test)]

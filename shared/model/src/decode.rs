@@ -54,6 +54,16 @@ pub fn decode(bytes: &[u8]) -> Result<ValidOrder, DecodeError> {
 
 /// [`decode`] with an explicit "now", for deterministic tests.
 pub fn decode_at(bytes: &[u8], now: DateTime<Utc>) -> Result<ValidOrder, DecodeError> {
+    read_and_validate(bytes, now).map(ValidOrder::trusted)
+}
+
+/// [`decode`]'s verdict without building the canonical JSON, for callers that only need to know
+/// (`producer-sim validate`): the same reading and the same rules, so the same answer.
+pub fn check(bytes: &[u8]) -> Result<(), DecodeError> {
+    read_and_validate(bytes, Utc::now()).map(drop)
+}
+
+fn read_and_validate(bytes: &[u8], now: DateTime<Utc>) -> Result<Order, DecodeError> {
     if bytes.len() > MAX_MESSAGE_BYTES {
         return Err(DecodeError::too_big(bytes.len()));
     }
@@ -66,5 +76,5 @@ pub fn decode_at(bytes: &[u8], now: DateTime<Utc>) -> Result<ValidOrder, DecodeE
     let order: Order = super::read::from_json(text)
         .map_err(|err| DecodeError::Malformed(format!("not an order document: {err}")))?;
     validate(&order, now).map_err(DecodeError::Invalid)?;
-    Ok(ValidOrder::trusted(order))
+    Ok(order)
 }

@@ -19,7 +19,7 @@ mod schema;
 mod uid;
 mod validate;
 
-pub use decode::{decode, decode_at, DecodeError, MAX_MESSAGE_BYTES};
+pub use decode::{check, decode, decode_at, DecodeError, MAX_MESSAGE_BYTES};
 pub use extra::{Extra, NotAValue};
 pub use kind::{DeadLetterKind, UnknownKind};
 pub use model::{Delivery, Item, Order, Payment};

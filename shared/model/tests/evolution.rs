@@ -241,3 +241,19 @@ fn extra_can_be_built_by_hand() {
     let pairs: Vec<(&str, &str)> = extra.iter().collect();
     assert_eq!(pairs, [("b", "[1,2]"), ("a", r#"{"z":1,"y":2}"#)]);
 }
+
+/// `check` (what `producer-sim validate` runs) gives `decode`'s verdict on every kind of record.
+#[test]
+fn check_agrees_with_decode() {
+    use order_synthetic::PoisonKind;
+    let generator = OrderGenerator::new(8, Utc::now());
+    for seq in 0..50 {
+        let evolved = serde_json::to_vec(&generator.evolved_order_with_seq(seq)).expect("json");
+        let mut records = vec![evolved];
+        records.extend(PoisonKind::ALL.map(|kind| generator.poison_with_seq(seq, kind).value));
+        for record in records {
+            let decoded = order_model::decode(&record).map(drop);
+            assert_eq!(order_model::check(&record), decoded);
+        }
+    }
+}
