@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The full test suite, from a fresh machine: brings the local stack up (installing what is
-# missing), then runs the Rust tests (unit, property and integration tests against the real
-# PostgreSQL, Redis and Kafka), the browser test of the web page, the AsyncAPI document's check
-# with the official parser, and the offline validation of the deployment files. Pass extra arguments through to `cargo test` (e.g. a test name filter).
+# The full test suite, from a fresh machine: brings the local stack and the secure one up
+# (installing what is missing), then runs the Rust tests (unit, property and integration tests
+# against the real PostgreSQL, Redis and Kafka), the browser test of the web page, the AsyncAPI
+# document's check with the official parser, and the offline validation of the deployment files.
+# Pass extra arguments through to `cargo test` (e.g. a test name filter).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -14,18 +15,23 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "local stack"
 scripts/stack.sh up
-# Jaeger, where the trace export tests look for their spans: the first time it is built from the
-# Go module proxy, so that runs while cargo compiles the tests.
-JAEGER_LOG="${STACK_STATE:-$ROOT/.stack}/logs/jaeger-start.log"
-scripts/stack.sh start jaeger >"$JAEGER_LOG" 2>&1 &
+# These start while cargo compiles the tests, each with its log: Jaeger, where the trace export
+# tests look for their spans (built from the Go module proxy the first time), and the secure stack
+# of contract §9 (TLS and SASL only), proven by its shell check before any test relies on it.
+LOGDIR="${STACK_STATE:-$ROOT/.stack}/logs"
+scripts/stack.sh start jaeger >"$LOGDIR/jaeger-start.log" 2>&1 &
 jaeger=$!
+{ scripts/stack.sh up --secure && scripts/stack/secure-check.sh; } >"$LOGDIR/secure-start.log" 2>&1 &
+secure=$!
+await() { # pid log: a background start that failed ends the run, showing its log
+  wait "$1" || { cat "$2" >&2; exit 1; }
+}
 
 step "cargo test (workspace)"
 cargo test --workspace --all-targets --no-run
-if ! wait "$jaeger"; then
-  cat "$JAEGER_LOG" >&2
-  exit 1
-fi
+await "$jaeger" "$LOGDIR/jaeger-start.log"
+await "$secure" "$LOGDIR/secure-start.log"
+tail -n 1 "$LOGDIR/secure-start.log"
 cargo test --workspace --all-targets --no-fail-fast "$@"
 
 if [ $# -eq 0 ]; then
