@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Throughput of producer-sim against Apache Kafka's own producer benchmark on the same broker,
-# same settings (acks=all, idempotence, lz4, linger 5 ms), same record count and value size.
+# same settings (acks=all, idempotence, lz4, linger 5 ms), same record count and value size; and
+# `producer-sim validate` lines/s on one core (taskset) over orders like the ones sent.
 #
-#   bench/producer.sh            500,000 records each
-#   bench/producer.sh --quick    50,000 records each
+#   bench/producer.sh            500,000 records each; validate 200,000 lines
+#   bench/producer.sh --quick    50,000 records each; validate 50,000 lines
 #
 # Needs the local stack (scripts/stack.sh up). Prints records/s for both, the ratio (its target:
-# bench.producer.vs_java in scripts/pipelinekit/targets.py) and one `BENCH_JSON {...}` line.
+# bench.producer.vs_java in scripts/pipelinekit/targets.py), validate's lines/s (target:
+# bench.producer.validate_lines_per_s) and one `BENCH_JSON {...}` line.
 #
 # On fairness: with --record-size, ProducerPerformance fills every record with fresh random
 # letters (which lz4 barely compresses) and sends no key or headers; producer-sim generates each
@@ -19,12 +21,13 @@ KAFKA_HEAP="-Xms256m -Xmx1g"
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PARTITIONS=6
 RECORDS=500000
+VALIDATE_LINES=200000
 SEED=20240601
 BASE_TIME=2025-06-01T12:00:00Z
 
-bench_args 14 "$@"
-if [ "$QUICK" = 1 ]; then RECORDS=50000; fi
-eval "$(kit targets --shell bench.producer)" # TARGET_VS_JAVA
+bench_args 16 "$@"
+if [ "$QUICK" = 1 ]; then RECORDS=50000 VALIDATE_LINES=50000; fi
+eval "$(kit targets --shell bench.producer)" # TARGET_VS_JAVA, TARGET_VALIDATE_LINES_PER_S
 
 require_kafka
 
@@ -77,6 +80,17 @@ java_perf() { # label, payload arguments...
   sed -E 's/.* records sent, ([0-9.]+) records\/sec.*/\1/' <<<"$total" | cut -d. -f1
 }
 
+# `validate` on one core, over orders like the ones sent (all valid: the verdicts are all `ok`).
+"$SIM" --print --rate 0 --count "$VALIDATE_LINES" --seed "$SEED" --base-time "$BASE_TIME" \
+  >"$WORK/validate.jsonl" 2>/dev/null
+pin=(); command -v taskset >/dev/null 2>&1 && pin=(taskset -c 0)
+"${pin[@]}" "$SIM" validate "$WORK/validate.jsonl" >/dev/null 2>"$WORK/validate.err" || {
+  cat "$WORK/validate.err" >&2
+  exit 1
+}
+VALIDATE_LPS="$(sed -nE 's/.*\(([0-9]+) lines\/s\).*/\1/p' "$WORK/validate.err")"
+log "$(cat "$WORK/validate.err")"
+
 JAVA_RPS="$(java_perf fixed --record-size "$RECORD_SIZE")"
 JAVA_FILE_RPS="$(java_perf orders --payload-file "$WORK/orders.jsonl")"
 
@@ -90,5 +104,8 @@ printf '%-46s %10s records/s\n' "ProducerPerformance (--record-size $RECORD_SIZE
 printf '%-46s %10s records/s\n' "ProducerPerformance (--payload-file orders)" "$JAVA_FILE_RPS"
 printf 'ratio producer-sim / ProducerPerformance: %s (%s the %s target); vs payload-file run: %s\n' \
   "$RATIO" "$VERDICT" "$TARGET_VS_JAVA" "$RATIO_FILE"
-printf 'BENCH_JSON {"records":%d,"partitions":%d,"record_size":%d,"producer_sim_rps":%d,"java_perf_rps":%d,"java_perf_payload_file_rps":%d,"ratio":%s,"ratio_payload_file":%s,"target":%s}\n' \
-  "$RECORDS" "$PARTITIONS" "$RECORD_SIZE" "$SIM_RPS" "$JAVA_RPS" "$JAVA_FILE_RPS" "$RATIO" "$RATIO_FILE" "$TARGET_VS_JAVA"
+printf '%-46s %10s lines/s (target >= %s)\n' "producer-sim validate, one core" "$VALIDATE_LPS" \
+  "$TARGET_VALIDATE_LINES_PER_S"
+printf 'BENCH_JSON {"records":%d,"partitions":%d,"record_size":%d,"producer_sim_rps":%d,"java_perf_rps":%d,"java_perf_payload_file_rps":%d,"ratio":%s,"ratio_payload_file":%s,"target":%s,"validate_lines":%d,"validate_lps":%d}\n' \
+  "$RECORDS" "$PARTITIONS" "$RECORD_SIZE" "$SIM_RPS" "$JAVA_RPS" "$JAVA_FILE_RPS" "$RATIO" "$RATIO_FILE" "$TARGET_VS_JAVA" \
+  "$VALIDATE_LINES" "$VALIDATE_LPS"

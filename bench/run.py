@@ -122,6 +122,8 @@ def main():
                     target("bench.producer.vs_java")))
     rows.append(row("producer-sim vs Java sending the same orders", "records/s", producer["producer_sim_rps"],
                     producer["java_perf_payload_file_rps"], "ProducerPerformance --payload-file"))
+    rows.append(row(f"producer-sim validate, {producer['validate_lines']} lines, one core", "lines/s",
+                    producer["validate_lps"], goal=target("bench.producer.validate_lines_per_s")))
     sim = [str(TARGET_DIR / "release/producer-sim"), "--print", "--count", "20000", "--rate", "0", "--seed", "1"]
     rows.append(row("producer-sim peak RSS (--print 20k)", "MB", peak_rss_mb(sim)))
 

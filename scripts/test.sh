@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The full test suite, from a fresh machine: brings the local stack and the secure one up
 # (installing what is missing), then runs the Rust tests (unit, property and integration tests
-# against the real PostgreSQL, Redis and Kafka), the browser test of the web page, and the offline
-# validation of the deployment files. Pass extra arguments through to `cargo test` (e.g. a test
-# name filter).
+# against the real PostgreSQL, Redis and Kafka), the browser test of the web page, the AsyncAPI
+# document's check with the official parser, and the offline validation of the deployment files.
+# Pass extra arguments through to `cargo test` (e.g. a test name filter).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -37,6 +37,9 @@ cargo test --workspace --all-targets --no-fail-fast "$@"
 if [ $# -eq 0 ]; then
   step "browser test of the web page and Swagger UI (headless Chromium)"
   bash query-api/tests/browser/run.sh
+
+  step "AsyncAPI document of the topics (official parser)"
+  scripts/asyncapi/validate.sh
 
   step "deployment files (compose, Kubernetes, Prometheus, Grafana)"
   scripts/validate-deploy.sh

@@ -84,6 +84,17 @@ impl Events {
         }
     }
 
+    /// A consumed order carries fields this version does not know (contract §11): kept, counted,
+    /// and named at debug level — paths only, never values.
+    pub fn unknown_fields(&self, paths: &[String]) {
+        self.metrics.unknown_fields.inc();
+        tracing::debug!(
+            count = paths.len(),
+            paths = %paths.join(", "),
+            "order carries fields this version does not know"
+        );
+    }
+
     pub fn stored(&self, stored: u64, duplicates: u64) {
         self.metrics
             .records

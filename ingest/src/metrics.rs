@@ -26,6 +26,7 @@ pub struct IngestMetrics {
     pub cache_errors: IntCounter,
     pub ready: IntGauge,
     pub outage_pauses: IntCounter,
+    pub unknown_fields: IntCounter,
 }
 
 impl IngestMetrics {
@@ -85,7 +86,12 @@ impl IngestMetrics {
         registry.register(Box::new(consumer_lag.clone()))?;
         registry.register(Box::new(cache_errors.clone()))?;
         registry.register(Box::new(ready.clone()))?;
+        let unknown_fields = IntCounter::new(
+            "ingest_unknown_fields_total",
+            "Orders that carried fields this version does not know (kept: contract §11)",
+        )?;
         registry.register(Box::new(outage_pauses.clone()))?;
+        registry.register(Box::new(unknown_fields.clone()))?;
         // Every label value exists from the start, so dashboards and rate() see a 0, not a gap.
         for outcome in OUTCOMES {
             records.with_label_values(&[outcome]);
@@ -104,6 +110,7 @@ impl IngestMetrics {
             cache_errors,
             ready,
             outage_pauses,
+            unknown_fields,
         })
     }
 
@@ -131,6 +138,7 @@ mod tests {
             "ingest_dead_letters_total{kind=\"retries-exhausted\"} 0",
             "ingest_batch_duration_seconds_bucket",
             "ingest_consumer_lag{partition=\"0\",topic=\"orders\"} 3",
+            "ingest_unknown_fields_total 0",
         ] {
             assert!(text.contains(name), "{name} missing from\n{text}");
         }

@@ -1,13 +1,42 @@
 //! The simulator's command line: what to send, how fast, and where. Parsed once in `main` (or
-//! built from flags by tests and benchmarks) and handed to the print or Kafka sender.
+//! built from flags by tests and benchmarks) and handed to the print or Kafka sender. `validate`
+//! is a subcommand of its own; without one, the flags publish as they always did.
 
 use crate::manifest::Manifest;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use pipeline_kafka::KafkaArgs;
 use pipeline_runtime::config::TelemetryArgs;
 use std::path::PathBuf;
+
+/// Publishes synthetic orders (valid, invalid, malformed, duplicates) at a steady rate, or checks
+/// orders the way ingest will (`validate`).
+///
+/// Publishing settings are flags (given before any subcommand) or the environment variables
+/// shown.
+#[derive(Debug, Parser)]
+#[command(name = "producer-sim", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub args: Args,
+    /// What to do; `run` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Publish (or `--print`) synthetic orders (the default).
+    Run,
+    /// Check orders the way ingest will: reads JSON lines (one order per line) from FILE, or
+    /// from standard input without one, and prints one line per input line: `ok`, or
+    /// `invalid: <path>: <reason>; …` / `malformed: <reason>`. Exits 1 when any line fails.
+    Validate {
+        /// JSON lines to check; standard input when omitted.
+        file: Option<PathBuf>,
+    },
+}
 
 /// Publishes synthetic orders (valid, invalid, malformed, duplicates) at a steady rate.
 #[derive(Debug, Clone, Parser)]

@@ -1,7 +1,8 @@
 //! The synthetic order producer: turns a seed into a reproducible stream of records (valid
 //! orders, poison, duplicates — [`mix`], generated ahead on its own thread — [`ahead`]), paces
 //! it ([`pacing`]) and writes it to Kafka ([`kafka`]) or stdout ([`print`](mod@print)), then
-//! reports what happened ([`summary`]).
+//! reports what happened ([`summary`]). [`validate`](mod@validate) checks a producer's own orders
+//! with ingest's decoding and validation.
 
 pub mod ahead;
 mod args;
@@ -11,6 +12,7 @@ pub mod mix;
 pub mod pacing;
 pub mod print;
 pub mod summary;
+pub mod validate;
 
 use anyhow::Context;
 use chrono::{SubsecRound, Utc};
@@ -18,7 +20,7 @@ use pipeline_runtime::shutdown::Shutdown;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-pub use args::Args;
+pub use args::{Args, Cli, Command};
 pub use manifest::Manifest;
 pub use mix::{MixSettings, RecordMix, SimKind, SimRecord};
 pub use summary::Summary;

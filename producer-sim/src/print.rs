@@ -114,9 +114,40 @@ pub fn base64(bytes: &[u8]) -> String {
     text
 }
 
+/// [`base64`] reversed (padding optional; no whitespace): `None` for anything else.
+pub fn base64_decode(text: &[u8]) -> Option<Vec<u8>> {
+    let text = text
+        .strip_suffix(b"==")
+        .or_else(|| text.strip_suffix(b"="))
+        .unwrap_or(text);
+    if text.len() % 4 == 1 {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(text.len() / 4 * 3 + 2);
+    for chunk in text.chunks(4) {
+        let mut word = 0u32;
+        for (position, &symbol) in chunk.iter().enumerate() {
+            let value = match symbol {
+                b'A'..=b'Z' => symbol - b'A',
+                b'a'..=b'z' => symbol - b'a' + 26,
+                b'0'..=b'9' => symbol - b'0' + 52,
+                b'+' => 62,
+                b'/' => 63,
+                _ => return None,
+            };
+            word |= u32::from(value) << (18 - 6 * position);
+        }
+        // 2, 3 or 4 symbols carry 1, 2 or 3 bytes.
+        for index in 0..chunk.len() - 1 {
+            bytes.push((word >> (16 - 8 * index)) as u8);
+        }
+    }
+    Some(bytes)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::base64;
+    use super::{base64, base64_decode};
 
     #[test]
     fn base64_matches_rfc_4648_vectors() {
@@ -130,6 +161,18 @@ mod tests {
         ];
         for (plain, encoded) in vectors {
             assert_eq!(base64(plain.as_bytes()), encoded);
+            assert_eq!(
+                base64_decode(encoded.as_bytes()),
+                Some(plain.as_bytes().to_vec())
+            );
+        }
+        let every_byte: Vec<u8> = (0..=255).collect();
+        assert_eq!(
+            base64_decode(base64(&every_byte).as_bytes()),
+            Some(every_byte)
+        );
+        for bad in ["Zg=a", "Z", "Zm9v!", "Zm 9v"] {
+            assert_eq!(base64_decode(bad.as_bytes()), None, "{bad}");
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The OpenAPI document, derived from the handlers' `#[utoipa::path]` annotations, and the
 //! Swagger UI that renders it. The UI's files are compiled into the binary (`vendored`), so
-//! `/swagger` works on a machine with no internet access.
+//! `/swagger` works on a machine with no internet access. Beside it, the JSON Schema of the order
+//! document for producers (`/api-docs/order.schema.json`, made by `order_model` from the model).
 
 use crate::error::{ApiError, ErrorBody};
 use crate::handlers::{self, Alive};
@@ -34,6 +35,7 @@ pub const DOCUMENT_PATH: &str = "/api-docs/openapi.json";
         handlers::healthz,
         handlers::readyz,
         handlers::openapi,
+        order_schema,
         web::index,
         swagger_ui,
     ),
@@ -70,6 +72,24 @@ impl Modify for BearerAuth {
 /// The document as JSON bytes (built once at start: it never changes while running).
 pub fn document() -> anyhow::Result<bytes::Bytes> {
     Ok(serde_json::to_vec(&ApiDoc::openapi())?.into())
+}
+
+/// The order's JSON Schema, byte for byte `docs/schema/order.schema.json` (built once).
+static ORDER_SCHEMA: LazyLock<bytes::Bytes> =
+    LazyLock::new(|| order_model::json_schema_text().into());
+
+/// The JSON Schema (2020-12) of the order document that producers send (contract §11).
+#[utoipa::path(get, path = "/api-docs/order.schema.json", tag = "operations",
+    responses((status = 200, description = "JSON Schema (2020-12) of the order document: the \
+        fields, their types and per-field rules; unknown fields are allowed", body = Object,
+        content_type = "application/schema+json")))]
+pub async fn order_schema() -> Response {
+    let mut response = Response::new(ORDER_SCHEMA.clone().into());
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/schema+json"),
+    );
+    response
 }
 
 static SWAGGER_CONFIG: LazyLock<Arc<utoipa_swagger_ui::Config<'static>>> =
@@ -132,6 +152,7 @@ mod tests {
             "/healthz",
             "/readyz",
             "/api-docs/openapi.json",
+            "/api-docs/order.schema.json",
             "/",
             "/swagger",
         ] {

@@ -52,6 +52,9 @@ pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(with_state)
         .then(handlers::openapi);
+    let order_schema = warp::path!("api-docs" / "order.schema.json")
+        .and(warp::get())
+        .then(openapi::order_schema);
     let swagger = warp::path("swagger")
         .and(warp::path::full())
         .and(warp::path::tail())
@@ -80,6 +83,8 @@ pub fn routes(state: Arc<AppState>) -> BoxedFilter<(Response,)> {
         .unify()
         .or(openapi)
         .unify()
+        .or(order_schema)
+        .unify()
         .or(swagger)
         .unify()
         .or(index)
@@ -100,6 +105,7 @@ pub fn template(path: &str) -> &'static str {
         "/healthz" => "/healthz",
         "/readyz" => "/readyz",
         "/api-docs/openapi.json" => "/api-docs/openapi.json",
+        "/api-docs/order.schema.json" => "/api-docs/order.schema.json",
         "/swagger" => "/swagger",
         _ if path.starts_with("/order/") || path == "/order" => "/order/{uid}",
         _ if path.starts_with("/swagger/") => "/swagger",

@@ -44,6 +44,8 @@ TARGETS = {t.key: t for t in [
     _at_most("bench.http.peak_rss_mb", 60, "query-api peak RSS (VmHWM), MB"),
     _at_most("bench.http.differing_bodies", 0, "uids whose bodies differ between instances and nginx"),
     _at_least("bench.producer.vs_java", 0.8, "producer-sim records/s ÷ Kafka ProducerPerformance"),
+    _at_least("bench.producer.validate_lines_per_s", 50000,
+              "producer-sim validate lines/s on one core, fixture-like orders"),
     _at_least("drills.after_fault_orders", 1000, "orders stored after a drill's fault ended"),
     _at_most("drills.probe_healthz_s", 1.0, "query-api /healthz answer time while slow clients hang on, s"),
 ]}

@@ -149,7 +149,17 @@ impl Pipeline {
             partition: message.partition(),
         };
         let epoch = self.shared.tracker().admit(&tp, message.offset());
-        Record::from_message(message, topic, from_retry, epoch)
+        let record = Record::from_message(message, topic, from_retry, epoch);
+        // Counted once per order: a retry of the same record is not a new arrival.
+        if let (Ok(order), false) = (&record.decoded, from_retry) {
+            if order.order().has_unknown_fields() {
+                let _entered = record.span.enter();
+                self.shared
+                    .events
+                    .unknown_fields(&order.unknown_field_paths());
+            }
+        }
+        record
     }
 
     /// Commits every settled offset synchronously and flushes the producer.

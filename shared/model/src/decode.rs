@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 /// Larger message values are rejected as malformed before parsing (contract §1).
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
-/// Why a message is not a valid order.
+/// Why a message is not a valid order. Messages name field paths and JSON types, never a value
+/// from the message: they end up in logs and in the DLQ's `x-error-message`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     #[error("malformed: {0}")]
@@ -27,6 +28,14 @@ impl DecodeError {
             DecodeError::Malformed(_) => DeadLetterKind::Malformed,
             DecodeError::Invalid(_) => DeadLetterKind::Invalid,
         }
+    }
+
+    /// The rejection of a message of `length` bytes, more than [`MAX_MESSAGE_BYTES`] (for
+    /// callers that only know the length, e.g. of a line they did not keep whole).
+    pub fn too_big(length: usize) -> Self {
+        DecodeError::Malformed(format!(
+            "message is {length} bytes, more than the {MAX_MESSAGE_BYTES}-byte limit"
+        ))
     }
 
     /// The human-readable reason without the kind prefix (the `x-error-message` value).
@@ -45,16 +54,27 @@ pub fn decode(bytes: &[u8]) -> Result<ValidOrder, DecodeError> {
 
 /// [`decode`] with an explicit "now", for deterministic tests.
 pub fn decode_at(bytes: &[u8], now: DateTime<Utc>) -> Result<ValidOrder, DecodeError> {
+    read_and_validate(bytes, now).map(ValidOrder::trusted)
+}
+
+/// [`decode`]'s verdict without building the canonical JSON, for callers that only need to know
+/// (`producer-sim validate`): the same reading and the same rules, so the same answer.
+pub fn check(bytes: &[u8]) -> Result<(), DecodeError> {
+    read_and_validate(bytes, Utc::now()).map(drop)
+}
+
+fn read_and_validate(bytes: &[u8], now: DateTime<Utc>) -> Result<Order, DecodeError> {
     if bytes.len() > MAX_MESSAGE_BYTES {
-        return Err(DecodeError::Malformed(format!(
-            "message is {} bytes, more than the {MAX_MESSAGE_BYTES}-byte limit",
-            bytes.len()
-        )));
+        return Err(DecodeError::too_big(bytes.len()));
     }
-    let text = std::str::from_utf8(bytes)
-        .map_err(|err| DecodeError::Malformed(format!("message is not UTF-8: {err}")))?;
-    let order: Order = super::model::from_json(text)
+    let text = std::str::from_utf8(bytes).map_err(|err| {
+        DecodeError::Malformed(format!(
+            "message is not UTF-8 (invalid bytes at offset {})",
+            err.valid_up_to()
+        ))
+    })?;
+    let order: Order = super::read::from_json(text)
         .map_err(|err| DecodeError::Malformed(format!("not an order document: {err}")))?;
     validate(&order, now).map_err(DecodeError::Invalid)?;
-    Ok(ValidOrder::trusted(order))
+    Ok(order)
 }

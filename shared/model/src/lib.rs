@@ -6,16 +6,24 @@
 //!
 //! Everything downstream takes a [`ValidOrder`]: it can only be built by [`decode`], so no other
 //! module re-checks the rules.
+//!
+//! Fields a newer producer adds are kept ([`Extra`], contract §11) and are part of the canonical
+//! JSON; [`json_schema`] is the document's JSON Schema, made from the same declarations.
 
 mod decode;
+mod extra;
 mod kind;
 mod model;
+mod read;
+mod schema;
 mod uid;
 mod validate;
 
-pub use decode::{decode, decode_at, DecodeError, MAX_MESSAGE_BYTES};
+pub use decode::{check, decode, decode_at, DecodeError, MAX_MESSAGE_BYTES};
+pub use extra::{Extra, NotAValue};
 pub use kind::{DeadLetterKind, UnknownKind};
 pub use model::{Delivery, Item, Order, Payment};
+pub use schema::{json_schema, json_schema_text, SCHEMA_ID};
 pub use uid::{OrderUid, UidError, MAX_UID_LEN};
 pub use validate::{validate, FieldError};
 
@@ -53,6 +61,42 @@ impl ValidOrder {
     pub fn into_order(self) -> Order {
         self.order
     }
+
+    /// Paths of the fields this version does not know (`gift_wrap`, `delivery.floor`,
+    /// `items[2].color`), for logs: names only, never values.
+    pub fn unknown_field_paths(&self) -> Vec<String> {
+        self.order.unknown_field_paths()
+    }
+}
+
+impl Order {
+    /// See [`ValidOrder::unknown_field_paths`].
+    pub fn unknown_field_paths(&self) -> Vec<String> {
+        let mut paths: Vec<String> = self.extra.iter().map(|(key, _)| key.to_owned()).collect();
+        let nested = [
+            ("delivery", &self.delivery.extra),
+            ("payment", &self.payment.extra),
+        ];
+        for (object, extra) in nested {
+            paths.extend(extra.iter().map(|(key, _)| format!("{object}.{key}")));
+        }
+        for (index, item) in self.items.iter().enumerate() {
+            paths.extend(
+                item.extra
+                    .iter()
+                    .map(|(key, _)| format!("items[{index}].{key}")),
+            );
+        }
+        paths
+    }
+
+    /// Whether any object of the order carries a field this version does not know.
+    pub fn has_unknown_fields(&self) -> bool {
+        !(self.extra.is_empty()
+            && self.delivery.extra.is_empty()
+            && self.payment.extra.is_empty()
+            && self.items.iter().all(|item| item.extra.is_empty()))
+    }
 }
 
 impl TryFrom<Order> for ValidOrder {
@@ -69,6 +113,14 @@ impl ValidOrder {
     /// passed [`decode`]. Anything else must go through [`decode`] or [`ValidOrder::try_from`].
     pub fn from_store(order: Order) -> Self {
         Self::trusted(order)
+    }
+
+    /// [`ValidOrder::from_store`] for a stored canonical document: parsed (an `Err` names what is
+    /// wrong, never a value) but not validated again.
+    pub fn from_store_json(json: &str) -> Result<Self, String> {
+        read::from_json(json)
+            .map(Self::trusted)
+            .map_err(|err| err.to_string())
     }
 
     fn trusted(order: Order) -> Self {

@@ -102,20 +102,26 @@ async fn copy(db: &Db, orders: &[ValidOrder], size: usize) -> Result<Duration> {
         let fingerprints: Vec<[u8; 32]> = batch.iter().map(ValidOrder::fingerprint).collect();
         let heads = batch.iter().zip(&fingerprints).map(|(order, fingerprint)| {
             let o = order.order();
-            (o, &fingerprint[..], o.items.len() as i32)
+            (
+                o,
+                &fingerprint[..],
+                o.items.len() as i32,
+                order.canonical_json(),
+            )
         });
+        // `document` is json, whose binary form is its text: sent as TEXT.
         let types = [
             &[T::TEXT; 8][..],
-            &[T::INT8, T::TIMESTAMPTZ, T::TEXT, T::BYTEA, T::INT4],
+            &[T::INT8, T::TIMESTAMPTZ, T::TEXT, T::BYTEA, T::INT4, T::TEXT],
         ];
         copy_rows(
             &tx,
             "COPY orders (order_uid, track_number, entry, locale, internal_signature, \
              customer_id, delivery_service, shardkey, sm_id, date_created, oof_shard, \
-             fingerprint, item_count) FROM STDIN BINARY",
+             fingerprint, item_count, document) FROM STDIN BINARY",
             &types.concat(),
             heads,
-            |(o, fingerprint, item_count)| {
+            |(o, fingerprint, item_count, document)| {
                 [
                     &o.order_uid,
                     &o.track_number,
@@ -130,6 +136,7 @@ async fn copy(db: &Db, orders: &[ValidOrder], size: usize) -> Result<Duration> {
                     &o.oof_shard,
                     fingerprint,
                     item_count,
+                    document,
                 ]
             },
         )

@@ -33,6 +33,12 @@ pub const MIGRATIONS: &[Migration] = &[
         up: include_str!("../../../migrations/0002_dlq_replays.up.sql"),
         down: include_str!("../../../migrations/0002_dlq_replays.down.sql"),
     },
+    Migration {
+        version: 3,
+        name: "order_documents",
+        up: include_str!("../../../migrations/0003_order_documents.up.sql"),
+        down: include_str!("../../../migrations/0003_order_documents.down.sql"),
+    },
 ];
 
 /// Key of the advisory lock that serializes migrators ("orders.migrate" in ASCII, truncated).

@@ -1,8 +1,10 @@
 //! The repository's read side: one order by uid, and the newest orders page by page.
 //!
-//! An order is assembled as JSON inside PostgreSQL (one statement, one round trip, however many
-//! items) and decoded with the same serde model that ingest used, so the read API serves exactly
-//! the canonical JSON of what was ingested.
+//! An order is served from its stored canonical document (`orders.document`, migration 0003):
+//! one row read by primary key, the exact JSON ingest validated, unknown fields included
+//! (contract §11). Orders stored before that migration have no document; for them the same
+//! statement assembles the JSON from the normalized tables inside PostgreSQL, and it is decoded
+//! with the same model ingest used, so either way the read API serves the canonical JSON.
 
 use super::{write::split_nanos, OrderRepository, StoreError};
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
@@ -19,10 +21,12 @@ const DATE_SQL: &str = "CASE WHEN o.date_created < '0001-01-01T00:00:00Z' \
     ELSE to_char(o.date_created AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') END \
     || lpad(o.date_created_ns::text, 3, '0') || 'Z'";
 
-/// Builds the whole order document for one uid (`$1`), items in line order.
+/// For one uid (`$1`): the stored document, or (only when there is none) the order assembled
+/// from the normalized tables, items in line order. No row: no such order.
 static GET_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT json_build_object(
+        "SELECT o.document::text, CASE WHEN o.document IS NULL THEN (
+            SELECT json_build_object(
             'order_uid', o.order_uid, 'track_number', o.track_number, 'entry', o.entry,
             'delivery', json_build_object(
                 'name', d.name, 'phone', d.phone, 'zip', d.zip, 'city', d.city,
@@ -43,12 +47,20 @@ static GET_SQL: LazyLock<String> = LazyLock::new(|| {
             'customer_id', o.customer_id, 'delivery_service', o.delivery_service,
             'shardkey', o.shardkey, 'sm_id', o.sm_id, 'date_created', {DATE_SQL},
             'oof_shard', o.oof_shard)::text
+            FROM deliveries d JOIN payments p ON p.order_uid = d.order_uid
+            WHERE d.order_uid = o.order_uid) END
         FROM orders o
-        JOIN deliveries d ON d.order_uid = o.order_uid
-        JOIN payments p ON p.order_uid = o.order_uid
         WHERE o.order_uid = $1"
     )
 });
+
+/// What the database holds for a uid.
+enum Stored {
+    /// The canonical document, to be served as is.
+    Document(String),
+    /// JSON assembled from the normalized tables (an order stored before migration 0003).
+    Assembled(String),
+}
 
 const NEWEST_COLUMNS: &str = "SELECT o.order_uid, o.date_created, o.date_created_ns, \
     o.customer_id, p.amount, p.currency, o.item_count::int8 \
@@ -86,29 +98,49 @@ impl OrderRepository {
     /// The stored order with this uid, if any.
     #[tracing::instrument(skip_all, fields(order_uid = uid), err(level = "debug"))]
     pub async fn get(&self, uid: &str) -> Result<Option<ValidOrder>, StoreError> {
-        self.db.bounded(self.fetch(uid)).await
+        let Some(stored) = self.db.bounded(self.fetch(uid)).await? else {
+            return Ok(None);
+        };
+        // Only validated orders are ever written, so what comes back is valid.
+        let order = match stored {
+            Stored::Document(json) => {
+                ValidOrder::from_store_json(&json).map_err(|err| undecodable(uid, &err))?
+            }
+            Stored::Assembled(json) => assembled(uid, &json)?,
+        };
+        Ok(Some(order))
     }
 
-    async fn fetch(&self, uid: &str) -> Result<Option<ValidOrder>, StoreError> {
+    /// The canonical JSON of the stored order (what the read API and the cache serve). A stored
+    /// document is returned as it is, without parsing it.
+    #[tracing::instrument(skip_all, fields(order_uid = uid), err(level = "debug"))]
+    pub async fn get_json(&self, uid: &str) -> Result<Option<String>, StoreError> {
+        Ok(match self.db.bounded(self.fetch(uid)).await? {
+            None => None,
+            Some(Stored::Document(json)) => Some(json),
+            Some(Stored::Assembled(json)) => {
+                Some(assembled(uid, &json)?.canonical_json().to_owned())
+            }
+        })
+    }
+
+    async fn fetch(&self, uid: &str) -> Result<Option<Stored>, StoreError> {
         let client = self.db.pool().get().await?;
         let statement = client.prepare_cached(&GET_SQL).await?;
         let Some(row) = client.query_opt(&statement, &[&uid]).await? else {
             return Ok(None);
         };
-        let json: &str = row.try_get(0)?;
-        let order: Order = serde_json::from_str(json).map_err(|err| {
-            StoreError::Other(format!("stored order {uid} does not decode: {err}"))
-        })?;
-        // Only validated orders are ever written, so what comes back is valid.
-        Ok(Some(ValidOrder::from_store(order)))
-    }
-
-    /// The canonical JSON of the stored order (what the read API and the cache serve).
-    pub async fn get_json(&self, uid: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .get(uid)
-            .await?
-            .map(|order| order.canonical_json().to_owned()))
+        if let Some(document) = row.try_get::<_, Option<String>>(0)? {
+            return Ok(Some(Stored::Document(document)));
+        }
+        // The statement joins deliveries and payments; a row without them would be a broken
+        // store, not an order.
+        match row.try_get::<_, Option<String>>(1)? {
+            Some(json) => Ok(Some(Stored::Assembled(json))),
+            None => Err(StoreError::Other(format!(
+                "stored order {uid} has neither a document nor its delivery and payment rows"
+            ))),
+        }
     }
 
     /// Up to `limit` orders, newest `date_created` first (ties by uid, descending), strictly
@@ -160,4 +192,14 @@ impl OrderRepository {
             })
             .collect()
     }
+}
+
+/// An order assembled from the normalized tables, read with the model ingest used.
+fn assembled(uid: &str, json: &str) -> Result<ValidOrder, StoreError> {
+    let order: Order = serde_json::from_str(json).map_err(|err| undecodable(uid, &err))?;
+    Ok(ValidOrder::from_store(order))
+}
+
+fn undecodable(uid: &str, err: &dyn std::fmt::Display) -> StoreError {
+    StoreError::Other(format!("stored order {uid} does not decode: {err}"))
 }

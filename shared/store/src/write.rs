@@ -4,7 +4,8 @@
 //! `unnest` turns the arrays back into rows, and data-modifying CTEs insert the orders (skipping
 //! uids that already exist) and then the deliveries, payments and items of just the orders that
 //! were inserted. One round trip, one implicit transaction, no per-row statements, and the
-//! statement is prepared once per connection.
+//! statement is prepared once per connection. Besides the normalized columns, each order's
+//! canonical JSON goes into `orders.document` (migration 0003), which the read side serves.
 
 use super::StoreError;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -25,23 +26,23 @@ WITH src AS MATERIALIZED (
         $14::int4[],
         $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[],
         $22::text[], $23::text[], $24::text[], $25::text[], $26::int8[], $27::int8[],
-        $28::text[], $29::int8[], $30::int8[], $31::int8[]
+        $28::text[], $29::int8[], $30::int8[], $31::int8[], $45::text[]
     ) WITH ORDINALITY AS s(
         order_uid, track_number, entry, locale, internal_signature, customer_id,
         delivery_service, shardkey, sm_id, date_created, date_created_ns, oof_shard,
         fingerprint, item_count,
         d_name, d_phone, d_zip, d_city, d_address, d_region, d_email,
         p_transaction, p_request_id, p_currency, p_provider, p_amount, p_payment_dt,
-        p_bank, p_delivery_cost, p_goods_total, p_custom_fee,
+        p_bank, p_delivery_cost, p_goods_total, p_custom_fee, document,
         ord
     )
 ), ins AS (
     INSERT INTO orders (order_uid, track_number, entry, locale, internal_signature, customer_id,
                         delivery_service, shardkey, sm_id, date_created, date_created_ns,
-                        oof_shard, fingerprint, item_count)
+                        oof_shard, fingerprint, item_count, document)
     SELECT order_uid, track_number, entry, locale, internal_signature, customer_id,
            delivery_service, shardkey, sm_id, date_created, date_created_ns,
-           oof_shard, fingerprint, item_count
+           oof_shard, fingerprint, item_count, document::json
     FROM src
     ON CONFLICT (order_uid) DO NOTHING
     RETURNING order_uid
@@ -103,6 +104,8 @@ pub(super) struct Columns<'a> {
     oof_shard: Vec<&'a str>,
     fingerprint: Vec<&'a [u8]>,
     item_count: Vec<i32>,
+    /// The canonical JSON, served as is by the read side.
+    document: Vec<&'a str>,
     delivery: [Vec<&'a str>; 7],
     p_text: [Vec<&'a str>; 4],
     p_amount: Vec<i64>,
@@ -142,6 +145,7 @@ impl<'a> Columns<'a> {
             c.oof_shard.push(&order.oof_shard);
             c.fingerprint.push(&fingerprints[index]);
             c.item_count.push(small(order.items.len(), "items")?);
+            c.document.push(orders[index].canonical_json());
             let delivery = [
                 &d.name, &d.phone, &d.zip, &d.city, &d.address, &d.region, &d.email,
             ];
@@ -197,8 +201,8 @@ impl<'a> Columns<'a> {
         Ok(c)
     }
 
-    /// The 44 parameters in the order [`INSERT_SQL`] numbers them.
-    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 44] {
+    /// The 45 parameters in the order [`INSERT_SQL`] numbers them.
+    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 45] {
         let [d_name, d_phone, d_zip, d_city, d_address, d_region, d_email] = &self.delivery;
         let [p_transaction, p_request_id, p_currency, p_provider] = &self.p_text;
         let [p_delivery_cost, p_goods_total, p_custom_fee] = &self.p_money;
@@ -249,6 +253,7 @@ impl<'a> Columns<'a> {
             nm_id,
             brand,
             status,
+            &self.document,
         ]
     }
 }

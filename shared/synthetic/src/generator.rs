@@ -6,7 +6,7 @@ use super::catalog::{self, Product};
 use super::countries::{AddressStyle, Country, COUNTRIES};
 use super::ids::{self, digits, pick, random_chars, Domain};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
-use order_model::{Delivery, Item, Order, Payment};
+use order_model::{Delivery, Extra, Item, Order, Payment};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -101,6 +101,7 @@ impl OrderGenerator {
             sm_id: rng.gen_range(0..=100),
             date_created,
             oof_shard: rng.gen_range(1..=3u32).to_string(),
+            extra: Extra::default(),
         }
     }
 
@@ -214,6 +215,7 @@ fn delivery(rng: &mut ChaCha8Rng, country: &Country) -> (Delivery, String) {
         address,
         region: region.to_owned(),
         email,
+        extra: Extra::default(),
     };
     (delivery, format!("{family_ascii}.{given_ascii}"))
 }
@@ -240,6 +242,7 @@ fn item(rng: &mut ChaCha8Rng, country: &Country, track_number: &str) -> Item {
         nm_id: rng.gen_range(100_000..10_000_000),
         brand: (*pick(rng, product.brands)).to_owned(),
         status: *pick(rng, catalog::ITEM_STATUSES),
+        extra: Extra::default(),
     }
 }
 
@@ -272,6 +275,7 @@ fn payment(
         delivery_cost,
         goods_total,
         custom_fee,
+        extra: Extra::default(),
     }
 }
 

@@ -26,6 +26,7 @@ pub(crate) enum Domain {
     Order = 1,
     Poison = 2,
     Aux = 3,
+    Evolution = 4,
 }
 
 /// The random stream for record `seq` of a run. The ChaCha seed is assembled byte by byte from

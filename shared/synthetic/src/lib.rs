@@ -1,5 +1,7 @@
 //! Synthetic orders for the simulator, tests and benchmarks: a seeded generator of realistic
-//! valid orders ([`OrderGenerator`]) and deliberately bad records ([`PoisonKind`]).
+//! valid orders ([`OrderGenerator`]), the same orders as a newer producer sends them, with fields
+//! this version does not know ([`OrderGenerator::evolved_order_with_seq`]), and deliberately bad
+//! records ([`PoisonKind`]).
 //!
 //! Everything is a pure function of `(seed, base time, sequence number)` through ChaCha8, so a
 //! run is reproduced byte for byte on any platform by passing the same three values, and any
@@ -17,11 +19,13 @@
 
 mod catalog;
 mod countries;
+mod evolution;
 mod generator;
 mod ids;
 mod names;
 mod poison;
 
+pub use evolution::add_unknown_fields;
 pub use generator::OrderGenerator;
 pub use ids::traceparent;
 pub use poison::{Poison, PoisonClass, PoisonKind};

@@ -4,8 +4,9 @@
 //! both check decoding against the same oracle.
 //!
 //! An input is an order document when it is JSON with the shape of the contract fixture
-//! ([`order_model::sample_json`]) and a `date_created` that can be written back in UTC; a
-//! repeated key also makes it malformed, which a [`Value`] cannot show ([`has_duplicate_keys`]).
+//! ([`order_model::sample_json`]) — its fields at every level, and any others (contract §11,
+//! additive evolution) — and a `date_created` that can be written back in UTC; a repeated key
+//! also makes it malformed, which a [`Value`] cannot show ([`has_duplicate_keys`]).
 //! The 1 MiB size limit is left to the callers. Rejections list field paths in [`path_order`].
 
 use chrono::{DateTime, Datelike, Utc};
@@ -21,17 +22,14 @@ fn template() -> &'static Value {
     TEMPLATE.get_or_init(order_model::sample_json)
 }
 
-/// Whether `value` has the shape of `template`: the same keys at every level, strings where it
-/// has strings, i64 integers where it has integers, every item shaped like its (first) item.
-/// Arrays in `template` must hold an item.
+/// Whether `value` has the shape of `template`: at every level its keys (and maybe others, of
+/// any value), strings where it has strings, i64 integers where it has integers, every item
+/// shaped like its (first) item. Arrays in `template` must hold an item.
 pub fn same_shape(value: &Value, template: &Value) -> bool {
     match (template, value) {
-        (Value::Object(want), Value::Object(got)) => {
-            want.len() == got.len()
-                && want
-                    .iter()
-                    .all(|(key, want)| got.get(key).is_some_and(|got| same_shape(got, want)))
-        }
+        (Value::Object(want), Value::Object(got)) => want
+            .iter()
+            .all(|(key, want)| got.get(key).is_some_and(|got| same_shape(got, want))),
         (Value::Array(want), Value::Array(got)) => {
             got.iter().all(|item| same_shape(item, &want[0]))
         }

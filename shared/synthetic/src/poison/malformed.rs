@@ -1,6 +1,7 @@
 //! Bytes that are not an order document: wrong format, wrong encoding, wrong shape or too big.
-//! The pipeline must classify all of them as `malformed` (contract §1) without trying to read a
-//! field. None contains a line break, so `--print` output stays one record per line.
+//! The pipeline must classify all of them as `malformed` (contract §1). Unknown fields are not
+//! among them: they are accepted (§11, see `evolution.rs`). None contains a line break, so
+//! `--print` output stays one record per line.
 
 use super::PoisonKind;
 use crate::generator::write_json;
@@ -90,14 +91,23 @@ pub(super) fn mangle(rng: &mut ChaCha8Rng, mut order: Order, kind: PoisonKind) -
             debug_assert!(removed.is_some());
             value.to_string().into_bytes()
         }
-        PoisonKind::UnknownField => {
-            let mut value = to_value(&order);
-            let code = ids::random_chars(rng, ids::UPPER_ALNUM, 8);
-            match rng.gen_range(0..2u32) {
-                0 => value["discount_code"] = json!(code),
-                _ => value["payment"]["loyalty_points"] = json!(rng.gen_range(1..5_000u32)),
-            }
-            value.to_string().into_bytes()
+        PoisonKind::DuplicateKey => {
+            // A key written twice with the same value, as a buggy serializer does: unknown
+            // fields are welcome (contract §11), a repeated key never is.
+            let text = to_json(&order);
+            let repeated = match rng.gen_range(0..3u32) {
+                0 => text.replacen('{', &format!("{{\"order_uid\":\"{}\",", order.order_uid), 1),
+                1 => text.replacen(
+                    "\"zip\":",
+                    &format!("\"zip\":\"{}\",\"zip\":", order.delivery.zip),
+                    1,
+                ),
+                _ => {
+                    let sale = order.items[0].sale;
+                    text.replacen("\"sale\":", &format!("\"sale\":{sale},\"sale\":"), 1)
+                }
+            };
+            repeated.into_bytes()
         }
         _ => unreachable!("{kind:?} is not a malformed-record kind"),
     }

@@ -55,7 +55,7 @@ pub enum PoisonKind {
     JsonArray,
     JsonScalar,
     MissingField,
-    UnknownField,
+    DuplicateKey,
 }
 
 impl PoisonKind {
@@ -83,7 +83,7 @@ impl PoisonKind {
         PoisonKind::JsonArray,
         PoisonKind::JsonScalar,
         PoisonKind::MissingField,
-        PoisonKind::UnknownField,
+        PoisonKind::DuplicateKey,
     ];
 
     pub fn class(self) -> PoisonClass {
@@ -96,7 +96,7 @@ impl PoisonKind {
             | PoisonKind::JsonArray
             | PoisonKind::JsonScalar
             | PoisonKind::MissingField
-            | PoisonKind::UnknownField => PoisonClass::Malformed,
+            | PoisonKind::DuplicateKey => PoisonClass::Malformed,
             _ => PoisonClass::Invalid,
         }
     }
@@ -127,7 +127,7 @@ impl PoisonKind {
             PoisonKind::JsonArray => "json-array",
             PoisonKind::JsonScalar => "json-scalar",
             PoisonKind::MissingField => "missing-field",
-            PoisonKind::UnknownField => "unknown-field",
+            PoisonKind::DuplicateKey => "duplicate-key",
         }
     }
 

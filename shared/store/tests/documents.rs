@@ -1,0 +1,167 @@
+//! The stored canonical document (migration 0003): an order with fields this version does not
+//! know (contract §11) is served back byte for byte, unknown fields included; they count for
+//! duplicate-vs-conflict; and an order stored before the migration (no document) is still served
+//! exactly, assembled from the normalized tables.
+
+use chrono::{TimeZone, Utc};
+use order_model::{decode, decode_at, ValidOrder, SAMPLE_JSON};
+use order_store::{Db, OrderRepository, StoreOutcome};
+use order_synthetic::OrderGenerator;
+use pipeline_testing::db::{drop_db, fresh_db};
+use StoreOutcome::{Conflict, Duplicate, Stored};
+
+/// A fresh database for one test, dropped afterwards (also when the test fails).
+struct TestDb {
+    db: Db,
+    name: String,
+}
+
+impl TestDb {
+    async fn new() -> Self {
+        let (db, name) = fresh_db().await;
+        Self { db, name }
+    }
+
+    fn repo(&self) -> OrderRepository {
+        OrderRepository::new(self.db.clone())
+    }
+
+    /// Makes the order look as if stored before migration 0003.
+    async fn forget_document(&self, uid: &str) {
+        let client = self.db.pool().get().await.expect("connection");
+        let changed = client
+            .execute(
+                "UPDATE orders SET document = NULL WHERE order_uid = $1",
+                &[&uid],
+            )
+            .await
+            .expect("update");
+        assert_eq!(changed, 1);
+    }
+
+    async fn document(&self, uid: &str) -> Option<String> {
+        let client = self.db.pool().get().await.expect("connection");
+        client
+            .query_one(
+                "SELECT document::text FROM orders WHERE order_uid = $1",
+                &[&uid],
+            )
+            .await
+            .expect("select")
+            .get(0)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        self.db.pool().close();
+        let name = self.name.clone();
+        // Drop cannot await; a helper thread with its own runtime can.
+        let _ = std::thread::spawn(move || {
+            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                runtime.block_on(drop_db(&name));
+            }
+        })
+        .join();
+    }
+}
+
+fn evolved(count: u64) -> Vec<ValidOrder> {
+    let base = Utc
+        .with_ymd_and_hms(2025, 6, 1, 12, 0, 0)
+        .single()
+        .expect("date");
+    let generator = OrderGenerator::new(31, base);
+    (0..count)
+        .map(|seq| {
+            let text = serde_json::to_string(&generator.evolved_order_with_seq(seq)).expect("json");
+            decode_at(text.as_bytes(), base).expect("valid")
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn orders_with_unknown_fields_come_back_byte_for_byte() {
+    let test = TestDb::new().await;
+    let repo = test.repo();
+    let orders = evolved(20);
+    assert_eq!(
+        repo.store_batch(&orders).await.expect("store"),
+        [Stored; 20]
+    );
+    for order in &orders {
+        let served = repo
+            .get_json(order.uid())
+            .await
+            .expect("get")
+            .expect("stored");
+        assert_eq!(served, order.canonical_json());
+        assert!(
+            served.contains("\"partner_ref\":1"),
+            "big number kept: {served}"
+        );
+        assert_eq!(
+            test.document(order.uid()).await.as_deref(),
+            Some(served.as_str())
+        );
+        assert_eq!(
+            repo.get(order.uid()).await.expect("get").as_ref(),
+            Some(order)
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_fields_decide_duplicate_or_conflict() {
+    let test = TestDb::new().await;
+    let repo = test.repo();
+    let original = evolved(1).remove(0);
+    assert_eq!(repo.store(&original).await.expect("store"), Stored);
+    assert_eq!(repo.store(&original).await.expect("again"), Duplicate);
+    // Same known fields, one unknown field changed: another order under the same uid.
+    let changed = original
+        .canonical_json()
+        .replacen("\"gift_wrap\":", "\"gift_wrap\":0,\"x\":", 1);
+    let changed = decode_at(changed.as_bytes(), original.order().date_created).expect("valid");
+    assert_eq!(changed.order().delivery, original.order().delivery);
+    assert_eq!(repo.store(&changed).await.expect("store"), Conflict);
+    let served = repo.get_json(original.uid()).await.expect("get");
+    assert_eq!(
+        served.as_deref(),
+        Some(original.canonical_json()),
+        "left unchanged"
+    );
+}
+
+#[tokio::test]
+async fn orders_stored_before_the_documents_are_assembled_from_the_tables() {
+    let test = TestDb::new().await;
+    let repo = test.repo();
+    let fixture = decode(SAMPLE_JSON.as_bytes()).expect("fixture");
+    let mut late = serde_json::to_value(fixture.order()).expect("value");
+    late["order_uid"] = "nanos".into();
+    late["payment"]["transaction"] = "nanos".into();
+    late["date_created"] = "2021-11-26T09:22:19.123456789+03:00".into();
+    let late = decode(late.to_string().as_bytes()).expect("valid");
+    let orders = [fixture, late];
+    assert_eq!(repo.store_batch(&orders).await.expect("store"), [Stored; 2]);
+    for order in &orders {
+        test.forget_document(order.uid()).await;
+        let served = repo
+            .get_json(order.uid())
+            .await
+            .expect("get")
+            .expect("stored");
+        assert_eq!(served, order.canonical_json());
+        assert_eq!(
+            repo.get(order.uid()).await.expect("get").as_ref(),
+            Some(order)
+        );
+        // Still a duplicate of itself: the fingerprint never depended on the document.
+        assert_eq!(repo.store(order).await.expect("again"), Duplicate);
+    }
+    assert_eq!(repo.get_json("absent").await.expect("get"), None);
+}
