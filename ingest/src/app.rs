@@ -13,6 +13,7 @@ use crate::pipeline::store::StoreStep;
 use crate::pipeline::writer::Writer;
 use crate::pipeline::Pipeline;
 use anyhow::Context as _;
+use backon::{BackoffBuilder, ExponentialBuilder};
 use order_cache::OrderCache;
 use order_store::{migrate, Db, OrderRepository, StoreError};
 use pipeline_kafka::client;
@@ -27,6 +28,12 @@ use std::time::Duration;
 
 /// How often readiness re-checks PostgreSQL and Redis while no batch does it.
 const PROBE_INTERVAL: Duration = Duration::from_secs(2);
+/// Between schema checks at start: 250 ms doubling up to 5 s, jittered; until stopped.
+const SCHEMA_WAIT_BACKOFF: ExponentialBuilder = ExponentialBuilder::new()
+    .with_min_delay(Duration::from_millis(250))
+    .with_max_delay(Duration::from_secs(5))
+    .with_jitter()
+    .without_max_times();
 
 pub struct Application {
     pipeline: Pipeline,
@@ -83,7 +90,6 @@ impl Application {
                 repository: OrderRepository::new(db.clone()),
                 db: db.clone(),
                 shared: shared.clone(),
-                consumer: consumer.clone(),
             },
             cache: CacheStep {
                 cache: cache.clone(),
@@ -151,7 +157,7 @@ impl Application {
 /// Waits until PostgreSQL answers with a current schema. `Ok(false)`: stopped while waiting.
 async fn wait_for_schema(db: &Db, events: &Events, shutdown: &Shutdown) -> anyhow::Result<bool> {
     let mut attempt = 0;
-    let mut backoff = Duration::from_millis(250);
+    let mut backoff = SCHEMA_WAIT_BACKOFF.build();
     loop {
         match migrate::ensure_current(db).await {
             Ok(()) => {
@@ -167,9 +173,8 @@ async fn wait_for_schema(db: &Db, events: &Events, shutdown: &Shutdown) -> anyho
         }
         tokio::select! {
             () = shutdown.wait() => return Ok(false),
-            () = tokio::time::sleep(backoff) => {}
+            () = tokio::time::sleep(backoff.next().unwrap_or(Duration::from_secs(5))) => {}
         }
-        backoff = (backoff * 2).min(Duration::from_secs(5));
     }
 }
 

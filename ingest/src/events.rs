@@ -5,6 +5,7 @@
 
 use crate::health::{ConsumerState, Health};
 use crate::metrics::IngestMetrics;
+use crate::pipeline::flow::HoldReason;
 use order_model::DeadLetterKind;
 use std::sync::Arc;
 use std::time::Duration;
@@ -132,14 +133,25 @@ impl Events {
         tracing::warn!(orders, %error, "cache write failed; orders are stored, reads repair the cache");
     }
 
-    pub fn outage_started(&self, error: &str) {
-        self.metrics.outage_pauses.inc();
-        self.health.set_outage(true);
-        self.health.set_postgres_up(false);
-        tracing::error!(
-            error,
-            "dependency outage: consumption paused until it is back"
-        );
+    /// The first hold of `reason` began: consumption pauses.
+    pub fn hold_started(&self, reason: HoldReason, cause: &str) {
+        match reason {
+            HoldReason::DependencyUnavailable => {
+                self.metrics.outage_pauses.inc();
+                self.health.set_outage(true);
+                self.health.set_postgres_up(false);
+                tracing::error!(
+                    error = cause,
+                    "dependency outage: consumption paused until it is back"
+                );
+            }
+            HoldReason::BatchStuck => {
+                tracing::warn!(
+                    cause,
+                    "batches stopped settling: partitions paused meanwhile"
+                );
+            }
+        }
         self.refresh_ready();
     }
 
@@ -154,13 +166,17 @@ impl Events {
         }
     }
 
-    pub fn outage_ended(&self, lasted: Duration) {
-        self.health.set_outage(false);
-        self.health.set_postgres_up(true);
-        tracing::info!(
-            lasted_ms = lasted.as_millis() as u64,
-            "dependency back: consumption resumed"
-        );
+    /// The last hold of `reason` ended after `lasted`.
+    pub fn hold_ended(&self, reason: HoldReason, lasted: Duration) {
+        let lasted_ms = lasted.as_millis() as u64;
+        match reason {
+            HoldReason::DependencyUnavailable => {
+                self.health.set_outage(false);
+                self.health.set_postgres_up(true);
+                tracing::info!(lasted_ms, "dependency back: consumption resumed");
+            }
+            HoldReason::BatchStuck => tracing::info!(lasted_ms, "batches settle again"),
+        }
         self.refresh_ready();
     }
 

@@ -8,11 +8,13 @@
 //!
 //! A parked record stays in memory, registered (unsettled) with the offset tracker, together with
 //! every later record of its partition that was already consumed, so the partition's offset
-//! cannot pass it. Pausing makes librdkafka fetch that partition from the first record not yet
+//! cannot pass it; [`Flow`] pauses the partition meanwhile. Pausing makes librdkafka fetch that partition from the first record not yet
 //! handed to us once resumed, so nothing is fetched twice or skipped; other partitions keep
 //! flowing and the loop keeps polling meanwhile.
 
-use super::consumer::{IngestConsumer, Shared};
+use super::consumer::Shared;
+#[cfg(doc)]
+use super::flow::Flow;
 use super::record::{Record, TopicPartition};
 use super::retry;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -55,7 +57,7 @@ impl Assembler {
     }
 
     /// Adds a consumed record to the next batch, or parks it if it is a retry not yet due.
-    pub fn push(&mut self, record: Record, shared: &Shared, consumer: &IngestConsumer) {
+    pub fn push(&mut self, record: Record, shared: &Shared) {
         if let Some(parked) = self.parked.get_mut(&record.tp) {
             if parked.epoch == record.epoch {
                 // Fetched before the pause took effect: it queues behind the parked one.
@@ -75,10 +77,11 @@ impl Assembler {
                     wait,
                 );
             }
-            shared.park(consumer, &record.tp);
+            let due = Instant::now() + wait;
+            shared.flow.park(&record.tp, due);
             let parked = Parked {
                 epoch: record.epoch,
-                due: Instant::now() + wait,
+                due,
                 records: VecDeque::from([record]),
             };
             self.parked.insert(parked.records[0].tp.clone(), parked);
@@ -173,7 +176,7 @@ impl Assembler {
     /// (a later record of the same partition may park it again).
     ///
     /// [`push`]: Assembler::push
-    pub fn release_due(&mut self, now: Instant, shared: &Shared, consumer: &IngestConsumer) {
+    pub fn release_due(&mut self, now: Instant, shared: &Shared) {
         let due: Vec<TopicPartition> = self
             .parked
             .iter()
@@ -187,9 +190,9 @@ impl Assembler {
             if shared.tracker().epoch(&tp) != Some(parked.epoch) {
                 continue; // revoked meanwhile: the new owner has these records
             }
-            shared.unpark(consumer, &tp);
+            shared.flow.unpark(&tp);
             for record in parked.records {
-                self.push(record, shared, consumer);
+                self.push(record, shared);
             }
         }
     }

@@ -55,6 +55,9 @@ pub enum Fate {
         delay: Duration,
         reason: String,
     },
+    /// Its partition was revoked before its dead letter or retry was written: the new owner
+    /// redoes it, so this member writes nothing for it.
+    Revoked,
 }
 
 /// A record that could not be decoded: `malformed` or `invalid`, straight to the DLQ.

@@ -10,12 +10,13 @@
 
 use super::lag;
 use super::record::TopicPartition;
-use super::state::{lock, partitions_of};
+use super::state::partitions_of;
 use crate::health::ConsumerState;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::statistics::Statistics;
 use rdkafka::TopicPartitionList;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,27 +51,24 @@ impl ClientContext for IngestContext {
         self.shared.events.kafka_error(&error, reason);
     }
 
-    fn stats_raw(&self, statistics: &[u8]) {
-        let lags = match lag::parse(statistics) {
-            Ok(lags) => lags,
-            Err(err) => return tracing::debug!(%err, "unreadable librdkafka statistics"),
-        };
+    fn stats(&self, statistics: Statistics) {
         let tracker = self.shared.tracker();
         // Only partitions this member owns: the statistics also list ones it merely knows of.
-        let owned: Vec<_> = lags
+        let owned: Vec<_> = lag::partitions(&statistics)
             .into_iter()
-            .filter(|(topic, partition, _)| {
-                tracker
-                    .epoch(&TopicPartition {
-                        topic: topic.as_str().into(),
-                        partition: *partition,
-                    })
-                    .is_some()
+            .filter(|p| {
+                let tp = TopicPartition {
+                    topic: p.topic.as_str().into(),
+                    partition: p.partition,
+                };
+                tracker.epoch(&tp).is_some()
             })
             .collect();
         drop(tracker);
-        for (topic, partition, lag) in owned {
-            self.shared.events.consumer_lag(&topic, partition, lag);
+        for p in owned {
+            if let Some(lag) = p.lag {
+                self.shared.events.consumer_lag(&p.topic, p.partition, lag);
+            }
         }
     }
 }
@@ -104,12 +102,7 @@ impl ConsumerContext for IngestContext {
             .filter_map(|tp| tracker.revoke(tp).map(|offset| (tp.clone(), offset)))
             .collect();
         drop(tracker);
-        {
-            let mut pauses = lock(&self.shared.pauses);
-            for tp in &revoked {
-                pauses.parked.remove(tp);
-            }
-        }
+        self.shared.flow.revoked(&revoked);
         if !consumer.assignment_lost() {
             self.shared.commit(consumer, &offsets, "revoke");
         }
@@ -129,18 +122,7 @@ impl ConsumerContext for IngestContext {
                     tracker.assign(tp.clone());
                 }
                 drop(tracker);
-                // librdkafka keeps an application pause across revoke/assign, so set the state
-                // explicitly: paused while everything is held, flowing otherwise.
-                let result = if self.shared.is_held() {
-                    consumer.pause(tpl)
-                } else {
-                    consumer.resume(tpl)
-                };
-                if let Err(err) = result {
-                    self.shared
-                        .events
-                        .offsets_failed("pause/resume on assign", &err);
-                }
+                self.shared.flow.assigned(consumer, tpl);
                 self.report("assign", &assigned, consumer);
             }
             Rebalance::Revoke(tpl) => self.report("revoke", &partitions_of(tpl), consumer),

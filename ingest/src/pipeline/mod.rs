@@ -5,7 +5,7 @@
 //! - [`process`]: settling a batch through [`classify`], [`store`], [`cache`], [`dead_letter`]
 //!   and [`retry`] (both written by [`writer`]), then [`offsets`].
 //! - [`consumer`]: rebalance callbacks, librdkafka telemetry ([`lag`]); [`state`]: offsets
-//!   and pauses shared with those callbacks.
+//!   shared with those callbacks; [`flow`]: the one place that pauses and resumes partitions.
 //!
 //! Up to `--max-in-flight` batches settle concurrently (each on its own task and database
 //! connection) while the next one is polled and decoded; the offset tracker lets them finish in
@@ -20,6 +20,7 @@ pub mod cache;
 pub mod classify;
 pub mod consumer;
 pub mod dead_letter;
+pub mod flow;
 pub mod lag;
 pub mod offsets;
 pub mod process;
@@ -32,6 +33,7 @@ pub mod writer;
 use crate::health::ConsumerState;
 use batch::Assembler;
 use consumer::{IngestConsumer, Shared};
+use flow::HoldReason;
 use pipeline_runtime::shutdown::Shutdown;
 use process::Steps;
 use rdkafka::consumer::Consumer;
@@ -67,10 +69,12 @@ impl Pipeline {
         // When a batch last started or finished: no progress for long means a stalled batch.
         let mut progress = Instant::now();
         let mut stop_at: Option<Instant> = None;
+        // Held while batches stopped settling for no reason any step named.
+        let mut stuck = None;
         loop {
             let stopping = stop_at.is_some();
             let room = in_flight.len() < max_in_flight;
-            let poll = !stopping && (!assembler.is_full() || self.shared.is_held());
+            let poll = !stopping && (!assembler.is_full() || self.shared.flow.holding());
             let linger = assembler.deadline().filter(|_| room && !stopping);
             let housekeeping = assembler
                 .next_due()
@@ -87,14 +91,14 @@ impl Pipeline {
                     assembler.finished(&batch_ended(result));
                     progress = Instant::now();
                     if in_flight.is_empty() {
-                        // Lifts a stall pause; an outage pause is lifted by the store step.
-                        self.shared.release_stall(self.consumer.as_ref());
+                        stuck = None;
                     }
                 }
+                () = self.shared.flow.changed() => {}
                 message = self.consumer.recv(), if poll => match message {
                     Ok(message) => {
                         let record = self.admit(&message);
-                        assembler.push(record, &self.shared, &self.consumer);
+                        assembler.push(record, &self.shared);
                     }
                     Err(err) => self.shared.events.kafka_error(&err, "consume"),
                 },
@@ -106,11 +110,15 @@ impl Pipeline {
                     in_flight.shutdown().await;
                 }
                 () = sleep_until(housekeeping) => {
-                    assembler.release_due(Instant::now(), &self.shared, &self.consumer);
-                    if !in_flight.is_empty() && progress.elapsed() > STALL_AFTER && self.shared.hold_stall(self.consumer.as_ref()) {
-                        tracing::warn!("no batch settled for {STALL_AFTER:?}: partitions paused meanwhile");
+                    assembler.release_due(Instant::now(), &self.shared);
+                    if stuck.is_none() && !in_flight.is_empty() && progress.elapsed() > STALL_AFTER {
+                        let cause = format!("no batch settled for {} s", STALL_AFTER.as_secs());
+                        stuck = Some(self.shared.flow.hold(HoldReason::BatchStuck, &cause));
                     }
                 }
+            }
+            if self.shared.flow.needs_apply() {
+                self.shared.flow.apply(self.consumer.as_ref());
             }
             // Not `stopping`: the signal may have arrived in this very iteration.
             if stop_at.is_some() {

@@ -1,15 +1,17 @@
 //! Writes to Kafka that must be acknowledged before an offset may move (DLQ and retry records).
 //!
-//! All records of a batch are sent at once and awaited together, each one reported as soon as it
-//! is acknowledged (so its offset can move without waiting for the rest); a failed send is
-//! repeated with backoff until the broker acknowledges it, because giving up would mean either
-//! losing the record or committing past it. The caller's shutdown grace bounds how long that can last.
+//! Each record of a batch is sent at once and awaited on its own ([`Writer::deliver`]), so its
+//! offset can move as soon as it is acknowledged; a failed send is repeated with backoff until
+//! the broker acknowledges it, because giving up would mean either losing the record or
+//! committing past it. The caller's shutdown grace bounds how long that can last.
 
 use crate::events::Events;
+use backon::{ExponentialBuilder, Retryable};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 /// Header set on a dead letter whose value had to be dropped because the broker refused the
@@ -72,7 +74,13 @@ impl std::fmt::Debug for Writer {
 }
 
 const SEND_QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Between attempts of one record: 200 ms doubling up to 5 s, jittered so the records of a batch
+/// do not retry in lockstep; never giving up.
+const PRODUCE_BACKOFF: ExponentialBuilder = ExponentialBuilder::new()
+    .with_min_delay(Duration::from_millis(200))
+    .with_max_delay(Duration::from_secs(5))
+    .with_jitter()
+    .without_max_times();
 
 impl Writer {
     pub fn new(producer: FutureProducer, events: Events) -> Self {
@@ -83,44 +91,34 @@ impl Writer {
         &self.producer
     }
 
-    /// Produces every record and returns once all are acknowledged, calling `acked` with the
-    /// index (in `records`) of each one as soon as it is.
-    #[tracing::instrument(skip_all, fields(records = records.len()))]
-    pub async fn write_all(&self, records: Vec<Outgoing<'_>>, acked: &(dyn Fn(usize) + Sync)) {
-        let mut records: Vec<(usize, Outgoing<'_>)> = records.into_iter().enumerate().collect();
-        let mut attempt = 0u32;
-        while !records.is_empty() {
-            attempt += 1;
-            let results = futures::future::join_all(records.iter().map(|(index, record)| async {
-                let result = self.send(record).await;
-                if result.is_ok() {
-                    acked(*index);
-                }
-                result
-            }))
+    /// Produces `record` and returns once the broker acknowledged it. A record the broker
+    /// refuses for its size loses its value (see [`VALUE_OMITTED`]); any other failure is tried
+    /// again with backoff, for as long as it takes.
+    pub async fn deliver(&self, mut record: Outgoing<'_>) {
+        let attempts = AtomicU32::new(0);
+        loop {
+            let result = (|| async {
+                attempts.fetch_add(1, Ordering::Relaxed);
+                self.send(&record).await
+            })
+            .retry(PRODUCE_BACKOFF)
+            // Retrying the same bytes can never succeed.
+            .when(|err| !(too_large(err) && record.value.is_some()))
+            .notify(|err, _| {
+                let attempt = attempts.load(Ordering::Relaxed);
+                self.events.produce_failed(record.topic, err, attempt)
+            })
             .await;
-            let mut failed = Vec::new();
-            for ((index, mut record), result) in records.into_iter().zip(results) {
-                let Err(err) = result else { continue };
-                self.events.produce_failed(record.topic, &err, attempt);
-                if too_large(&err) && record.value.is_some() {
-                    // Retrying the same bytes can never succeed; keep the record's place in the
-                    // DLQ with its headers and point to the original instead.
-                    let size = record.value.map_or(0, <[u8]>::len);
-                    record.value = None;
-                    record.headers.push((
-                        VALUE_OMITTED.into(),
-                        Some(format!("{size} bytes").into_bytes()),
-                    ));
-                }
-                failed.push((index, record));
-            }
-            records = failed;
-            if !records.is_empty() {
-                let backoff = Duration::from_millis(100u64.saturating_mul(1 << attempt.min(6)))
-                    .min(MAX_BACKOFF);
-                tokio::time::sleep(backoff).await;
-            }
+            let Err(err) = result else { return };
+            let attempt = attempts.load(Ordering::Relaxed);
+            self.events.produce_failed(record.topic, &err, attempt);
+            // Keep the record's place in the DLQ with its headers, pointing to the original.
+            let size = record.value.map_or(0, <[u8]>::len);
+            record.value = None;
+            record.headers.push((
+                VALUE_OMITTED.into(),
+                Some(format!("{size} bytes").into_bytes()),
+            ));
         }
     }
 
