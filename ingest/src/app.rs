@@ -67,22 +67,24 @@ impl Application {
             "statistics.interval.ms",
             config.stats_interval_ms.to_string(),
         );
-        // librdkafka prefetches up to 64 MB by default; 16 MB is still over a second of input at
-        // full speed, and keeps the process well inside its memory budget.
-        consumer_config.set("queued.max.messages.kbytes", "16384");
+        // librdkafka prefetches up to 64 MB by default (plus a fetch response of up to 50 MB):
+        // bounded by INGEST_PREFETCH_MAX_BYTES instead, see the arithmetic in .env.template.
+        for (name, value) in config.prefetch_settings() {
+            consumer_config.set(name, value);
+        }
+        let context = IngestContext::new(shared.clone(), &config.kafka.retry_topic);
         let consumer: Arc<IngestConsumer> = Arc::new(
-            IngestConsumer::from_config_and_context(
-                &consumer_config,
-                IngestContext {
-                    shared: shared.clone(),
-                },
-            )
-            .context("cannot create the Kafka consumer")?,
+            IngestConsumer::from_config_and_context(&consumer_config, context)
+                .context("cannot create the Kafka consumer")?,
         );
-        let producer: FutureProducer =
-            client::safe_producer(&config.kafka.brokers, &format!("{client_id}-writer"), 2)
-                .create()
-                .context("cannot create the Kafka producer")?;
+        let mut producer_config =
+            client::safe_producer(&config.kafka.brokers, &format!("{client_id}-writer"), 2);
+        // A write the broker keeps refusing surfaces as an error (named in /readyz) after this,
+        // rather than after librdkafka's two minutes of silent retries.
+        producer_config.set("message.timeout.ms", config.produce_timeout_ms.to_string());
+        let producer: FutureProducer = producer_config
+            .create()
+            .context("cannot create the Kafka producer")?;
 
         let steps = Steps {
             config: config.clone(),
@@ -95,7 +97,7 @@ impl Application {
                 cache: cache.clone(),
                 events: events.clone(),
             },
-            writer: Writer::new(producer, events.clone()),
+            writer: Writer::new(producer, shared.clone()),
             shared: shared.clone(),
             consumer: consumer.clone(),
         };

@@ -8,6 +8,7 @@
 //! runtime worker over meanwhile) for the batches holding records of the revoked partitions, so
 //! that every outcome already durable is in the offset committed before the handover.
 
+use super::flow::HoldReason;
 use super::lag;
 use super::record::TopicPartition;
 use super::state::partitions_of;
@@ -18,6 +19,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, Stre
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::statistics::Statistics;
 use rdkafka::TopicPartitionList;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +30,20 @@ pub type IngestConsumer = StreamConsumer<IngestContext>;
 /// Our librdkafka callbacks.
 pub struct IngestContext {
     pub shared: Arc<Shared>,
+    /// The retry topic, whose lag is the retry backlog.
+    pub retry_topic: Arc<str>,
+    /// Statistics in a row that found no broker up.
+    pub brokers_down: AtomicU32,
+}
+
+impl IngestContext {
+    pub fn new(shared: Arc<Shared>, retry_topic: &str) -> Self {
+        Self {
+            shared,
+            retry_topic: retry_topic.into(),
+            brokers_down: AtomicU32::new(0),
+        }
+    }
 }
 
 impl ClientContext for IngestContext {
@@ -52,6 +68,7 @@ impl ClientContext for IngestContext {
     }
 
     fn stats(&self, statistics: Statistics) {
+        self.brokers_seen(lag::brokers_up(&statistics));
         let tracker = self.shared.tracker();
         // Only partitions this member owns: the statistics also list ones it merely knows of.
         let owned: Vec<_> = lag::partitions(&statistics)
@@ -65,10 +82,36 @@ impl ClientContext for IngestContext {
             })
             .collect();
         drop(tracker);
+        let mut retry_backlog = 0;
         for p in owned {
             if let Some(lag) = p.lag {
                 self.shared.events.consumer_lag(&p.topic, p.partition, lag);
+                if *p.topic == *self.retry_topic {
+                    retry_backlog += lag;
+                }
             }
+            self.shared.events.partition_offsets(&p);
+        }
+        self.shared.events.retry_backlog(retry_backlog);
+    }
+}
+
+impl IngestContext {
+    /// No broker up in two statistics in a row (one could be a connection being set up) holds
+    /// consumption as `kafka_unavailable`; any broker up again ends it.
+    fn brokers_seen(&self, up: Option<bool>) {
+        let flow = &self.shared.flow;
+        match up {
+            Some(true) => {
+                self.brokers_down.store(0, Ordering::Relaxed);
+                flow.set_condition(HoldReason::KafkaUnavailable, None);
+            }
+            Some(false) if self.brokers_down.fetch_add(1, Ordering::Relaxed) >= 1 => {
+                let cause = "Kafka: no broker is reachable (see the librdkafka log lines)";
+                flow.set_condition(HoldReason::KafkaUnavailable, Some(cause));
+            }
+            Some(false) => {}
+            None => {}
         }
     }
 }

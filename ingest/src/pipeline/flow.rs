@@ -4,43 +4,20 @@
 //! [`Flow::apply`] turns the sum of those reasons into pause/resume calls. It runs on the consume
 //! loop's thread (the loop, and the rebalance callbacks librdkafka calls from its poll), so pauses
 //! for different reasons never undo each other and librdkafka's pause state is only ever changed
-//! from here.
+//! from here. Every reason is also a named stall ([`Flow::stalls`]): `/readyz` and the metric
+//! `ingest_stalled{reason}` show them in the same words.
 
 use super::record::TopicPartition;
+pub use super::stall::{Hold, HoldReason, Parked, RETRY_PARKED};
 use super::state::{list, lock, partitions_of};
 use crate::events::Events;
+use crate::health::Stall;
 use rdkafka::consumer::{Consumer, ConsumerContext};
 use rdkafka::TopicPartitionList;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Instant, SystemTime};
 use tokio::sync::Notify;
-
-/// Why every partition is held.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum HoldReason {
-    /// PostgreSQL cannot be reached (or used at all): orders wait for it.
-    DependencyUnavailable,
-    /// No batch settled for a long time, for a reason no step named.
-    BatchStuck,
-}
-
-/// One active hold.
-#[derive(Debug, Clone)]
-pub struct Hold {
-    pub reason: HoldReason,
-    /// What is wrong, in words an operator can act on.
-    pub cause: String,
-    pub since: SystemTime,
-    started: Instant,
-}
-
-/// A retry partition paused until its head record is due.
-#[derive(Debug, Clone)]
-pub struct Parked {
-    pub due: tokio::time::Instant,
-    pub since: SystemTime,
-}
 
 #[derive(Debug, Default)]
 struct FlowState {
@@ -86,11 +63,19 @@ impl HoldGuard<'_> {
     /// The cause changed (e.g. another error while still unavailable).
     pub fn update(&self, cause: &str) {
         let mut state = lock(&self.flow.state);
-        if let Some(hold) = state.holds.get_mut(&self.id) {
-            if hold.cause != cause {
-                hold.cause = cause.to_owned();
-            }
+        let Some(hold) = state.holds.get_mut(&self.id) else {
+            return;
+        };
+        if hold.cause == cause {
+            return;
         }
+        hold.cause = cause.to_owned();
+        drop(state);
+        self.flow.publish();
+    }
+
+    pub fn reason(&self) -> Option<HoldReason> {
+        lock(&self.flow.state).holds.get(&self.id).map(|h| h.reason)
     }
 }
 
@@ -130,7 +115,41 @@ impl Flow {
             self.events.hold_started(reason, cause);
         }
         self.changed.notify_one();
+        self.publish();
         HoldGuard { flow: self, id }
+    }
+
+    /// Sets or clears the one hold of `reason` that no single task owns (a condition seen in
+    /// librdkafka's statistics, such as every broker being unreachable).
+    pub fn set_condition(&self, reason: HoldReason, cause: Option<&str>) {
+        let id = u64::MAX - reason as u64;
+        let mut state = lock(&self.state);
+        let present = state.holds.contains_key(&id);
+        match cause {
+            Some(cause) if !present => {
+                let first = state.count(reason) == 0;
+                let now = SystemTime::now();
+                let hold = Hold {
+                    reason,
+                    cause: cause.to_owned(),
+                    since: now,
+                    started: Instant::now(),
+                };
+                state.holds.insert(id, hold);
+                state.dirty = true;
+                drop(state);
+                if first {
+                    self.events.hold_started(reason, cause);
+                }
+                self.changed.notify_one();
+                self.publish();
+            }
+            None if present => {
+                drop(state);
+                self.release(id);
+            }
+            _ => {}
+        }
     }
 
     fn release(&self, id: u64) {
@@ -145,6 +164,7 @@ impl Flow {
             self.events.hold_ended(hold.reason, hold.started.elapsed());
         }
         self.changed.notify_one();
+        self.publish();
     }
 
     /// Every partition is held (for any reason).
@@ -159,34 +179,63 @@ impl Flow {
 
     /// Pauses one retry partition until `due`.
     pub fn park(&self, tp: &TopicPartition, due: tokio::time::Instant) {
+        let now = SystemTime::now();
+        let parked = Parked {
+            due,
+            due_at: now + due.saturating_duration_since(tokio::time::Instant::now()),
+            since: now,
+        };
         let mut state = lock(&self.state);
-        state.parked.insert(
-            tp.clone(),
-            Parked {
-                due,
-                since: SystemTime::now(),
-            },
-        );
+        state.parked.insert(tp.clone(), parked);
         state.dirty = true;
+        drop(state);
+        self.publish();
     }
 
     pub fn unpark(&self, tp: &TopicPartition) {
         let mut state = lock(&self.state);
         if state.parked.remove(tp).is_some() {
             state.dirty = true;
+            drop(state);
+            self.publish();
         }
     }
 
-    /// The parked partitions and until when.
-    pub fn parked(&self) -> Vec<(TopicPartition, Parked)> {
+    /// Every reason for no progress now, holds first (oldest first; batches held for the same
+    /// reason and cause count once), then parked partitions.
+    pub fn stalls(&self) -> Vec<Stall> {
         let state = lock(&self.state);
-        let mut parked: Vec<_> = state
-            .parked
-            .iter()
-            .map(|(tp, p)| (tp.clone(), p.clone()))
+        let mut holds: BTreeMap<(HoldReason, &str), SystemTime> = BTreeMap::new();
+        for hold in state.holds.values() {
+            let since = holds
+                .entry((hold.reason, hold.cause.as_str()))
+                .or_insert(hold.since);
+            *since = (*since).min(hold.since);
+        }
+        let mut stalls: Vec<Stall> = holds
+            .into_iter()
+            .map(|((reason, cause), since)| Stall {
+                reason: reason.label(),
+                dependency: reason.dependency(),
+                cause: cause.to_owned(),
+                since,
+                blocking: true,
+            })
             .collect();
-        parked.sort_by(|a, b| a.0.cmp(&b.0));
-        parked
+        stalls.sort_by_key(|s| s.since);
+        let mut parked: Vec<_> = state.parked.iter().collect();
+        parked.sort_by(|a, b| a.0.cmp(b.0));
+        stalls.extend(
+            parked
+                .into_iter()
+                .map(|(tp, p)| super::stall::parked(tp, p.due_at, p.since)),
+        );
+        stalls
+    }
+
+    /// Hands the current stalls to `/readyz` and the metrics.
+    fn publish(&self) {
+        self.events.stalls_changed(self.stalls());
     }
 
     /// Resolves once something changed that [`Flow::apply`] should act on.
@@ -251,6 +300,8 @@ impl Flow {
             state.parked.remove(tp);
             state.paused.remove(tp);
         }
+        drop(state);
+        self.publish();
     }
 
     fn set<C: ConsumerContext, K: Consumer<C>>(
@@ -309,13 +360,39 @@ mod tests {
     }
 
     #[test]
-    fn a_parked_partition_is_paused_until_unparked() {
+    fn a_parked_partition_is_paused_until_unparked_and_named_meanwhile() {
         let flow = flow();
         flow.park(&tp(0), tokio::time::Instant::now());
         let state = lock(&flow.state);
         assert!(state.should_pause(&tp(0)) && !state.should_pause(&tp(1)));
         drop(state);
+        let stalls = flow.stalls();
+        assert_eq!(stalls.len(), 1);
+        assert_eq!(
+            (stalls[0].reason, stalls[0].blocking),
+            (RETRY_PARKED, false)
+        );
+        assert!(
+            stalls[0].cause.starts_with("orders.retry/0 paused"),
+            "{}",
+            stalls[0].cause
+        );
         flow.revoked(&[tp(0)]);
-        assert!(flow.parked().is_empty());
+        assert!(flow.stalls().is_empty());
+    }
+
+    #[test]
+    fn a_condition_is_set_once_and_cleared() {
+        let flow = flow();
+        flow.set_condition(HoldReason::KafkaUnavailable, Some("Kafka: no broker is up"));
+        flow.set_condition(HoldReason::KafkaUnavailable, Some("Kafka: still none"));
+        assert_eq!(flow.holds().len(), 1);
+        let stall = &flow.stalls()[0];
+        assert_eq!(
+            (stall.reason, stall.dependency),
+            ("kafka_unavailable", "kafka")
+        );
+        flow.set_condition(HoldReason::KafkaUnavailable, None);
+        assert!(!flow.holding());
     }
 }

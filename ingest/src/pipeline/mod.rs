@@ -11,9 +11,11 @@
 //! connection) while the next one is polled and decoded; the offset tracker lets them finish in
 //! any order. Running them on their own tasks lets a revoke, which librdkafka calls on the
 //! polling thread, wait for the batches holding records of the revoked partitions.
-//! When they are all busy and the next batch is full the loop stops polling, except when every
-//! partition is paused (outage or stalled batches): then it keeps polling, which serves
-//! rebalances and keeps the member within `max.poll.interval.ms`.
+//! When they are all busy and the next batch is full — or the records waiting for a batch use up
+//! their byte budget — the loop stops polling, except when every partition is held (see
+//! [`flow`]): then it keeps polling, which serves rebalances and keeps the member within
+//! `max.poll.interval.ms`. Memory is bounded in bytes at every stage: librdkafka's prefetch,
+//! the records waiting for a batch, and each batch in flight (settings in [`crate::config`]).
 
 pub mod batch;
 pub mod cache;
@@ -26,16 +28,17 @@ pub mod offsets;
 pub mod process;
 pub mod record;
 pub mod retry;
+pub mod stall;
 pub mod state;
 pub mod store;
 pub mod writer;
 
 use crate::health::ConsumerState;
-use batch::Assembler;
+use batch::{Assembler, Limits};
 use consumer::{IngestConsumer, Shared};
 use flow::HoldReason;
 use pipeline_runtime::shutdown::Shutdown;
-use process::Steps;
+use process::{Finished, Steps};
 use rdkafka::consumer::Consumer;
 use record::Record;
 use std::sync::Arc;
@@ -64,8 +67,16 @@ impl Pipeline {
             .subscribe(&[&self.orders_topic, &self.retry_topic])?;
         let config = &self.steps.config;
         let max_in_flight = config.max_in_flight.max(1) as usize;
-        let mut assembler = Assembler::new(config.batch_size as usize, config.batch_linger());
-        let mut in_flight: JoinSet<Vec<Arc<str>>> = JoinSet::new();
+        let limits = Limits {
+            batch_size: config.batch_size as usize,
+            batch_bytes: usize::try_from(config.batch_max_bytes).unwrap_or(usize::MAX),
+            pending_bytes: usize::try_from(config.pending_max_bytes).unwrap_or(usize::MAX),
+            retry_max_delay: config.retry_max_delay(),
+        };
+        let mut assembler = Assembler::new(limits, config.batch_linger());
+        let mut in_flight: JoinSet<Finished> = JoinSet::new();
+        // Bytes of the records in the batches in flight.
+        let mut in_flight_bytes: usize = 0;
         // When a batch last started or finished: no progress for long means a stalled batch.
         let mut progress = Instant::now();
         let mut stop_at: Option<Instant> = None;
@@ -74,7 +85,7 @@ impl Pipeline {
         loop {
             let stopping = stop_at.is_some();
             let room = in_flight.len() < max_in_flight;
-            let poll = !stopping && (!assembler.is_full() || self.shared.flow.holding());
+            let poll = !stopping && (assembler.has_room() || self.shared.flow.holding());
             let linger = assembler.deadline().filter(|_| room && !stopping);
             let housekeeping = assembler
                 .next_due()
@@ -88,7 +99,9 @@ impl Pipeline {
                     stop_at = Some(Instant::now() + config.shutdown_grace());
                 }
                 Some(result) = in_flight.join_next(), if !in_flight.is_empty() => {
-                    assembler.finished(&batch_ended(result));
+                    let done = batch_ended(result);
+                    in_flight_bytes = in_flight_bytes.saturating_sub(done.bytes);
+                    assembler.finished(&done.uids);
                     progress = Instant::now();
                     if in_flight.is_empty() {
                         stuck = None;
@@ -132,9 +145,13 @@ impl Pipeline {
                 if batch.is_empty() {
                     break;
                 }
+                in_flight_bytes += batch.iter().map(|r| r.size).sum::<usize>();
                 self.steps.spawn(batch, uids, &mut in_flight);
                 progress = Instant::now();
             }
+            self.shared
+                .events
+                .held_bytes(assembler.held_bytes(), in_flight_bytes);
         }
         in_flight.shutdown().await;
         self.finish(assembler.held_back());
@@ -179,12 +196,12 @@ impl Pipeline {
     }
 }
 
-/// A batch task ended, with its order uids: a panic in it is a bug, and stops the pipeline as
-/// it did inline; a cancelled one (shutdown) has none to report.
-fn batch_ended(result: Result<Vec<Arc<str>>, JoinError>) -> Vec<Arc<str>> {
+/// A batch task ended, with its order uids and bytes: a panic in it is a bug, and stops the
+/// pipeline as it did inline; a cancelled one (shutdown) has none to report.
+fn batch_ended(result: Result<Finished, JoinError>) -> Finished {
     match result {
-        Ok(uids) => uids,
+        Ok(done) => done,
         Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
-        Err(_) => Vec::new(),
+        Err(_) => Finished::default(),
     }
 }

@@ -60,6 +60,16 @@ impl Drop for Claim {
     }
 }
 
+/// What a batch task hands back when it ends: its order uids (for [`Assembler::finished`]) and
+/// the bytes of its records, no longer held.
+///
+/// [`Assembler::finished`]: super::batch::Assembler::finished
+#[derive(Debug, Default)]
+pub struct Finished {
+    pub uids: Vec<Arc<str>>,
+    pub bytes: usize,
+}
+
 /// One record of a batch and what has been decided about it so far.
 struct Entry {
     record: Record,
@@ -70,7 +80,7 @@ struct Entry {
 }
 
 impl Entry {
-    fn new(mut record: Record) -> Self {
+    fn new(mut record: Record, config: &Config) -> Self {
         let decoded = std::mem::replace(
             &mut record.decoded,
             Err(DecodeError::Malformed(String::new())),
@@ -82,7 +92,7 @@ impl Entry {
                 fate: None,
             },
             Err(err) => Entry {
-                fate: Some(classify::undecodable(&record, &err)),
+                fate: Some(classify::undecodable(&record, &err, config)),
                 record,
                 order: None,
             },
@@ -132,18 +142,14 @@ impl Steps {
     ///
     /// [`Assembler::take`]: super::batch::Assembler::take
     /// [`Assembler::finished`]: super::batch::Assembler::finished
-    pub fn spawn(
-        &self,
-        batch: Vec<Record>,
-        uids: Vec<Arc<str>>,
-        tasks: &mut JoinSet<Vec<Arc<str>>>,
-    ) {
+    pub fn spawn(&self, batch: Vec<Record>, uids: Vec<Arc<str>>, tasks: &mut JoinSet<Finished>) {
         let claim = Claim::new(self.shared.clone(), &batch);
+        let bytes = batch.iter().map(|r| r.size).sum();
         let steps = self.clone();
         tasks.spawn(async move {
             let _claim = claim;
             steps.process(batch).await;
-            uids
+            Finished { uids, bytes }
         });
     }
 
@@ -161,7 +167,10 @@ impl Steps {
 
     async fn settle_batch(&self, batch: Vec<Record>) {
         let started = Instant::now();
-        let mut entries: Vec<Entry> = batch.into_iter().map(Entry::new).collect();
+        let mut entries: Vec<Entry> = batch
+            .into_iter()
+            .map(|record| Entry::new(record, &self.config))
+            .collect();
 
         let orders: Vec<&ValidOrder> = entries.iter().filter_map(Entry::to_store).collect();
         let verdicts = self.store.store(&orders).await;

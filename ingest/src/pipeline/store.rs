@@ -8,7 +8,7 @@
 
 use super::classify::{error_class, ErrorClass, Verdict};
 use super::consumer::Shared;
-use super::flow::HoldReason;
+use super::flow::{HoldGuard, HoldReason};
 use backon::{BackoffBuilder, ExponentialBuilder};
 use order_model::ValidOrder;
 use order_store::{Db, OrderRepository};
@@ -31,8 +31,8 @@ pub struct StoreStep {
     pub shared: Arc<Shared>,
 }
 
-/// Why a round of calls stopped early.
-struct Outage(String);
+/// Why a round of calls stopped early: the reason to hold consumption, and the cause.
+struct Outage(HoldReason, String);
 
 impl StoreStep {
     /// One verdict per order, in order. Returns only when every order has one: while the
@@ -46,22 +46,22 @@ impl StoreStep {
         if !orders.is_empty() {
             todo.push(0..orders.len());
         }
-        let mut hold = None;
+        let mut hold: Option<HoldGuard<'_>> = None;
         let mut backoff = OUTAGE_BACKOFF.build();
         let mut attempt = 0;
         loop {
-            let Err(Outage(error)) = self.round(orders, &mut todo, &mut verdicts).await else {
+            let Err(Outage(reason, error)) = self.round(orders, &mut todo, &mut verdicts).await
+            else {
                 break;
             };
             match &hold {
-                None => {
-                    hold = Some(
-                        self.shared
-                            .flow
-                            .hold(HoldReason::DependencyUnavailable, &error),
-                    )
+                Some(held) if held.reason() == Some(reason) => held.update(&error),
+                // Another reason (e.g. reachable again, but refused): the new hold first, so
+                // consumption never resumes in between.
+                _ => {
+                    let new = self.shared.flow.hold(reason, &error);
+                    hold = Some(new);
                 }
-                Some(hold) => hold.update(&error),
             }
             attempt += 1;
             let mut wait = backoff.next().unwrap_or(Duration::from_secs(5));
@@ -108,15 +108,16 @@ impl StoreStep {
                 Err(err) => err,
             };
             match error_class(err) {
-                ErrorClass::Outage(error) => {
+                ErrorClass::Outage(reason, cause) => {
                     todo.push(range);
-                    return Err(Outage(error));
+                    return Err(Outage(reason, cause));
                 }
                 ErrorClass::Transient(error) => {
                     transient_calls += 1;
                     if transient_calls > budget || self.db.ping().await.is_err() {
                         todo.push(range);
-                        return Err(Outage(error));
+                        let cause = format!("PostgreSQL: {error}");
+                        return Err(Outage(HoldReason::DependencyUnavailable, cause));
                     }
                     self.narrow(range, Verdict::Transient(error), todo, verdicts);
                 }
@@ -134,11 +135,14 @@ impl StoreStep {
                 verdicts[i] = None;
                 todo.push(i..i + 1);
             }
-            return Err(Outage(format!(
-                "{} of {} orders failed transiently",
-                transient.len(),
-                orders.len()
-            )));
+            return Err(Outage(
+                HoldReason::DependencyUnavailable,
+                format!(
+                    "PostgreSQL: {} of {} orders failed transiently",
+                    transient.len(),
+                    orders.len()
+                ),
+            ));
         }
         Ok(())
     }

@@ -5,22 +5,41 @@
 //! the broker acknowledges it, because giving up would mean either losing the record or
 //! committing past it. The caller's shutdown grace bounds how long that can last.
 
-use crate::events::Events;
+use super::consumer::Shared;
+use super::flow::{HoldGuard, HoldReason};
 use backon::{ExponentialBuilder, Retryable};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Header set on a dead letter whose value had to be dropped because the broker refused the
 /// record's size (the value is still in the source topic at `x-original-*`).
 pub const VALUE_OMITTED: &str = "x-value-omitted";
 
+/// Where an outgoing record goes: the `target` label of `ingest_produce_errors_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Retry,
+    Dlq,
+}
+
+impl Target {
+    pub fn label(self) -> &'static str {
+        match self {
+            Target::Retry => "retry",
+            Target::Dlq => "dlq",
+        }
+    }
+}
+
 /// One record to produce, borrowing key and value from the consumed record.
 #[derive(Debug)]
 pub struct Outgoing<'a> {
+    pub target: Target,
     pub topic: &'a str,
     pub key: Option<&'a [u8]>,
     pub value: Option<&'a [u8]>,
@@ -30,6 +49,7 @@ pub struct Outgoing<'a> {
 impl<'a> Outgoing<'a> {
     /// `record`'s key and value byte for byte, its carried headers, then `ours` appended.
     pub fn for_record<const N: usize>(
+        target: Target,
         topic: &'a str,
         record: &'a super::record::Record,
         ours: [(&str, String); N],
@@ -41,6 +61,7 @@ impl<'a> Outgoing<'a> {
                 .map(|(name, value)| (name.to_owned(), Some(value.into_bytes()))),
         );
         Outgoing {
+            target,
             topic,
             key: record.key.as_deref(),
             value: record.payload.as_deref(),
@@ -64,7 +85,7 @@ impl<'a> Outgoing<'a> {
 #[derive(Clone)]
 pub struct Writer {
     producer: FutureProducer,
-    events: Events,
+    shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -83,8 +104,8 @@ const PRODUCE_BACKOFF: ExponentialBuilder = ExponentialBuilder::new()
     .without_max_times();
 
 impl Writer {
-    pub fn new(producer: FutureProducer, events: Events) -> Self {
-        Self { producer, events }
+    pub fn new(producer: FutureProducer, shared: Arc<Shared>) -> Self {
+        Self { producer, shared }
     }
 
     pub fn producer(&self) -> &FutureProducer {
@@ -93,9 +114,12 @@ impl Writer {
 
     /// Produces `record` and returns once the broker acknowledged it. A record the broker
     /// refuses for its size loses its value (see [`VALUE_OMITTED`]); any other failure is tried
-    /// again with backoff, for as long as it takes.
+    /// again with backoff, for as long as it takes, holding consumption meanwhile with the
+    /// cause named (`produce_failed`): nothing behind it can settle anyway.
     pub async fn deliver(&self, mut record: Outgoing<'_>) {
         let attempts = AtomicU32::new(0);
+        let events = &self.shared.events;
+        let mut hold: Option<HoldGuard<'_>> = None;
         loop {
             let result = (|| async {
                 attempts.fetch_add(1, Ordering::Relaxed);
@@ -106,12 +130,21 @@ impl Writer {
             .when(|err| !(too_large(err) && record.value.is_some()))
             .notify(|err, _| {
                 let attempt = attempts.load(Ordering::Relaxed);
-                self.events.produce_failed(record.topic, err, attempt)
+                events.produce_failed(record.target.label(), record.topic, err, attempt);
+                let cause = format!(
+                    "Kafka: writing to the {} topic {} failed: {err}",
+                    record.target.label(),
+                    record.topic
+                );
+                match &hold {
+                    Some(hold) => hold.update(&cause),
+                    None => hold = Some(self.shared.flow.hold(HoldReason::ProduceFailed, &cause)),
+                }
             })
             .await;
             let Err(err) = result else { return };
             let attempt = attempts.load(Ordering::Relaxed);
-            self.events.produce_failed(record.topic, &err, attempt);
+            events.produce_failed(record.target.label(), record.topic, &err, attempt);
             // Keep the record's place in the DLQ with its headers, pointing to the original.
             let size = record.value.map_or(0, <[u8]>::len);
             record.value = None;

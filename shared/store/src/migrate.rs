@@ -33,6 +33,12 @@ pub const MIGRATIONS: &[Migration] = &[
         up: include_str!("../../../migrations/0002_dlq_replays.up.sql"),
         down: include_str!("../../../migrations/0002_dlq_replays.down.sql"),
     },
+    Migration {
+        version: 3,
+        name: "roles",
+        up: include_str!("../../../migrations/0003_roles.up.sql"),
+        down: include_str!("../../../migrations/0003_roles.down.sql"),
+    },
 ];
 
 /// Key of the advisory lock that serializes migrators ("orders.migrate" in ASCII, truncated).
