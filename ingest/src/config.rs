@@ -102,8 +102,9 @@ pub struct Config {
     #[arg(long, env = "INGEST_BATCH_MAX_BYTES", default_value_t = 4 << 20,
           value_parser = clap::value_parser!(u64).range(1 << 16..))]
     pub batch_max_bytes: u64,
-    /// Most bytes of consumed records waiting for a batch (pending, and parked retries);
-    /// beyond it ingest stops taking records from librdkafka until batches take them.
+    /// Most bytes of consumed records waiting for a batch (not counting the few of a parked
+    /// retry partition); beyond it ingest stops taking records from librdkafka until batches
+    /// take them.
     #[arg(long, env = "INGEST_PENDING_MAX_BYTES", default_value_t = 4 << 20,
           value_parser = clap::value_parser!(u64).range(1 << 16..))]
     pub pending_max_bytes: u64,

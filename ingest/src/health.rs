@@ -117,6 +117,8 @@ impl Health {
             "down"
         };
         let kafka = match self.consumer_state() {
+            ConsumerState::Running if held("kafka_unavailable") => "unavailable",
+            ConsumerState::Running if held("produce_failed") => "refusing writes",
             ConsumerState::Starting => "starting",
             ConsumerState::Running => "running",
             ConsumerState::Stopped => "stopped",

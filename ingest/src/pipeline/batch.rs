@@ -36,7 +36,7 @@ pub struct Limits {
     pub batch_size: usize,
     /// Most bytes in one batch (a single larger record still makes a batch).
     pub batch_bytes: usize,
-    /// Most bytes of records waiting for a batch, pending and parked.
+    /// Most bytes of pending records (parked ones are few: see [`Assembler::has_room`]).
     pub pending_bytes: usize,
     /// The longest a retry record waits, whatever its header says.
     pub retry_max_delay: Duration,
@@ -138,9 +138,13 @@ impl Assembler {
     }
 
     /// Whether to take more records from librdkafka: not while a full batch waits, nor while
-    /// the records held here use up their byte budget.
+    /// the pending records use up their byte budget. Parked records do not count: the loop
+    /// must keep polling while a retry partition waits (up to the maximum retry delay, as long
+    /// as `max.poll.interval.ms`), and they are few, since librdkafka drops what it prefetched
+    /// of a partition once it is paused.
     pub fn has_room(&self) -> bool {
-        self.pending.len() < self.limits.batch_size && self.held_bytes < self.limits.pending_bytes
+        self.pending.len() < self.limits.batch_size
+            && self.pending_bytes < self.limits.pending_bytes
     }
 
     /// Bytes of records waiting for a batch (pending and parked).
