@@ -13,6 +13,7 @@ use crate::pipeline::store::StoreStep;
 use crate::pipeline::writer::Writer;
 use crate::pipeline::Pipeline;
 use anyhow::Context as _;
+use backon::{BackoffBuilder, ExponentialBuilder};
 use order_cache::OrderCache;
 use order_store::{migrate, Db, OrderRepository, StoreError};
 use pipeline_kafka::client;
@@ -27,6 +28,12 @@ use std::time::Duration;
 
 /// How often readiness re-checks PostgreSQL and Redis while no batch does it.
 const PROBE_INTERVAL: Duration = Duration::from_secs(2);
+/// Between schema checks at start: 250 ms doubling up to 5 s, jittered; until stopped.
+const SCHEMA_WAIT_BACKOFF: ExponentialBuilder = ExponentialBuilder::new()
+    .with_min_delay(Duration::from_millis(250))
+    .with_max_delay(Duration::from_secs(5))
+    .with_jitter()
+    .without_max_times();
 
 pub struct Application {
     pipeline: Pipeline,
@@ -61,23 +68,25 @@ impl Application {
             "statistics.interval.ms",
             config.stats_interval_ms.to_string(),
         );
-        // librdkafka prefetches up to 64 MB by default; 16 MB is still over a second of input at
-        // full speed, and keeps the process well inside its memory budget.
-        consumer_config.set("queued.max.messages.kbytes", "16384");
+        // librdkafka prefetches up to 64 MB by default (plus a fetch response of up to 50 MB):
+        // bounded by INGEST_PREFETCH_MAX_BYTES instead, see the arithmetic in .env.template.
+        for (name, value) in config.prefetch_settings() {
+            consumer_config.set(name, value);
+        }
+        let context = IngestContext::new(shared.clone(), &config.kafka.retry_topic);
         let consumer: Arc<IngestConsumer> = Arc::new(
-            IngestConsumer::from_config_and_context(
-                &consumer_config,
-                IngestContext {
-                    shared: shared.clone(),
-                },
-            )
-            .context("cannot create the Kafka consumer")?,
+            IngestConsumer::from_config_and_context(&consumer_config, context)
+                .context("cannot create the Kafka consumer")?,
         );
-        let producer: FutureProducer =
+        let mut producer_config =
             client::safe_producer(&config.kafka, &format!("{client_id}-writer"), 2)
-                .context("invalid Kafka settings")?
-                .create()
-                .context("cannot create the Kafka producer")?;
+                .context("invalid Kafka settings")?;
+        // A write the broker keeps refusing surfaces as an error (named in /readyz) after this,
+        // rather than after librdkafka's two minutes of silent retries.
+        producer_config.set("message.timeout.ms", config.produce_timeout_ms.to_string());
+        let producer: FutureProducer = producer_config
+            .create()
+            .context("cannot create the Kafka producer")?;
 
         let steps = Steps {
             config: config.clone(),
@@ -85,13 +94,12 @@ impl Application {
                 repository: OrderRepository::new(db.clone()),
                 db: db.clone(),
                 shared: shared.clone(),
-                consumer: consumer.clone(),
             },
             cache: CacheStep {
                 cache: cache.clone(),
                 events: events.clone(),
             },
-            writer: Writer::new(producer, events.clone()),
+            writer: Writer::new(producer, shared.clone()),
             shared: shared.clone(),
             consumer: consumer.clone(),
         };
@@ -153,7 +161,7 @@ impl Application {
 /// Waits until PostgreSQL answers with a current schema. `Ok(false)`: stopped while waiting.
 async fn wait_for_schema(db: &Db, events: &Events, shutdown: &Shutdown) -> anyhow::Result<bool> {
     let mut attempt = 0;
-    let mut backoff = Duration::from_millis(250);
+    let mut backoff = SCHEMA_WAIT_BACKOFF.build();
     loop {
         match migrate::ensure_current(db).await {
             Ok(()) => {
@@ -169,9 +177,8 @@ async fn wait_for_schema(db: &Db, events: &Events, shutdown: &Shutdown) -> anyho
         }
         tokio::select! {
             () = shutdown.wait() => return Ok(false),
-            () = tokio::time::sleep(backoff) => {}
+            () = tokio::time::sleep(backoff.next().unwrap_or(Duration::from_secs(5))) => {}
         }
-        backoff = (backoff * 2).min(Duration::from_secs(5));
     }
 }
 

@@ -96,6 +96,29 @@ pub struct Config {
     /// How often librdkafka reports statistics (consumer lag), in milliseconds.
     #[arg(long, env = "INGEST_STATS_INTERVAL_MS", default_value_t = 5000)]
     pub stats_interval_ms: u64,
+    /// Most bytes of records (key, value, headers) in one batch: a batch closes at
+    /// --batch-size records or at this, whichever comes first (one larger record still makes
+    /// a batch of its own). Memory is budgeted in bytes; see the arithmetic in .env.template.
+    #[arg(long, env = "INGEST_BATCH_MAX_BYTES", default_value_t = 4 << 20,
+          value_parser = clap::value_parser!(u64).range(1 << 16..))]
+    pub batch_max_bytes: u64,
+    /// Most bytes of consumed records waiting for a batch (not counting the few of a parked
+    /// retry partition); beyond it ingest stops taking records from librdkafka until batches
+    /// take them.
+    #[arg(long, env = "INGEST_PENDING_MAX_BYTES", default_value_t = 4 << 20,
+          value_parser = clap::value_parser!(u64).range(1 << 16..))]
+    pub pending_max_bytes: u64,
+    /// Most bytes librdkafka prefetches ahead of ingest (its queue: queued.max.messages.kbytes);
+    /// one fetch response of 1/64 of this (fetch.max.bytes, 64 KiB to 1 MiB, compressed) may be
+    /// in flight on top.
+    #[arg(long, env = "INGEST_PREFETCH_MAX_BYTES", default_value_t = 8 << 20,
+          value_parser = clap::value_parser!(u64).range(1 << 20..1 << 31))]
+    pub prefetch_max_bytes: u64,
+    /// How long a write to the retry or DLQ topic may wait for the broker's acknowledgement
+    /// before it counts as failed (and is tried again, reported as a stall), in milliseconds.
+    #[arg(long, env = "INGEST_PRODUCE_TIMEOUT_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(1000..))]
+    pub produce_timeout_ms: u64,
 }
 
 impl Config {
@@ -105,6 +128,29 @@ impl Config {
 
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_millis(self.shutdown_grace_ms)
+    }
+
+    /// The longest a retry waits: also the cap on a retry record's own due time.
+    pub fn retry_max_delay(&self) -> Duration {
+        Duration::from_millis(self.retry_max_delay_ms)
+    }
+
+    /// librdkafka's consumer settings for the prefetch budget: its queue of fetched (and
+    /// decompressed) records, and small fetch responses. A response counts compressed bytes,
+    /// and a producer's batch of up to 1 MB of orders may compress tenfold or more, so a large
+    /// response could unpack to many times the budget; a small one still returns at least one
+    /// whole batch per partition (the broker never splits one), so it costs no throughput.
+    pub fn prefetch_settings(&self) -> [(&'static str, String); 4] {
+        let queue_kib = (self.prefetch_max_bytes / 1024).max(1);
+        let fetch = (self.prefetch_max_bytes / 64).clamp(64 << 10, 1 << 20);
+        [
+            ("queued.max.messages.kbytes", queue_kib.to_string()),
+            ("fetch.max.bytes", fetch.to_string()),
+            ("fetch.message.max.bytes", fetch.to_string()),
+            // librdkafka wants fetch.max.bytes >= message.max.bytes, which only limits the
+            // consumer's own (small) requests.
+            ("message.max.bytes", fetch.to_string()),
+        ]
     }
 
     /// The delay before processing attempt `attempt + 1`, after `attempt` failed transiently:
@@ -140,6 +186,10 @@ impl Config {
             retry_max_delay_ms: 2000,
             shutdown_grace_ms: 10_000,
             stats_interval_ms: 1000,
+            batch_max_bytes: 4 << 20,
+            pending_max_bytes: 4 << 20,
+            prefetch_max_bytes: 8 << 20,
+            produce_timeout_ms: 30_000,
         }
     }
 }
@@ -163,6 +213,23 @@ mod tests {
         assert_eq!(config.retry_delay(3), Duration::from_secs(16));
         assert_eq!(config.retry_delay(4), Duration::from_secs(60));
         assert_eq!(config.retry_delay(40), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn the_prefetch_budget_becomes_librdkafka_settings() {
+        let config = Cli::parse_from(["ingest", "--prefetch-max-bytes", "8388608"]).config;
+        let [queue, fetch, partition, message] = config.prefetch_settings();
+        assert_eq!(queue, ("queued.max.messages.kbytes", "8192".into()));
+        assert_eq!(fetch, ("fetch.max.bytes", "131072".into()));
+        assert_eq!(partition.1, fetch.1);
+        assert_eq!(message.1, fetch.1);
+        let small = Cli::parse_from(["ingest", "--prefetch-max-bytes", "1048576"]).config;
+        assert_eq!(
+            small.prefetch_settings()[1].1,
+            "65536",
+            "never below 64 KiB"
+        );
+        assert!(Cli::try_parse_from(["ingest", "--batch-max-bytes", "100"]).is_err());
     }
 
     #[test]

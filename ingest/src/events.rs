@@ -3,8 +3,10 @@
 //! events). Per-record events are called inside the record's span, which carries `order_uid`,
 //! topic, partition, offset and `traceparent`.
 
-use crate::health::{ConsumerState, Dependency, Health};
-use crate::metrics::IngestMetrics;
+use crate::health::{ConsumerState, Dependency, Health, Stall};
+use crate::metrics::{IngestMetrics, STALL_REASONS};
+use crate::pipeline::flow::HoldReason;
+use crate::pipeline::lag::PartitionLag;
 use order_cache::CacheError;
 use order_model::DeadLetterKind;
 use order_store::StoreError;
@@ -170,15 +172,36 @@ impl Events {
         tracing::warn!(orders, %error, "cache write failed; orders are stored, reads repair the cache");
     }
 
-    pub fn outage_started(&self, error: &str) {
-        self.metrics.outage_pauses.inc();
-        self.health.set_outage(true);
-        self.health.set_postgres_up(false);
-        self.health.set_error(Dependency::Postgres, Some(error));
-        tracing::error!(
-            error,
-            "dependency outage: consumption paused until it is back"
-        );
+    /// The first hold of `reason` began: consumption pauses. The database ones also mark
+    /// PostgreSQL down for `/readyz` until they end.
+    pub fn hold_started(&self, reason: HoldReason, cause: &str) {
+        let label = reason.label();
+        match reason {
+            HoldReason::DependencyUnavailable | HoldReason::DatabaseError => {
+                self.metrics.outage_pauses.inc();
+                self.health.set_postgres_up(false);
+                self.health.set_error(Dependency::Postgres, Some(cause));
+                tracing::error!(
+                    reason = label,
+                    cause,
+                    "consumption paused until PostgreSQL is usable again"
+                );
+            }
+            HoldReason::ProduceFailed | HoldReason::KafkaUnavailable => {
+                tracing::error!(
+                    reason = label,
+                    cause,
+                    "consumption paused until Kafka takes our writes again"
+                );
+            }
+            HoldReason::BatchStuck => {
+                tracing::warn!(
+                    reason = label,
+                    cause,
+                    "batches stopped settling: partitions paused meanwhile"
+                );
+            }
+        }
         self.refresh_ready();
     }
 
@@ -193,18 +216,56 @@ impl Events {
         }
     }
 
-    pub fn outage_ended(&self, lasted: Duration) {
-        self.health.set_outage(false);
-        self.health.set_postgres_up(true);
-        self.health.set_error(Dependency::Postgres, None);
+    /// The last hold of `reason` ended after `lasted`.
+    pub fn hold_ended(&self, reason: HoldReason, lasted: Duration) {
+        let lasted_ms = lasted.as_millis() as u64;
+        if matches!(
+            reason,
+            HoldReason::DependencyUnavailable | HoldReason::DatabaseError
+        ) {
+            self.health.set_postgres_up(true);
+            self.health.set_error(Dependency::Postgres, None);
+        }
         tracing::info!(
-            lasted_ms = lasted.as_millis() as u64,
-            "dependency back: consumption resumed"
+            reason = reason.label(),
+            lasted_ms,
+            "stall over: consumption resumed"
         );
         self.refresh_ready();
     }
 
-    pub fn produce_failed(&self, topic: &str, error: &dyn std::fmt::Display, attempt: u32) {
+    /// Every reason for no progress now: `/readyz`, `ingest_stalled{reason}` and
+    /// `ingest_stalled_since_seconds{reason}`.
+    pub fn stalls_changed(&self, stalls: Vec<Stall>) {
+        for reason in STALL_REASONS {
+            let of_reason = stalls.iter().filter(|s| s.reason == reason);
+            let oldest = of_reason.clone().map(|s| s.since).min();
+            let since = oldest
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_secs() as i64);
+            self.metrics
+                .stalled
+                .with_label_values(&[reason])
+                .set(of_reason.count() as i64);
+            self.metrics
+                .stalled_since
+                .with_label_values(&[reason])
+                .set(since);
+        }
+        self.health.set_stalls(stalls);
+        self.refresh_ready();
+    }
+
+    /// A write to the retry or DLQ topic failed (it is tried again).
+    pub fn produce_failed(&self, target: &str, topic: &str, error: &KafkaError, attempt: u32) {
+        let code = error.rdkafka_error_code().map_or_else(
+            || "other".to_owned(),
+            |code| snake_case(&format!("{code:?}")),
+        );
+        self.metrics
+            .produce_errors
+            .with_label_values(&[target, &code])
+            .inc();
         tracing::warn!(topic, %error, attempt, "write to Kafka failed; retrying before any offset moves");
     }
 
@@ -231,13 +292,43 @@ impl Events {
             .set(lag);
     }
 
+    /// Where an owned partition stands (librdkafka's statistics): committed offset, log start
+    /// and high watermark, for the retention alerts.
+    pub fn partition_offsets(&self, p: &PartitionLag) {
+        let partition = p.partition.to_string();
+        let labels = [p.topic.as_str(), partition.as_str()];
+        let gauges = [
+            (&self.metrics.committed_offset, p.committed),
+            (&self.metrics.log_start_offset, p.log_start),
+            (&self.metrics.high_watermark, p.high_watermark),
+        ];
+        for (gauge, value) in gauges {
+            match value {
+                Some(value) => gauge.with_label_values(&labels).set(value),
+                None => drop(gauge.remove_label_values(&labels)),
+            }
+        }
+    }
+
+    pub fn retry_backlog(&self, records: i64) {
+        self.metrics.retry_backlog.set(records);
+    }
+
+    /// Bytes of records held waiting for a batch and in batches in flight.
+    pub fn held_bytes(&self, pending: usize, in_flight: usize) {
+        let held = &self.metrics.held_bytes;
+        held.with_label_values(&["pending"]).set(pending as i64);
+        held.with_label_values(&["in_flight"]).set(in_flight as i64);
+    }
+
     pub fn consumer_lag_gone(&self, topic: &str, partition: i32) {
         let partition = partition.to_string();
-        // Absent series are fine: the partition may never have reported lag.
-        let _ = self
-            .metrics
-            .consumer_lag
-            .remove_label_values(&[topic, partition.as_str()]);
+        let labels = [topic, partition.as_str()];
+        // Absent series are fine: the partition may never have reported.
+        let _ = self.metrics.consumer_lag.remove_label_values(&labels);
+        let _ = self.metrics.committed_offset.remove_label_values(&labels);
+        let _ = self.metrics.log_start_offset.remove_label_values(&labels);
+        let _ = self.metrics.high_watermark.remove_label_values(&labels);
     }
 
     pub fn offsets_committed(&self, reason: &'static str, partitions: usize) {
@@ -273,5 +364,34 @@ impl Events {
             records,
             "shutdown grace expired: batch abandoned uncommitted, it will be redelivered"
         );
+    }
+}
+
+/// `TopicAuthorizationFailed` → `topic_authorization_failed`: librdkafka's error code as a
+/// label value.
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_codes_become_snake_case_labels() {
+        assert_eq!(
+            super::snake_case("TopicAuthorizationFailed"),
+            "topic_authorization_failed"
+        );
+        assert_eq!(super::snake_case("MessageTimedOut"), "message_timed_out");
     }
 }

@@ -10,6 +10,17 @@ use prometheus::{
 /// Values of `ingest_records_total{outcome}`.
 pub const OUTCOMES: [&str; 4] = ["stored", "duplicate", "retried", "dead_lettered"];
 
+/// Values of `ingest_stalled{reason}`: every reason ingest stops making progress (the same
+/// words as `/readyz`). All but `retry_parked` hold every partition.
+pub const STALL_REASONS: [&str; 6] = [
+    "dependency_unavailable",
+    "database_error",
+    "produce_failed",
+    "kafka_unavailable",
+    "batch_stuck",
+    "retry_parked",
+];
+
 const BATCH_SIZE_BUCKETS: &[f64] = &[
     1.0, 5.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
 ];
@@ -27,6 +38,14 @@ pub struct IngestMetrics {
     pub ready: IntGauge,
     pub outage_pauses: IntCounter,
     pub unknown_fields: IntCounter,
+    pub stalled: IntGaugeVec,
+    pub stalled_since: IntGaugeVec,
+    pub produce_errors: IntCounterVec,
+    pub retry_backlog: IntGauge,
+    pub committed_offset: IntGaugeVec,
+    pub log_start_offset: IntGaugeVec,
+    pub high_watermark: IntGaugeVec,
+    pub held_bytes: IntGaugeVec,
 }
 
 impl IngestMetrics {
@@ -78,6 +97,65 @@ impl IngestMetrics {
             "ingest_outage_pauses_total",
             "Times consumption paused because a dependency was unavailable",
         )?;
+        let stalled = IntGaugeVec::new(
+            Opts::new(
+                "ingest_stalled",
+                "Active reasons ingest makes no progress: holds on every partition, or parked retry partitions",
+            ),
+            &["reason"],
+        )?;
+        let stalled_since = IntGaugeVec::new(
+            Opts::new(
+                "ingest_stalled_since_seconds",
+                "Unix time the oldest active stall of each reason began; 0 when there is none",
+            ),
+            &["reason"],
+        )?;
+        let produce_errors = IntCounterVec::new(
+            Opts::new(
+                "ingest_produce_errors_total",
+                "Failed writes to the retry or DLQ topic (each is tried again), by target and error",
+            ),
+            &["target", "error"],
+        )?;
+        let retry_backlog = IntGauge::new(
+            "ingest_retry_backlog_records",
+            "Records waiting in the retry topic partitions this member owns",
+        )?;
+        let partition_gauge = |name: &str, help: &str| {
+            IntGaugeVec::new(Opts::new(name, help), &["topic", "partition"])
+        };
+        let committed_offset = partition_gauge(
+            "ingest_partition_committed_offset",
+            "The group's committed offset of each assigned partition",
+        )?;
+        let log_start_offset = partition_gauge(
+            "ingest_partition_log_start_offset",
+            "The first offset the broker still holds (retention deletes below it)",
+        )?;
+        let high_watermark = partition_gauge(
+            "ingest_partition_high_watermark",
+            "The offset the next record of each assigned partition gets",
+        )?;
+        let held_bytes = IntGaugeVec::new(
+            Opts::new(
+                "ingest_held_bytes",
+                "Bytes of records ingest holds: waiting for a batch, or in batches in flight",
+            ),
+            &["stage"],
+        )?;
+        for metric in [
+            &stalled,
+            &stalled_since,
+            &committed_offset,
+            &log_start_offset,
+        ] {
+            registry.register(Box::new(metric.clone()))?;
+        }
+        registry.register(Box::new(high_watermark.clone()))?;
+        registry.register(Box::new(held_bytes.clone()))?;
+        registry.register(Box::new(produce_errors.clone()))?;
+        registry.register(Box::new(retry_backlog.clone()))?;
         registry.register(Box::new(records.clone()))?;
         registry.register(Box::new(dead_letters.clone()))?;
         registry.register(Box::new(batch_duration.clone()))?;
@@ -99,6 +177,13 @@ impl IngestMetrics {
         for kind in DeadLetterKind::ALL {
             dead_letters.with_label_values(&[kind.as_str()]);
         }
+        for reason in STALL_REASONS {
+            stalled.with_label_values(&[reason]);
+            stalled_since.with_label_values(&[reason]);
+        }
+        for stage in ["pending", "in_flight"] {
+            held_bytes.with_label_values(&[stage]);
+        }
         Ok(Self {
             registry,
             records,
@@ -111,6 +196,14 @@ impl IngestMetrics {
             ready,
             outage_pauses,
             unknown_fields,
+            stalled,
+            stalled_since,
+            produce_errors,
+            retry_backlog,
+            committed_offset,
+            log_start_offset,
+            high_watermark,
+            held_bytes,
         })
     }
 
@@ -139,6 +232,9 @@ mod tests {
             "ingest_batch_duration_seconds_bucket",
             "ingest_consumer_lag{partition=\"0\",topic=\"orders\"} 3",
             "ingest_unknown_fields_total 0",
+            "ingest_stalled{reason=\"database_error\"} 0",
+            "ingest_stalled_since_seconds{reason=\"retry_parked\"} 0",
+            "ingest_retry_backlog_records 0",
         ] {
             assert!(text.contains(name), "{name} missing from\n{text}");
         }

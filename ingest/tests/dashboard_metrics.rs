@@ -20,6 +20,17 @@ fn dashboards_and_alerts_only_use_exported_metrics() {
         .consumer_lag
         .with_label_values(&["orders", "0"])
         .set(0);
+    for gauge in [
+        &metrics.committed_offset,
+        &metrics.log_start_offset,
+        &metrics.high_watermark,
+    ] {
+        gauge.with_label_values(&["orders", "0"]).set(0);
+    }
+    metrics
+        .produce_errors
+        .with_label_values(&["dlq", "msg_size_too_large"])
+        .inc();
     metrics.batch_duration.observe(0.01);
     metrics.store_duration.observe(0.01);
     metrics.batch_size.observe(10.0);

@@ -23,6 +23,10 @@ ENV_DEFAULTS = {
 COUNTERS_GAUGES = {
     "ingest_records_total", "ingest_dead_letters_total", "ingest_consumer_lag",
     "http_requests_total", "order_cache_requests_total",
+    # ingest's stall metrics (not in the contract; alerts.yml group order-pipeline.ingest-stalls)
+    "ingest_stalled", "ingest_stalled_since_seconds", "ingest_produce_errors_total",
+    "ingest_retry_backlog_records", "ingest_partition_committed_offset",
+    "ingest_partition_log_start_offset", "ingest_partition_high_watermark",
 }
 HISTOGRAMS = {
     "ingest_batch_duration_seconds", "http_request_duration_seconds",

@@ -22,7 +22,7 @@ from pathlib import Path
 from pipelinekit import resources as kit
 from pipelinekit.services import BIN
 
-from . import catalogue, infra, probe
+from . import catalogue, hardening, infra, probe
 from .checks import Result
 from .infra import STATE, log
 from .pipeline import DrillEnv, Stream
@@ -109,11 +109,13 @@ def main() -> int:
     args = parser.parse_args()
 
     drills = catalogue.catalogue(args.quick)
-    names = [d.name for d in drills] + ["api"]
+    names = [d.name for d in drills] + ["api"] + list(hardening.CATALOGUE)
     if args.list:
         for d in drills:
             print(f"{d.name:16} {d.description} ({d.stream.count:,} orders at {d.stream.rate:,.0f}/s)")
         print(f"{'api':16} query-api robustness probe (oversized/odd requests, slow clients) and schemathesis")
+        for name, (description, _) in hardening.CATALOGUE.items():
+            print(f"{name:16} {description}")
         return 0
     only = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = [n for n in only if n not in names]
@@ -144,6 +146,10 @@ def main() -> int:
                 results.append(catalogue.run_drill(drill, run_id, logroot, keep_all=args.keep))
         if "api" in selected:
             results.append(api_drill(run_id, logroot, args.quick, keep_all=args.keep))
+        # None of these stops a shared service; the quick (CI) run leaves out the longer ones.
+        for name in hardening.CATALOGUE:
+            if name in selected and (name in only or not args.quick or name == "revoked-grant"):
+                results.append(hardening.run(name, run_id, logroot, keep_all=args.keep))
     except KeyboardInterrupt:
         interrupted = True
         log("interrupted: stopping processes and restoring the stack")

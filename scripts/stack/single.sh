@@ -29,6 +29,14 @@ postgres_start() {
     su postgres -c "psql -qc \"CREATE ROLE orders LOGIN PASSWORD 'orders' CREATEDB\""
   su postgres -c "psql -qtAc \"SELECT 1 FROM pg_database WHERE datname='orders'\"" | grep -q 1 ||
     su postgres -c "psql -qc 'CREATE DATABASE orders OWNER orders'"
+  # The group roles the migrations grant to (scripts/db-roles.sql); `orders` is a member of both so
+  # tests can act as ingest's writer or query-api's reader (SET ROLE), without creating logins.
+  local role
+  for role in orders_writer orders_reader; do
+    su postgres -c "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname='$role'\"" | grep -q 1 ||
+      su postgres -c "psql -qc 'CREATE ROLE $role NOLOGIN'"
+  done
+  su postgres -c "psql -qc 'GRANT orders_writer, orders_reader TO orders'" 2>/dev/null
 }
 
 postgres_stop() {

@@ -13,7 +13,9 @@ pub struct ReplayArgs {
     /// Replay every dead letter; required when no filter is given.
     #[arg(long)]
     pub all: bool,
-    /// Publish to this topic instead of each dead letter's `x-original-topic`.
+    /// Publish to this topic instead of each dead letter's `x-original-topic`. Without it, a
+    /// dead letter naming any topic but the input topic (ORDERS_TOPIC) is skipped and reported:
+    /// a forged dead letter must not choose where the pipeline's credentials write.
     #[arg(long, value_name = "TOPIC")]
     pub to: Option<String>,
     /// Also replay dead letters that came from an earlier replay (they carry `x-replayed-from`).

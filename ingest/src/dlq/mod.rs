@@ -58,6 +58,9 @@ pub enum DlqCommand {
     Inspect(InspectArgs),
     /// Republish dead letters to their original topic (or --to), tagged `x-replayed-from`.
     ///
+    /// Without --to only dead letters whose `x-original-topic` is the input topic (ORDERS_TOPIC)
+    /// are replayed; one naming any other topic is skipped and reported with that topic.
+    ///
     /// Each record keeps its key and value byte for byte and its original headers (the DLQ's
     /// `x-original-*`, `x-error-*`, `x-attempts`, `x-failed-at` and `x-consumer-group` are
     /// dropped) and gains `x-replayed-from: <dlq topic>/<partition>/<offset>`. Without a filter

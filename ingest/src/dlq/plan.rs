@@ -25,6 +25,9 @@ pub struct ReplaySummary {
     /// Chosen records at coordinates the ledger holds for another record (the topic was
     /// recreated): they were never replayed, so they are not skipped.
     pub reused_offsets: u64,
+    /// Matched records whose `x-original-topic` names a topic ingest does not consume, skipped
+    /// without `--to` (a forged dead letter must not choose where replay writes).
+    pub skipped_foreign_topic: u64,
     /// Chosen records not published: no target topic, publish error, gone from the DLQ.
     pub failed: u64,
 }
@@ -44,6 +47,8 @@ pub struct Choice {
 pub struct Plan {
     pub summary: ReplaySummary,
     pub chosen: BTreeMap<(i32, i64), Choice>,
+    /// Skipped dead letters naming a topic ingest does not consume, and that topic.
+    pub foreign: BTreeMap<(i32, i64), String>,
 }
 
 /// Reads the DLQ up to its current end and chooses; `done` is the ledger ([`Ledger::replayed`]).
@@ -64,6 +69,7 @@ pub async fn plan(
         ..ReplaySummary::default()
     };
     let mut chosen = BTreeMap::new();
+    let mut foreign = BTreeMap::new();
     while let Some(dead_letter) = reader.next().await? {
         summary.scanned += 1;
         if !args.selection.matches(&dead_letter) {
@@ -75,8 +81,12 @@ pub async fn plan(
             continue;
         }
         let recorded = done.get(&(dead_letter.partition, dead_letter.offset));
+        let coordinates = (dead_letter.partition, dead_letter.offset);
         if recorded.is_some_and(|stamp| *stamp == dead_letter.timestamp_ms) {
             summary.skipped_already_replayed += 1;
+        } else if let Some(topic) = foreign_topic(args, &dead_letter, kafka) {
+            summary.skipped_foreign_topic += 1;
+            foreign.insert(coordinates, topic.to_owned());
         } else if args.selection.limit_reached(chosen.len() as u64) {
             summary.beyond_limit += 1;
         } else {
@@ -87,10 +97,30 @@ pub async fn plan(
                 key: super::inspect::cell(key.as_deref().unwrap_or("-"), 40),
             };
             summary.reused_offsets += u64::from(recorded.is_some());
-            chosen.insert((dead_letter.partition, dead_letter.offset), choice);
+            chosen.insert(coordinates, choice);
         }
     }
-    Ok(Plan { summary, chosen })
+    Ok(Plan {
+        summary,
+        chosen,
+        foreign,
+    })
+}
+
+/// The topic a dead letter names when it is one ingest does not consume and `--to` is not
+/// given: replaying there would let whoever wrote the dead letter choose where the pipeline's
+/// credentials write. The retry topic is consumed too, but a replayed record lacks its retry
+/// bookkeeping and would only come back as `malformed`, so only the input topic qualifies.
+fn foreign_topic<'d>(
+    args: &ReplayArgs,
+    dead_letter: &'d DeadLetter,
+    kafka: &KafkaArgs,
+) -> Option<&'d str> {
+    if args.to.is_some() {
+        return None;
+    }
+    let topic = dead_letter.original_topic()?;
+    (topic != kafka.orders_topic && topic != kafka.dlq_topic).then_some(topic)
 }
 
 /// Where a dead letter goes: `--to`, else its `x-original-topic`.
@@ -119,7 +149,12 @@ impl Plan {
     }
 
     /// The plan as printed before anything is published.
-    pub fn write(&self, out: &mut (dyn Write + Send), dlq: &str) -> std::io::Result<()> {
+    pub fn write(
+        &self,
+        out: &mut (dyn Write + Send),
+        dlq: &str,
+        orders_topic: &str,
+    ) -> std::io::Result<()> {
         let summary = &self.summary;
         let mut targets: BTreeMap<&str, u64> = BTreeMap::new();
         for choice in self.chosen.values() {
@@ -153,6 +188,24 @@ impl Plan {
             "  beyond --limit               {}",
             summary.beyond_limit
         )?;
+        if summary.skipped_foreign_topic > 0 {
+            let mut topics: BTreeMap<&str, u64> = BTreeMap::new();
+            for topic in self.foreign.values() {
+                *topics.entry(topic).or_default() += 1;
+            }
+            let topics: Vec<String> = topics
+                .iter()
+                .map(|(t, n)| format!("{n} name {t}"))
+                .collect();
+            writeln!(
+                out,
+                "  skipped, another topic       {}  ({}; ingest consumes only {}: give --to TOPIC \
+                 to replay them there)",
+                summary.skipped_foreign_topic,
+                topics.join(", "),
+                orders_topic
+            )?;
+        }
         if summary.reused_offsets > 0 {
             writeln!(
                 out,
@@ -179,11 +232,13 @@ pub fn describe(summary: &ReplaySummary) -> String {
     };
     format!(
         "{head}: matched {}, {verb} {}, skipped as already replayed {}, \
-         skipped as replayed-from {}, beyond --limit {}, failed {}",
+         skipped as replayed-from {}, skipped as naming another topic {}, beyond --limit {}, \
+         failed {}",
         summary.matched,
         summary.replayed,
         summary.skipped_already_replayed,
         summary.skipped_replayed_from,
+        summary.skipped_foreign_topic,
         summary.beyond_limit,
         summary.failed
     )

@@ -3,6 +3,10 @@
 
 use super::record::DeadLetter;
 use anyhow::Context as _;
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
 use pipeline_kafka::failure::ReportingContext;
 use pipeline_kafka::headers::REPLAYED_FROM;
 use pipeline_kafka::KafkaArgs;
@@ -10,7 +14,6 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::time::Duration;
-use tokio::time::Instant;
 
 /// How long one record may take to be acknowledged before it counts as failed.
 const DELIVERY_TIMEOUT_MS: &str = "30000";
@@ -71,54 +74,82 @@ pub async fn publish(
     }
 }
 
-/// Spaces sends evenly at `rate` per second. After a slow send it does not catch up with a
-/// burst: the next send is one interval after the later of its slot and now.
-#[derive(Debug)]
-pub struct Pacer {
-    interval: Option<Duration>,
-    next: Option<Instant>,
+/// Spaces sends evenly at `rate` per second (governor's GCRA with a burst of one). After a slow
+/// send it does not catch up with a burst: the next send may go at once, the one after it a full
+/// interval later.
+pub struct Pacer<C: Clock = DefaultClock> {
+    limiter: Option<RateLimiter<NotKeyed, InMemoryState, C, NoOpMiddleware<C::Instant>>>,
+    clock: C,
+}
+
+impl<C: Clock> std::fmt::Debug for Pacer<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pacer")
+            .field("limited", &self.limiter.is_some())
+            .finish()
+    }
 }
 
 impl Pacer {
     /// `None` sends as fast as acknowledgements allow.
     pub fn new(rate: Option<f64>) -> Pacer {
-        let interval = rate
+        Pacer::with_clock(rate, DefaultClock::default())
+    }
+}
+
+impl<C: Clock + Clone> Pacer<C> {
+    pub fn with_clock(rate: Option<f64>, clock: C) -> Self {
+        let limiter = rate
             .filter(|r| r.is_finite() && *r > 0.0)
-            .map(|r| Duration::from_secs_f64(1.0 / r));
-        Pacer {
-            interval,
-            next: None,
+            .and_then(|r| Quota::with_period(Duration::from_secs_f64(1.0 / r)))
+            .map(|quota| RateLimiter::direct_with_clock(quota, clock.clone()));
+        Pacer { limiter, clock }
+    }
+
+    /// Takes the next slot if it is free now; otherwise says how long until it is.
+    pub fn try_take(&self) -> Result<(), Duration> {
+        match &self.limiter {
+            None => Ok(()),
+            Some(limiter) => limiter
+                .check()
+                .map_err(|not_until| not_until.wait_time_from(self.clock.now())),
         }
     }
 
-    /// Waits for the next slot.
-    pub async fn wait(&mut self) {
-        let Some(interval) = self.interval else {
-            return;
-        };
-        let now = Instant::now();
-        let slot = self.next.map_or(now, |next| next.max(now));
-        tokio::time::sleep_until(slot).await;
-        self.next = Some(slot + interval);
+    /// Waits for the next slot and takes it.
+    pub async fn wait(&self) {
+        while let Err(wait) = self.try_take() {
+            tokio::time::sleep(wait).await;
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use governor::clock::FakeRelativeClock;
 
-    #[tokio::test]
-    async fn pacer_spaces_sends_evenly() {
-        let mut pacer = Pacer::new(Some(20.0));
-        let start = Instant::now();
-        for _ in 0..5 {
-            pacer.wait().await;
+    #[test]
+    fn pacer_spaces_sends_evenly_without_catching_up() {
+        let clock = FakeRelativeClock::default();
+        let pacer = Pacer::with_clock(Some(20.0), clock.clone());
+        assert_eq!(pacer.try_take(), Ok(()), "the first send goes at once");
+        assert_eq!(pacer.try_take(), Err(Duration::from_millis(50)));
+        clock.advance(Duration::from_millis(30));
+        assert_eq!(pacer.try_take(), Err(Duration::from_millis(20)));
+        clock.advance(Duration::from_millis(20));
+        assert_eq!(pacer.try_take(), Ok(()));
+        // A slow send (a second) earns no burst: one send now, the next a full interval later.
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(pacer.try_take(), Ok(()));
+        assert_eq!(pacer.try_take(), Err(Duration::from_millis(50)));
+    }
+
+    #[test]
+    fn without_a_rate_nothing_waits() {
+        let pacer = Pacer::with_clock(None, FakeRelativeClock::default());
+        for _ in 0..100 {
+            assert_eq!(pacer.try_take(), Ok(()));
         }
-        // Four intervals of 50 ms after the first, immediate, slot.
-        let elapsed = start.elapsed();
-        assert!(
-            elapsed >= Duration::from_millis(195) && elapsed < Duration::from_secs(2),
-            "{elapsed:?}"
-        );
     }
 }

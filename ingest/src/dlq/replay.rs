@@ -68,7 +68,15 @@ async fn plan_and_replay(
     let client_id = super::client_id(group, "replay");
     let done = ledger.replayed().await?;
     let mut plan = plan::plan(args, kafka, &client_id, &done).await?;
-    plan.write(out, dlq)?;
+    plan.write(out, dlq, &kafka.orders_topic)?;
+    // Named one by one (up to a point): a forged dead letter is something to look into.
+    for ((partition, offset), topic) in plan.foreign.iter().take(PER_RECORD_LINES) {
+        writeln!(
+            out,
+            "skipped {dlq}/{partition}/{offset}: x-original-topic names {topic}, which ingest does \
+             not consume (--to {topic} replays it there)"
+        )?;
+    }
     // Chosen records that cannot go anywhere are reported now, in both modes.
     plan.chosen
         .retain(|(partition, offset), choice| match choice.target {
@@ -111,11 +119,13 @@ async fn publish_chosen(
 ) -> anyhow::Result<()> {
     let dlq = &kafka.dlq_topic;
     let ranges = plan.ranges();
-    let Plan { summary, chosen } = plan;
+    let Plan {
+        summary, chosen, ..
+    } = plan;
     let total = chosen.len();
     let per_record = total <= PER_RECORD_LINES;
     let producer = publish::producer(kafka, client_id)?;
-    let mut pacer = Pacer::new(args.rate);
+    let pacer = Pacer::new(args.rate);
     let mut reader = DlqTopic::connect(kafka, dlq, client_id)?.read(&ranges)?;
     let mut failures_in_a_row = 0;
     let mut last_progress = Instant::now();

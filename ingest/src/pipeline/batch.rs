@@ -8,11 +8,13 @@
 //!
 //! A parked record stays in memory, registered (unsettled) with the offset tracker, together with
 //! every later record of its partition that was already consumed, so the partition's offset
-//! cannot pass it. Pausing makes librdkafka fetch that partition from the first record not yet
+//! cannot pass it; [`Flow`] pauses the partition meanwhile. Pausing makes librdkafka fetch that partition from the first record not yet
 //! handed to us once resumed, so nothing is fetched twice or skipped; other partitions keep
 //! flowing and the loop keeps polling meanwhile.
 
-use super::consumer::{IngestConsumer, Shared};
+use super::consumer::Shared;
+#[cfg(doc)]
+use super::flow::Flow;
 use super::record::{Record, TopicPartition};
 use super::retry;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -27,12 +29,29 @@ struct Parked {
     records: VecDeque<Record>,
 }
 
+/// How much an assembler may hold, in records and bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Most records in one batch.
+    pub batch_size: usize,
+    /// Most bytes in one batch (a single larger record still makes a batch).
+    pub batch_bytes: usize,
+    /// Most bytes of pending records (parked ones are few: see [`Assembler::has_room`]).
+    pub pending_bytes: usize,
+    /// The longest a retry record waits, whatever its header says.
+    pub retry_max_delay: Duration,
+}
+
 #[derive(Debug)]
 pub struct Assembler {
     pending: VecDeque<Record>,
+    /// Bytes of the pending and parked records.
+    held_bytes: usize,
+    /// Bytes of the pending records alone.
+    pending_bytes: usize,
     /// When the oldest pending record arrived: the batch is ready `linger` after it.
     oldest: Option<Instant>,
-    batch_size: usize,
+    limits: Limits,
     linger: Duration,
     parked: HashMap<TopicPartition, Parked>,
     /// Order uids in batches in flight, with how many of their records each.
@@ -42,11 +61,16 @@ pub struct Assembler {
 }
 
 impl Assembler {
-    pub fn new(batch_size: usize, linger: Duration) -> Self {
+    pub fn new(limits: Limits, linger: Duration) -> Self {
         Self {
             pending: VecDeque::new(),
+            held_bytes: 0,
+            pending_bytes: 0,
             oldest: None,
-            batch_size: batch_size.max(1),
+            limits: Limits {
+                batch_size: limits.batch_size.max(1),
+                ..limits
+            },
             linger,
             parked: HashMap::new(),
             in_flight: HashMap::new(),
@@ -55,7 +79,12 @@ impl Assembler {
     }
 
     /// Adds a consumed record to the next batch, or parks it if it is a retry not yet due.
-    pub fn push(&mut self, record: Record, shared: &Shared, consumer: &IngestConsumer) {
+    pub fn push(&mut self, record: Record, shared: &Shared) {
+        self.held_bytes += record.size;
+        self.enqueue(record, shared);
+    }
+
+    fn enqueue(&mut self, mut record: Record, shared: &Shared) {
         if let Some(parked) = self.parked.get_mut(&record.tp) {
             if parked.epoch == record.epoch {
                 // Fetched before the pause took effect: it queues behind the parked one.
@@ -63,9 +92,20 @@ impl Assembler {
                 return;
             }
             // The partition was revoked and assigned again since it was parked.
-            self.parked.remove(&record.tp);
+            if let Some(gone) = self.parked.remove(&record.tp) {
+                self.held_bytes -= gone.records.iter().map(|r| r.size).sum::<usize>();
+            }
         }
-        if let Some(wait) = retry::due_in(&record, retry::now_ms()) {
+        // A record that is no valid order (or no valid retry) is a dead letter now, whatever its
+        // due time says: parking it would only hold its partition back. The due time is read
+        // once, when the record is first seen, so the cap holds from then on.
+        let now = Instant::now();
+        if record.decoded.is_ok() && record.due.is_none() {
+            let wait = retry::due_in(&record, retry::now_ms(), self.limits.retry_max_delay);
+            record.due = Some(wait.map_or(now, |wait| now + wait));
+        }
+        let wait = record.due.filter(|due| *due > now).map(|due| due - now);
+        if let Some(wait) = wait {
             {
                 let _entered = record.span.enter();
                 shared.events.retry_deferred(
@@ -75,22 +115,41 @@ impl Assembler {
                     wait,
                 );
             }
-            shared.park(consumer, &record.tp);
+            let due = now + wait;
+            shared.flow.park(&record.tp, due);
             let parked = Parked {
                 epoch: record.epoch,
-                due: Instant::now() + wait,
+                due,
                 records: VecDeque::from([record]),
             };
             self.parked.insert(parked.records[0].tp.clone(), parked);
             return;
         }
         self.oldest.get_or_insert_with(Instant::now);
+        self.pending_bytes += record.size;
         self.pending.push_back(record);
         self.waiting = false;
     }
 
+    /// The next batch is full (by records or bytes).
     pub fn is_full(&self) -> bool {
-        self.pending.len() >= self.batch_size
+        self.pending.len() >= self.limits.batch_size
+            || self.pending_bytes >= self.limits.batch_bytes
+    }
+
+    /// Whether to take more records from librdkafka: not while a full batch waits, nor while
+    /// the pending records use up their byte budget. Parked records do not count: the loop
+    /// must keep polling while a retry partition waits (up to the maximum retry delay, as long
+    /// as `max.poll.interval.ms`), and they are few, since librdkafka drops what it prefetched
+    /// of a partition once it is paused.
+    pub fn has_room(&self) -> bool {
+        self.pending.len() < self.limits.batch_size
+            && self.pending_bytes < self.limits.pending_bytes
+    }
+
+    /// Bytes of records waiting for a batch (pending and parked).
+    pub fn held_bytes(&self) -> usize {
+        self.held_bytes
     }
 
     /// When the pending batch becomes ready by lingering, if anything is pending.
@@ -109,12 +168,19 @@ impl Assembler {
     /// Records of orders still in flight stay pending, in order. Returns the batch and its
     /// order uids, to hand back to [`Assembler::finished`] when the batch ends.
     pub fn take(&mut self, shared: &Shared) -> (Vec<Record>, Vec<Arc<str>>) {
-        let mut batch = Vec::with_capacity(self.pending.len().min(self.batch_size));
+        let mut batch = Vec::with_capacity(self.pending.len().min(self.limits.batch_size));
+        let mut batch_bytes = 0;
         let mut waiting = VecDeque::new();
         // Uids that wait in this pass: their later records must not overtake them.
         let mut waiting_uids: HashSet<Box<str>> = HashSet::new();
         let mut tracker = shared.tracker();
-        while batch.len() < self.batch_size {
+        while batch.len() < self.limits.batch_size {
+            let fits = self.pending.front().is_some_and(|r| {
+                batch.is_empty() || batch_bytes + r.size <= self.limits.batch_bytes
+            });
+            if !fits {
+                break;
+            }
             let Some(record) = self.pending.pop_front() else {
                 break;
             };
@@ -125,7 +191,10 @@ impl Assembler {
                     continue;
                 }
             }
+            self.held_bytes -= record.size;
+            self.pending_bytes -= record.size;
             if tracker.start(&record.tp, record.epoch, record.offset) {
+                batch_bytes += record.size;
                 batch.push(record);
             }
         }
@@ -173,7 +242,7 @@ impl Assembler {
     /// (a later record of the same partition may park it again).
     ///
     /// [`push`]: Assembler::push
-    pub fn release_due(&mut self, now: Instant, shared: &Shared, consumer: &IngestConsumer) {
+    pub fn release_due(&mut self, now: Instant, shared: &Shared) {
         let due: Vec<TopicPartition> = self
             .parked
             .iter()
@@ -185,11 +254,13 @@ impl Assembler {
                 continue;
             };
             if shared.tracker().epoch(&tp) != Some(parked.epoch) {
-                continue; // revoked meanwhile: the new owner has these records
+                // Revoked meanwhile: the new owner has these records.
+                self.held_bytes -= parked.records.iter().map(|r| r.size).sum::<usize>();
+                continue;
             }
-            shared.unpark(consumer, &tp);
+            shared.flow.unpark(&tp);
             for record in parked.records {
-                self.push(record, shared, consumer);
+                self.enqueue(record, shared);
             }
         }
     }

@@ -3,6 +3,7 @@
 //! record's fault or the dependency's.
 
 use super::dead_letter::Failure;
+use super::flow::HoldReason;
 use super::record::Record;
 use crate::config::Config;
 use order_model::{DeadLetterKind, DecodeError};
@@ -22,8 +23,9 @@ pub enum Verdict {
 /// How a storage error is handled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ErrorClass {
-    /// Nothing is wrong with the records: pause, back off, try the same records again.
-    Outage(String),
+    /// Nothing is wrong with the records: pause (for the named reason), back off, try the
+    /// same records again. The cause names PostgreSQL and what it said.
+    Outage(HoldReason, String),
     /// Some record in the call is at fault; narrow it down.
     Rejected(String),
     Transient(String),
@@ -33,12 +35,20 @@ pub fn error_class(err: StoreError) -> ErrorClass {
     match err {
         StoreError::Rejected(message) => ErrorClass::Rejected(message),
         StoreError::Transient(message) => ErrorClass::Transient(message),
-        // A schema or driver problem is ours, not the record's: dead-lettering valid orders
-        // for it would lose them from the read side, so it is handled like an outage.
-        other @ (StoreError::Unavailable(_)
-        | StoreError::Refused(_)
-        | StoreError::SchemaBehind { .. }
-        | StoreError::Other(_)) => ErrorClass::Outage(other.to_string()),
+        StoreError::Unavailable(message) => ErrorClass::Outage(
+            HoldReason::DependencyUnavailable,
+            format!("PostgreSQL: {message}"),
+        ),
+        // A permission, schema or driver problem is ours, not the record's: dead-lettering
+        // valid orders for it would lose them from the read side, so it holds consumption
+        // like an outage, named for what it is, until someone fixes it.
+        StoreError::Refused(line) => ErrorClass::Outage(HoldReason::DatabaseError, line),
+        StoreError::Other(message) => {
+            ErrorClass::Outage(HoldReason::DatabaseError, format!("PostgreSQL: {message}"))
+        }
+        behind @ StoreError::SchemaBehind { .. } => {
+            ErrorClass::Outage(HoldReason::DatabaseError, format!("PostgreSQL: {behind}"))
+        }
     }
 }
 
@@ -56,18 +66,27 @@ pub enum Fate {
         delay: Duration,
         reason: String,
     },
+    /// Its partition was revoked before its dead letter or retry was written: the new owner
+    /// redoes it, so this member writes nothing for it.
+    Revoked,
+}
+
+/// This attempt's number. The retry topic's count is not trusted: it is clamped to the
+/// configured maximum, so a forged count neither overflows nor buys extra attempts.
+fn attempts(record: &Record, config: &Config) -> u32 {
+    record.prior_attempts().min(config.max_attempts) + 1
 }
 
 /// A record that could not be decoded: `malformed` or `invalid`, straight to the DLQ.
-pub fn undecodable(record: &Record, err: &DecodeError) -> Fate {
+pub fn undecodable(record: &Record, err: &DecodeError, config: &Config) -> Fate {
     Fate::DeadLetter {
         failure: Failure::new(err.kind(), err.message()),
-        attempts: record.prior_attempts() + 1,
+        attempts: attempts(record, config),
     }
 }
 
 pub fn stored(record: &Record, verdict: Verdict, config: &Config) -> Fate {
-    let attempts = record.prior_attempts() + 1;
+    let attempts = attempts(record, config);
     match verdict {
         Verdict::Stored(StoreOutcome::Stored) => Fate::Stored,
         Verdict::Stored(StoreOutcome::Duplicate) => Fate::Duplicate,
@@ -98,14 +117,22 @@ mod tests {
 
     #[test]
     fn storage_errors_are_classified_by_who_is_at_fault() {
-        assert!(matches!(
-            error_class(StoreError::Unavailable("down".into())),
-            ErrorClass::Outage(_)
-        ));
-        assert!(matches!(
-            error_class(StoreError::Other("bug".into())),
-            ErrorClass::Outage(_)
-        ));
+        assert_eq!(
+            error_class(StoreError::Unavailable("connection refused".into())),
+            ErrorClass::Outage(
+                HoldReason::DependencyUnavailable,
+                "PostgreSQL: connection refused".into()
+            )
+        );
+        assert_eq!(
+            error_class(StoreError::Other(
+                "permission denied for table orders (42501)".into()
+            )),
+            ErrorClass::Outage(
+                HoldReason::DatabaseError,
+                "PostgreSQL: permission denied for table orders (42501)".into()
+            )
+        );
         assert!(matches!(
             error_class(StoreError::Transient("t".into())),
             ErrorClass::Transient(_)
@@ -134,6 +161,16 @@ mod tests {
             } => assert_eq!(failure.kind, DeadLetterKind::RetriesExhausted),
             other => panic!("unexpected {other:?}"),
         }
+        // A forged count is clamped: the next transient failure is the last attempt.
+        let mut forged = crate::pipeline::dead_letter::tests::record("orders.retry", &[], true);
+        forged
+            .headers
+            .push(("x-attempts".into(), Some(b"4294967295".to_vec())));
+        let fate = stored(&forged, Verdict::Transient("timeout".into()), &config);
+        assert!(
+            matches!(fate, Fate::DeadLetter { attempts: 3, ref failure } if failure.kind == DeadLetterKind::RetriesExhausted),
+            "{fate:?}"
+        );
     }
 
     #[test]

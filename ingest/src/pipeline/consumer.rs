@@ -8,15 +8,18 @@
 //! runtime worker over meanwhile) for the batches holding records of the revoked partitions, so
 //! that every outcome already durable is in the offset committed before the handover.
 
+use super::flow::HoldReason;
 use super::lag;
 use super::record::TopicPartition;
-use super::state::{lock, partitions_of};
+use super::state::partitions_of;
 use crate::health::ConsumerState;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::statistics::Statistics;
 use rdkafka::TopicPartitionList;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +30,20 @@ pub type IngestConsumer = StreamConsumer<IngestContext>;
 /// Our librdkafka callbacks.
 pub struct IngestContext {
     pub shared: Arc<Shared>,
+    /// The retry topic, whose lag is the retry backlog.
+    pub retry_topic: Arc<str>,
+    /// Statistics in a row that found no broker up.
+    pub brokers_down: AtomicU32,
+}
+
+impl IngestContext {
+    pub fn new(shared: Arc<Shared>, retry_topic: &str) -> Self {
+        Self {
+            shared,
+            retry_topic: retry_topic.into(),
+            brokers_down: AtomicU32::new(0),
+        }
+    }
 }
 
 impl ClientContext for IngestContext {
@@ -50,27 +67,51 @@ impl ClientContext for IngestContext {
         self.shared.events.kafka_error(&error, reason);
     }
 
-    fn stats_raw(&self, statistics: &[u8]) {
-        let lags = match lag::parse(statistics) {
-            Ok(lags) => lags,
-            Err(err) => return tracing::debug!(%err, "unreadable librdkafka statistics"),
-        };
+    fn stats(&self, statistics: Statistics) {
+        self.brokers_seen(lag::brokers_up(&statistics));
         let tracker = self.shared.tracker();
         // Only partitions this member owns: the statistics also list ones it merely knows of.
-        let owned: Vec<_> = lags
+        let owned: Vec<_> = lag::partitions(&statistics)
             .into_iter()
-            .filter(|(topic, partition, _)| {
-                tracker
-                    .epoch(&TopicPartition {
-                        topic: topic.as_str().into(),
-                        partition: *partition,
-                    })
-                    .is_some()
+            .filter(|p| {
+                let tp = TopicPartition {
+                    topic: p.topic.as_str().into(),
+                    partition: p.partition,
+                };
+                tracker.epoch(&tp).is_some()
             })
             .collect();
         drop(tracker);
-        for (topic, partition, lag) in owned {
-            self.shared.events.consumer_lag(&topic, partition, lag);
+        let mut retry_backlog = 0;
+        for p in owned {
+            if let Some(lag) = p.lag {
+                self.shared.events.consumer_lag(&p.topic, p.partition, lag);
+                if *p.topic == *self.retry_topic {
+                    retry_backlog += lag;
+                }
+            }
+            self.shared.events.partition_offsets(&p);
+        }
+        self.shared.events.retry_backlog(retry_backlog);
+    }
+}
+
+impl IngestContext {
+    /// No broker up in two statistics in a row (one could be a connection being set up) holds
+    /// consumption as `kafka_unavailable`; any broker up again ends it.
+    fn brokers_seen(&self, up: Option<bool>) {
+        let flow = &self.shared.flow;
+        match up {
+            Some(true) => {
+                self.brokers_down.store(0, Ordering::Relaxed);
+                flow.set_condition(HoldReason::KafkaUnavailable, None);
+            }
+            Some(false) if self.brokers_down.fetch_add(1, Ordering::Relaxed) >= 1 => {
+                let cause = "Kafka: no broker is reachable (see the librdkafka log lines)";
+                flow.set_condition(HoldReason::KafkaUnavailable, Some(cause));
+            }
+            Some(false) => {}
+            None => {}
         }
     }
 }
@@ -104,12 +145,7 @@ impl ConsumerContext for IngestContext {
             .filter_map(|tp| tracker.revoke(tp).map(|offset| (tp.clone(), offset)))
             .collect();
         drop(tracker);
-        {
-            let mut pauses = lock(&self.shared.pauses);
-            for tp in &revoked {
-                pauses.parked.remove(tp);
-            }
-        }
+        self.shared.flow.revoked(&revoked);
         if !consumer.assignment_lost() {
             self.shared.commit(consumer, &offsets, "revoke");
         }
@@ -129,18 +165,7 @@ impl ConsumerContext for IngestContext {
                     tracker.assign(tp.clone());
                 }
                 drop(tracker);
-                // librdkafka keeps an application pause across revoke/assign, so set the state
-                // explicitly: paused while everything is held, flowing otherwise.
-                let result = if self.shared.is_held() {
-                    consumer.pause(tpl)
-                } else {
-                    consumer.resume(tpl)
-                };
-                if let Err(err) = result {
-                    self.shared
-                        .events
-                        .offsets_failed("pause/resume on assign", &err);
-                }
+                self.shared.flow.assigned(consumer, tpl);
                 self.report("assign", &assigned, consumer);
             }
             Rebalance::Revoke(tpl) => self.report("revoke", &partitions_of(tpl), consumer),

@@ -3,7 +3,7 @@
 //! tell an operator where the record came from and why it failed.
 
 use super::record::Record;
-use super::writer::Outgoing;
+use super::writer::{Outgoing, Target};
 use chrono::{SecondsFormat, Utc};
 use order_model::DeadLetterKind;
 use pipeline_kafka::headers;
@@ -47,7 +47,7 @@ pub fn build<'a>(
         ),
         (headers::CONSUMER_GROUP, group.to_owned()),
     ];
-    Outgoing::for_record(dlq_topic, record, ours)
+    Outgoing::for_record(Target::Dlq, dlq_topic, record, ours)
 }
 
 #[cfg(test)]
@@ -67,12 +67,14 @@ pub(crate) mod tests {
             timestamp: Some(1_700_000_000_000),
             key: Some(b"uid-1".to_vec()),
             payload: Some(b"{not json".to_vec()),
+            size: 0,
             headers: headers
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), Some(v.as_bytes().to_vec())))
                 .collect(),
             from_retry,
             decoded: Err(DecodeError::Malformed("x".into())),
+            due: None,
             span: tracing::Span::none(),
         }
     }

@@ -5,35 +5,40 @@
 //! - [`process`]: settling a batch through [`classify`], [`store`], [`cache`], [`dead_letter`]
 //!   and [`retry`] (both written by [`writer`]), then [`offsets`].
 //! - [`consumer`]: rebalance callbacks, librdkafka telemetry ([`lag`]); [`state`]: offsets
-//!   and pauses shared with those callbacks.
+//!   shared with those callbacks; [`flow`]: the one place that pauses and resumes partitions.
 //!
 //! Up to `--max-in-flight` batches settle concurrently (each on its own task and database
 //! connection) while the next one is polled and decoded; the offset tracker lets them finish in
 //! any order. Running them on their own tasks lets a revoke, which librdkafka calls on the
 //! polling thread, wait for the batches holding records of the revoked partitions.
-//! When they are all busy and the next batch is full the loop stops polling, except when every
-//! partition is paused (outage or stalled batches): then it keeps polling, which serves
-//! rebalances and keeps the member within `max.poll.interval.ms`.
+//! When they are all busy and the next batch is full — or the records waiting for a batch use up
+//! their byte budget — the loop stops polling, except when every partition is held (see
+//! [`flow`]): then it keeps polling, which serves rebalances and keeps the member within
+//! `max.poll.interval.ms`. Memory is bounded in bytes at every stage: librdkafka's prefetch,
+//! the records waiting for a batch, and each batch in flight (settings in [`crate::config`]).
 
 pub mod batch;
 pub mod cache;
 pub mod classify;
 pub mod consumer;
 pub mod dead_letter;
+pub mod flow;
 pub mod lag;
 pub mod offsets;
 pub mod process;
 pub mod record;
 pub mod retry;
+pub mod stall;
 pub mod state;
 pub mod store;
 pub mod writer;
 
 use crate::health::ConsumerState;
-use batch::Assembler;
+use batch::{Assembler, Limits};
 use consumer::{IngestConsumer, Shared};
+use flow::HoldReason;
 use pipeline_runtime::shutdown::Shutdown;
-use process::Steps;
+use process::{Finished, Steps};
 use rdkafka::consumer::Consumer;
 use record::Record;
 use std::sync::Arc;
@@ -62,15 +67,25 @@ impl Pipeline {
             .subscribe(&[&self.orders_topic, &self.retry_topic])?;
         let config = &self.steps.config;
         let max_in_flight = config.max_in_flight.max(1) as usize;
-        let mut assembler = Assembler::new(config.batch_size as usize, config.batch_linger());
-        let mut in_flight: JoinSet<Vec<Arc<str>>> = JoinSet::new();
+        let limits = Limits {
+            batch_size: config.batch_size as usize,
+            batch_bytes: usize::try_from(config.batch_max_bytes).unwrap_or(usize::MAX),
+            pending_bytes: usize::try_from(config.pending_max_bytes).unwrap_or(usize::MAX),
+            retry_max_delay: config.retry_max_delay(),
+        };
+        let mut assembler = Assembler::new(limits, config.batch_linger());
+        let mut in_flight: JoinSet<Finished> = JoinSet::new();
+        // Bytes of the records in the batches in flight.
+        let mut in_flight_bytes: usize = 0;
         // When a batch last started or finished: no progress for long means a stalled batch.
         let mut progress = Instant::now();
         let mut stop_at: Option<Instant> = None;
+        // Held while batches stopped settling for no reason any step named.
+        let mut stuck = None;
         loop {
             let stopping = stop_at.is_some();
             let room = in_flight.len() < max_in_flight;
-            let poll = !stopping && (!assembler.is_full() || self.shared.is_held());
+            let poll = !stopping && (assembler.has_room() || self.shared.flow.holding());
             let linger = assembler.deadline().filter(|_| room && !stopping);
             let housekeeping = assembler
                 .next_due()
@@ -84,17 +99,19 @@ impl Pipeline {
                     stop_at = Some(Instant::now() + config.shutdown_grace());
                 }
                 Some(result) = in_flight.join_next(), if !in_flight.is_empty() => {
-                    assembler.finished(&batch_ended(result));
+                    let done = batch_ended(result);
+                    in_flight_bytes = in_flight_bytes.saturating_sub(done.bytes);
+                    assembler.finished(&done.uids);
                     progress = Instant::now();
                     if in_flight.is_empty() {
-                        // Lifts a stall pause; an outage pause is lifted by the store step.
-                        self.shared.release_stall(self.consumer.as_ref());
+                        stuck = None;
                     }
                 }
+                () = self.shared.flow.changed() => {}
                 message = self.consumer.recv(), if poll => match message {
                     Ok(message) => {
                         let record = self.admit(&message);
-                        assembler.push(record, &self.shared, &self.consumer);
+                        assembler.push(record, &self.shared);
                     }
                     Err(err) => self.shared.events.kafka_error(&err, "consume"),
                 },
@@ -106,11 +123,15 @@ impl Pipeline {
                     in_flight.shutdown().await;
                 }
                 () = sleep_until(housekeeping) => {
-                    assembler.release_due(Instant::now(), &self.shared, &self.consumer);
-                    if !in_flight.is_empty() && progress.elapsed() > STALL_AFTER && self.shared.hold_stall(self.consumer.as_ref()) {
-                        tracing::warn!("no batch settled for {STALL_AFTER:?}: partitions paused meanwhile");
+                    assembler.release_due(Instant::now(), &self.shared);
+                    if stuck.is_none() && !in_flight.is_empty() && progress.elapsed() > STALL_AFTER {
+                        let cause = format!("no batch settled for {} s", STALL_AFTER.as_secs());
+                        stuck = Some(self.shared.flow.hold(HoldReason::BatchStuck, &cause));
                     }
                 }
+            }
+            if self.shared.flow.needs_apply() {
+                self.shared.flow.apply(self.consumer.as_ref());
             }
             // Not `stopping`: the signal may have arrived in this very iteration.
             if stop_at.is_some() {
@@ -124,9 +145,13 @@ impl Pipeline {
                 if batch.is_empty() {
                     break;
                 }
+                in_flight_bytes += batch.iter().map(|r| r.size).sum::<usize>();
                 self.steps.spawn(batch, uids, &mut in_flight);
                 progress = Instant::now();
             }
+            self.shared
+                .events
+                .held_bytes(assembler.held_bytes(), in_flight_bytes);
         }
         in_flight.shutdown().await;
         self.finish(assembler.held_back());
@@ -181,12 +206,12 @@ impl Pipeline {
     }
 }
 
-/// A batch task ended, with its order uids: a panic in it is a bug, and stops the pipeline as
-/// it did inline; a cancelled one (shutdown) has none to report.
-fn batch_ended(result: Result<Vec<Arc<str>>, JoinError>) -> Vec<Arc<str>> {
+/// A batch task ended, with its order uids and bytes: a panic in it is a bug, and stops the
+/// pipeline as it did inline; a cancelled one (shutdown) has none to report.
+fn batch_ended(result: Result<Finished, JoinError>) -> Finished {
     match result {
-        Ok(uids) => uids,
+        Ok(done) => done,
         Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
-        Err(_) => Vec::new(),
+        Err(_) => Finished::default(),
     }
 }

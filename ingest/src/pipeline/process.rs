@@ -1,7 +1,8 @@
 //! Settles one batch: decode verdicts and the store step decide each record's fate, stored
-//! orders go to the cache, dead letters and retries are written and acknowledged. Each record is
-//! marked settled as soon as its outcome is durable (its row committed, its dead letter or retry
-//! acknowledged), not at the end of the batch, so its offset may move right away.
+//! orders go to the cache, dead letters and retries are written and acknowledged. Each record
+//! carries its own fate through the batch ([`Entry`]), and is marked settled as soon as its
+//! outcome is durable (its row committed, its dead letter or retry acknowledged), not at the end
+//! of the batch, so its offset may move right away.
 //!
 //! Each batch runs on its own task ([`Steps::spawn`]) and holds a [`Claim`] on its records
 //! meanwhile: a revoke waits for claimed records of the revoked partitions before committing.
@@ -59,26 +60,96 @@ impl Drop for Claim {
     }
 }
 
+/// What a batch task hands back when it ends: its order uids (for [`Assembler::finished`]) and
+/// the bytes of its records, no longer held.
+///
+/// [`Assembler::finished`]: super::batch::Assembler::finished
+#[derive(Debug, Default)]
+pub struct Finished {
+    pub uids: Vec<Arc<str>>,
+    pub bytes: usize,
+}
+
+/// One record of a batch and what has been decided about it so far.
+struct Entry {
+    record: Record,
+    /// The decoded order, while it waits for the store step and after (for the cache).
+    order: Option<ValidOrder>,
+    /// `None` until decided: only records waiting for the store step have none.
+    fate: Option<Fate>,
+}
+
+impl Entry {
+    fn new(mut record: Record, config: &Config) -> Self {
+        let decoded = std::mem::replace(
+            &mut record.decoded,
+            Err(DecodeError::Malformed(String::new())),
+        );
+        match decoded {
+            Ok(order) => Entry {
+                record,
+                order: Some(order),
+                fate: None,
+            },
+            Err(err) => Entry {
+                fate: Some(classify::undecodable(&record, &err, config)),
+                record,
+                order: None,
+            },
+        }
+    }
+
+    /// The order, while the store step has yet to decide about it.
+    fn to_store(&self) -> Option<&ValidOrder> {
+        self.order.as_ref().filter(|_| self.fate.is_none())
+    }
+
+    /// Its row is committed (or already was).
+    fn is_stored(&self) -> bool {
+        matches!(self.fate, Some(Fate::Stored | Fate::Duplicate))
+    }
+
+    /// The dead letter or retry record this entry must write, if any.
+    fn outgoing<'a>(&'a self, config: &'a Config) -> Option<Outgoing<'a>> {
+        match self.fate.as_ref()? {
+            Fate::DeadLetter { failure, attempts } => Some(dead_letter::build(
+                &self.record,
+                failure,
+                *attempts,
+                &config.kafka.dlq_topic,
+                &config.group,
+            )),
+            Fate::Retry {
+                attempts,
+                delay,
+                reason,
+            } => Some(retry::build(
+                &self.record,
+                *attempts,
+                *delay,
+                reason,
+                &config.kafka.retry_topic,
+            )),
+            Fate::Stored | Fate::Duplicate | Fate::Revoked => None,
+        }
+    }
+}
+
 impl Steps {
     /// Settles `batch` (taken by [`Assembler::take`], which marked it in flight) on a task of
     /// its own, so it progresses while the consume loop is inside a rebalance callback.
-    ///
-    /// [`Assembler::take`]: super::batch::Assembler::take
     /// The task hands the batch's order `uids` back when it ends, for [`Assembler::finished`].
     ///
+    /// [`Assembler::take`]: super::batch::Assembler::take
     /// [`Assembler::finished`]: super::batch::Assembler::finished
-    pub fn spawn(
-        &self,
-        batch: Vec<Record>,
-        uids: Vec<Arc<str>>,
-        tasks: &mut JoinSet<Vec<Arc<str>>>,
-    ) {
+    pub fn spawn(&self, batch: Vec<Record>, uids: Vec<Arc<str>>, tasks: &mut JoinSet<Finished>) {
         let claim = Claim::new(self.shared.clone(), &batch);
+        let bytes = batch.iter().map(|r| r.size).sum();
         let steps = self.clone();
         tasks.spawn(async move {
             let _claim = claim;
             steps.process(batch).await;
-            uids
+            Finished { uids, bytes }
         });
     }
 
@@ -94,112 +165,68 @@ impl Steps {
         self.settle_batch(batch).instrument(span).await;
     }
 
-    async fn settle_batch(&self, mut batch: Vec<Record>) {
+    async fn settle_batch(&self, batch: Vec<Record>) {
         let started = Instant::now();
-        let mut fates: Vec<Option<Fate>> = vec![None; batch.len()];
-        let mut orders: Vec<ValidOrder> = Vec::with_capacity(batch.len());
-        let mut owners: Vec<usize> = Vec::with_capacity(batch.len());
-        for (index, record) in batch.iter_mut().enumerate() {
-            let decoded = std::mem::replace(
-                &mut record.decoded,
-                Err(DecodeError::Malformed(String::new())),
-            );
-            match decoded {
-                Ok(order) => {
-                    orders.push(order);
-                    owners.push(index);
-                }
-                Err(err) => fates[index] = Some(classify::undecodable(record, &err)),
-            }
-        }
+        let mut entries: Vec<Entry> = batch
+            .into_iter()
+            .map(|record| Entry::new(record, &self.config))
+            .collect();
 
+        let orders: Vec<&ValidOrder> = entries.iter().filter_map(Entry::to_store).collect();
         let verdicts = self.store.store(&orders).await;
-        let mut to_cache: Vec<&ValidOrder> = Vec::with_capacity(orders.len());
-        for ((order, &index), verdict) in orders.iter().zip(&owners).zip(verdicts) {
-            let fate = classify::stored(&batch[index], verdict, &self.config);
-            if matches!(fate, Fate::Stored | Fate::Duplicate) {
-                to_cache.push(order);
-            }
-            fates[index] = Some(fate);
+        // One verdict per order sent, in the same order.
+        let waiting = entries.iter_mut().filter(|e| e.to_store().is_some());
+        for (entry, verdict) in waiting.zip(verdicts) {
+            entry.fate = Some(classify::stored(&entry.record, verdict, &self.config));
         }
         // Their rows are committed (or were already): durable now, whatever happens next.
-        self.settle(
-            batch
-                .iter()
-                .zip(&fates)
-                .filter(|(_, fate)| matches!(fate, Some(Fate::Stored | Fate::Duplicate)))
-                .map(|(record, _)| record),
-        );
+        self.settle(entries.iter().filter(|e| e.is_stored()).map(|e| &e.record));
+        let to_cache: Vec<&ValidOrder> = entries
+            .iter()
+            .filter(|e| e.is_stored())
+            .filter_map(|e| e.order.as_ref())
+            .collect();
         self.cache.put(&to_cache).await;
 
         // Partitions revoked while this batch was stored now belong to another member, which
         // will redo these records: writing their dead letters too would duplicate them.
-        let current: Vec<bool> = {
-            let tracker = self.shared.tracker();
-            batch
-                .iter()
-                .map(|r| tracker.epoch(&r.tp) == Some(r.epoch))
-                .collect()
-        };
-        let mut outgoing: Vec<Outgoing<'_>> = Vec::new();
-        // The batch index of each outgoing record.
-        let mut senders: Vec<usize> = Vec::new();
-        for (index, ((record, fate), &current)) in
-            batch.iter().zip(&fates).zip(&current).enumerate()
         {
-            match fate {
-                Some(Fate::DeadLetter { failure, attempts }) if current => {
-                    senders.push(index);
-                    outgoing.push(dead_letter::build(
-                        record,
-                        failure,
-                        *attempts,
-                        &self.config.kafka.dlq_topic,
-                        &self.config.group,
-                    ))
+            let tracker = self.shared.tracker();
+            for entry in &mut entries {
+                let owned = tracker.epoch(&entry.record.tp) == Some(entry.record.epoch);
+                if !owned && !entry.is_stored() {
+                    entry.fate = Some(Fate::Revoked);
                 }
-                Some(Fate::Retry {
-                    attempts,
-                    delay,
-                    reason,
-                }) if current => {
-                    senders.push(index);
-                    outgoing.push(retry::build(
-                        record,
-                        *attempts,
-                        *delay,
-                        reason,
-                        &self.config.kafka.retry_topic,
-                    ));
-                }
-                _ => {}
             }
         }
-        // Each one is durable once acknowledged: settle it then, not when the last one is.
-        let acked = |sent: usize| self.settle(senders.get(sent).map(|&index| &batch[index]));
-        self.writer.write_all(outgoing, &acked).await;
+        // Each one is durable once acknowledged: settled then, not when the last one is.
+        let writes = entries.iter().filter_map(|entry| {
+            let outgoing = entry.outgoing(&self.config)?;
+            Some(async move {
+                self.writer.deliver(outgoing).await;
+                self.settle([&entry.record]);
+            })
+        });
+        futures::future::join_all(writes).await;
 
-        self.report(&batch, &fates, &current);
+        self.report(&entries);
         // The rest: records of partitions revoked meanwhile are ignored by the tracker.
-        self.settle(batch.iter());
+        self.settle(entries.iter().map(|e| &e.record));
         self.shared
             .events
-            .batch_settled(batch.len(), started.elapsed());
+            .batch_settled(entries.len(), started.elapsed());
     }
 
     /// Emits each record's outcome once it is durable.
-    fn report(&self, batch: &[Record], fates: &[Option<Fate>], current: &[bool]) {
+    fn report(&self, entries: &[Entry]) {
         let events = &self.shared.events;
         let (mut stored, mut duplicates, mut skipped) = (0, 0, 0);
-        for ((record, fate), &current) in batch.iter().zip(fates).zip(current) {
+        for Entry { record, fate, .. } in entries {
             let _entered = record.span.enter();
-            record.span.record("outcome", outcome(fate, current));
+            record.span.record("outcome", outcome(fate.as_ref()));
             match fate {
                 Some(Fate::Stored) => stored += 1,
                 Some(Fate::Duplicate) => duplicates += 1,
-                Some(Fate::DeadLetter { .. } | Fate::Retry { .. }) | None if !current => {
-                    skipped += 1
-                }
                 Some(Fate::DeadLetter { failure, attempts }) => {
                     events.dead_lettered(failure.kind, &failure.message, *attempts);
                 }
@@ -208,7 +235,7 @@ impl Steps {
                     delay,
                     reason,
                 }) => events.retry_scheduled(*attempts, *delay, reason),
-                None => skipped += 1,
+                Some(Fate::Revoked) | None => skipped += 1,
             }
         }
         events.stored(stored, duplicates);
@@ -239,13 +266,13 @@ impl Steps {
 }
 
 /// A record's outcome as its span shows it.
-fn outcome(fate: &Option<Fate>, current: bool) -> &'static str {
+fn outcome(fate: Option<&Fate>) -> &'static str {
     match fate {
         Some(Fate::Stored) => "stored",
         Some(Fate::Duplicate) => "duplicate",
-        _ if !current => "revoked",
         Some(Fate::DeadLetter { .. }) => "dead_lettered",
         Some(Fate::Retry { .. }) => "retry_scheduled",
+        Some(Fate::Revoked) => "revoked",
         None => "unsettled",
     }
 }

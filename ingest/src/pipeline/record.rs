@@ -34,9 +34,16 @@ pub struct Record {
     pub key: Option<Vec<u8>>,
     pub payload: Option<Vec<u8>>,
     pub headers: Vec<(String, Option<Vec<u8>>)>,
-    /// Read from the retry topic: its `x-attempts` and `x-original-*` headers are ours.
+    /// Bytes of key, value and headers: what the record costs while ingest holds it (memory is
+    /// budgeted in bytes, see `INGEST_BATCH_MAX_BYTES` and `INGEST_PENDING_MAX_BYTES`).
+    pub size: usize,
+    /// Read from the retry topic: its `x-attempts` and `x-original-*` headers are ours, but
+    /// checked all the same (see [`Record::retry_problem`]).
     pub from_retry: bool,
     pub decoded: Result<ValidOrder, DecodeError>,
+    /// When a retry record is due, decided the first time the assembler sees it (capped at the
+    /// maximum retry delay from then); `None` until then.
+    pub due: Option<tokio::time::Instant>,
     pub span: Span,
 }
 
@@ -48,7 +55,7 @@ impl Record {
         from_retry: bool,
         epoch: u64,
     ) -> Record {
-        let headers = message
+        let headers: Vec<(String, Option<Vec<u8>>)> = message
             .headers()
             .map(|hs| {
                 hs.iter()
@@ -56,6 +63,12 @@ impl Record {
                     .collect()
             })
             .unwrap_or_default();
+        let size = message.payload_len()
+            + message.key_len()
+            + headers
+                .iter()
+                .map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len))
+                .sum::<usize>();
         let mut record = Record {
             tp: TopicPartition {
                 topic,
@@ -67,8 +80,10 @@ impl Record {
             key: message.key().map(<[u8]>::to_vec),
             payload: message.payload().map(<[u8]>::to_vec),
             headers,
+            size,
             from_retry,
             decoded: Err(DecodeError::Malformed("not decoded".into())),
+            due: None,
             span: Span::none(),
         };
         // At `error` level so it is on whenever any log line inside it is: a warning about
@@ -89,9 +104,14 @@ impl Record {
         );
         record.decoded = {
             let _entered = record.span.enter();
-            match &record.payload {
-                Some(bytes) => order_model::decode(bytes),
-                None => Err(DecodeError::Malformed("record has no value".into())),
+            match (&record.payload, record.retry_problem()) {
+                // A retry record whose bookkeeping cannot be read is no valid retry: it goes to
+                // the DLQ now rather than park its partition on a made-up due time.
+                (_, Some(problem)) => Err(DecodeError::Malformed(format!(
+                    "not a valid retry record: {problem}"
+                ))),
+                (Some(bytes), None) => order_model::decode(bytes),
+                (None, None) => Err(DecodeError::Malformed("record has no value".into())),
             }
         };
         let uid = match &record.decoded {
@@ -125,23 +145,44 @@ impl Record {
     }
 
     /// Processing attempts made before this one. Only the retry topic's own bookkeeping counts:
-    /// a replayed dead letter on the input topic starts afresh.
+    /// a replayed dead letter on the input topic starts afresh. A count beyond what a `u32`
+    /// holds saturates; the classifier clamps it to the configured maximum.
     pub fn prior_attempts(&self) -> u32 {
         if !self.from_retry {
             return 0;
         }
         self.header(headers::ATTEMPTS)
-            .and_then(|v| v.trim().parse().ok())
+            .and_then(parse_count)
             .unwrap_or(0)
     }
 
-    /// When a retry-topic record may be processed again (ms since the epoch).
+    /// When a retry-topic record may be processed again (ms since the epoch). The caller caps
+    /// how far ahead that may be (see [`super::retry::due_in`]).
     pub fn not_before(&self) -> Option<i64> {
         if !self.from_retry {
             return None;
         }
         self.header(headers::RETRY_NOT_BEFORE)
             .and_then(|v| v.trim().parse().ok())
+    }
+
+    /// Why a retry-topic record is not a valid retry record, if it is not: its attempt count
+    /// and due time must be there and be whole numbers. Says which header, never its value.
+    pub fn retry_problem(&self) -> Option<&'static str> {
+        if !self.from_retry {
+            return None;
+        }
+        if self
+            .header(headers::ATTEMPTS)
+            .and_then(parse_count)
+            .is_none()
+        {
+            return Some("x-attempts is missing or not a whole number");
+        }
+        if self.not_before().is_none() {
+            return Some("x-retry-not-before is missing or not a whole number of milliseconds");
+        }
+        None
     }
 
     pub fn origin(&self) -> Origin {
@@ -172,5 +213,28 @@ impl Record {
                 && !headers::DLQ_HEADERS.contains(&key.as_str())
                 && key != headers::RETRY_NOT_BEFORE
         })
+    }
+}
+
+/// A decimal count such as `x-attempts`: digits only; one too large for a `u32` saturates.
+fn parse_count(value: &str) -> Option<u32> {
+    let digits = value.trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digits.parse::<u32>().unwrap_or(u32::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_count;
+
+    #[test]
+    fn counts_are_digits_and_saturate() {
+        assert_eq!(parse_count(" 3 "), Some(3));
+        assert_eq!(parse_count("99999999999999999999999"), Some(u32::MAX));
+        for bad in ["", "-1", "2.0", "three", "1e3"] {
+            assert_eq!(parse_count(bad), None, "{bad:?}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! earliest time to try again, so the input partitions keep flowing meanwhile.
 
 use super::record::Record;
-use super::writer::Outgoing;
+use super::writer::{Outgoing, Target};
 use pipeline_kafka::headers;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,11 +14,13 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// How long until a retry-topic record is due; `None` when it may be processed now.
-pub fn due_in(record: &Record, now_ms: i64) -> Option<Duration> {
+/// How long until a retry-topic record is due; `None` when it may be processed now. The header
+/// is not trusted: a due time further ahead than `max_delay` (a writer with a skewed clock, a
+/// bug, a forged record) counts as due at `max_delay`, so no partition parks for longer.
+pub fn due_in(record: &Record, now_ms: i64, max_delay: Duration) -> Option<Duration> {
     let not_before = record.not_before()?;
-    let wait = not_before.checked_sub(now_ms)?;
-    (wait > 0).then(|| Duration::from_millis(wait.unsigned_abs()))
+    let wait = not_before.saturating_sub(now_ms);
+    (wait > 0).then(|| Duration::from_millis(wait.unsigned_abs()).min(max_delay))
 }
 
 /// The retry record for `record`, whose attempt number `attempts` just failed with `reason`.
@@ -43,7 +45,7 @@ pub fn build<'a>(
         // For whoever looks at the retry topic; dropped again when the record moves on.
         (headers::ERROR_MESSAGE, reason.to_owned()),
     ];
-    Outgoing::for_record(retry_topic, record, ours)
+    Outgoing::for_record(Target::Retry, retry_topic, record, ours)
 }
 
 #[cfg(test)]
@@ -63,6 +65,7 @@ mod tests {
             timestamp: Some(5),
             key: Some(b"k".to_vec()),
             payload: Some(b"{}".to_vec()),
+            size: 0,
             headers: vec![
                 (
                     "x-retry-not-before".into(),
@@ -74,18 +77,53 @@ mod tests {
             ],
             from_retry: true,
             decoded: Err(DecodeError::Malformed("x".into())),
+            due: None,
             span: tracing::Span::none(),
         }
     }
 
     #[test]
-    fn due_time_comes_from_the_header() {
+    fn due_time_comes_from_the_header_capped_at_the_maximum_delay() {
+        let max = Duration::from_secs(60);
         assert_eq!(
-            due_in(&retry_record("1500"), 1000),
+            due_in(&retry_record("1500"), 1000, max),
             Some(Duration::from_millis(500))
         );
-        assert_eq!(due_in(&retry_record("1000"), 1000), None);
-        assert_eq!(due_in(&retry_record("garbage"), 1000), None);
+        assert_eq!(due_in(&retry_record("1000"), 1000, max), None);
+        assert_eq!(due_in(&retry_record("-5"), 1000, max), None);
+        assert_eq!(due_in(&retry_record("garbage"), 1000, max), None);
+        // The year 3000, or the end of time: due at the maximum delay.
+        assert_eq!(
+            due_in(&retry_record("32503680000000"), 1000, max),
+            Some(max)
+        );
+        let end = i64::MAX.to_string();
+        assert_eq!(due_in(&retry_record(&end), i64::MIN, max), Some(max));
+    }
+
+    #[test]
+    fn a_retry_record_without_readable_bookkeeping_is_no_valid_retry() {
+        let mut record = retry_record("1500");
+        assert_eq!(
+            record.retry_problem(),
+            Some("x-attempts is missing or not a whole number")
+        );
+        record
+            .headers
+            .push(("x-attempts".into(), Some(b"2".to_vec())));
+        assert_eq!(record.retry_problem(), None);
+        record
+            .headers
+            .push(("x-retry-not-before".into(), Some(b"soon".to_vec())));
+        assert!(record
+            .retry_problem()
+            .is_some_and(|p| p.contains("x-retry-not-before")));
+        record.from_retry = false;
+        assert_eq!(
+            record.retry_problem(),
+            None,
+            "input records carry no retry bookkeeping"
+        );
     }
 
     #[test]

@@ -1,16 +1,15 @@
 //! State shared by the consume loop, the batches in flight and the rebalance callbacks: the
-//! offset tracker, synchronous commits, and the pause bookkeeping (dependency outage, stalled
-//! batches, parked retry partitions) so that pauses for different reasons never undo each other.
+//! offset tracker, synchronous commits, and flow control ([`Flow`]: why partitions are paused).
 //!
 //! The mutexes are never held while calling into librdkafka, because a synchronous commit can
 //! run our `commit_callback` on the same thread.
 
+use super::flow::Flow;
 use super::offsets::OffsetTracker;
 use super::record::TopicPartition;
 use crate::events::Events;
 use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext};
 use rdkafka::{Offset, TopicPartitionList};
-use std::collections::HashSet;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -20,25 +19,8 @@ pub struct Shared {
     tracker: Mutex<OffsetTracker>,
     /// Signalled whenever records stop being in flight (settled, or released by their batch).
     landed: Condvar,
-    pub(super) pauses: Mutex<Pauses>,
+    pub flow: Flow,
     pub events: Events,
-}
-
-#[derive(Debug, Default)]
-pub(super) struct Pauses {
-    /// Batches currently waiting out a dependency outage.
-    outages: usize,
-    /// No batch settled for a long time.
-    stall: bool,
-    /// Retry partitions paused until their next record is due.
-    pub(super) parked: HashSet<TopicPartition>,
-}
-
-impl Pauses {
-    /// Every assigned partition is paused.
-    fn all(&self) -> bool {
-        self.outages > 0 || self.stall
-    }
 }
 
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -85,7 +67,7 @@ impl Shared {
         Self {
             tracker: Mutex::default(),
             landed: Condvar::new(),
-            pauses: Mutex::default(),
+            flow: Flow::new(events.clone()),
             events,
         }
     }
@@ -134,111 +116,6 @@ impl Shared {
         match consumer.commit(&tpl, CommitMode::Sync) {
             Ok(()) => self.events.offsets_committed(reason, offsets.len()),
             Err(err) => self.events.offsets_failed("commit", &err),
-        }
-    }
-
-    /// A batch found a dependency unavailable: the first one pauses every partition.
-    pub fn enter_outage<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K, error: &str) {
-        let mut pauses = lock(&self.pauses);
-        let was_held = pauses.all();
-        pauses.outages += 1;
-        let first = pauses.outages == 1;
-        drop(pauses);
-        if first {
-            self.events.outage_started(error);
-        }
-        if !was_held {
-            self.pause_assignment(consumer);
-        }
-    }
-
-    /// A batch got through again: the last one resumes consumption.
-    pub fn leave_outage<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K, lasted: Duration) {
-        let mut pauses = lock(&self.pauses);
-        pauses.outages = pauses.outages.saturating_sub(1);
-        let (over, held) = (pauses.outages == 0, pauses.all());
-        drop(pauses);
-        if over {
-            self.events.outage_ended(lasted);
-        }
-        if !held {
-            self.resume_assignment(consumer);
-        }
-    }
-
-    /// Pauses everything while batches are stuck; returns false if it already was.
-    pub fn hold_stall<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K) -> bool {
-        let mut pauses = lock(&self.pauses);
-        if pauses.stall {
-            return false;
-        }
-        let was_held = pauses.all();
-        pauses.stall = true;
-        drop(pauses);
-        if !was_held {
-            self.pause_assignment(consumer);
-        }
-        true
-    }
-
-    pub fn release_stall<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K) {
-        let mut pauses = lock(&self.pauses);
-        if !pauses.stall {
-            return;
-        }
-        pauses.stall = false;
-        let held = pauses.all();
-        drop(pauses);
-        if !held {
-            self.resume_assignment(consumer);
-        }
-    }
-
-    pub fn is_held(&self) -> bool {
-        lock(&self.pauses).all()
-    }
-
-    fn pause_assignment<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K) {
-        let result = consumer
-            .assignment()
-            .and_then(|assignment| consumer.pause(&assignment));
-        if let Err(err) = result {
-            self.events.offsets_failed("pause", &err);
-        }
-    }
-
-    /// Resumes every assigned partition except parked retry partitions.
-    fn resume_assignment<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K) {
-        let parked = lock(&self.pauses).parked.clone();
-        let result = consumer.assignment().and_then(|assignment| {
-            let resume: Vec<TopicPartition> = partitions_of(&assignment)
-                .into_iter()
-                .filter(|tp| !parked.contains(tp))
-                .collect();
-            consumer.resume(&list(&resume))
-        });
-        if let Err(err) = result {
-            self.events.offsets_failed("resume", &err);
-        }
-    }
-
-    /// Pauses one retry partition until its head record is due.
-    pub fn park<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K, tp: &TopicPartition) {
-        lock(&self.pauses).parked.insert(tp.clone());
-        if let Err(err) = consumer.pause(&list(std::slice::from_ref(tp))) {
-            self.events.offsets_failed("pause", &err);
-        }
-    }
-
-    pub fn unpark<C: ConsumerContext, K: Consumer<C>>(&self, consumer: &K, tp: &TopicPartition) {
-        let mut pauses = lock(&self.pauses);
-        let was_parked = pauses.parked.remove(tp);
-        let all = pauses.all();
-        drop(pauses);
-        if was_parked && !all {
-            if let Err(err) = consumer.resume(&list(std::slice::from_ref(tp))) {
-                self.events.offsets_failed("resume", &err);
-            }
         }
     }
 }

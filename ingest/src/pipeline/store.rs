@@ -7,65 +7,75 @@
 //! order stored before the outage is not reported as a duplicate of itself afterwards.
 
 use super::classify::{error_class, ErrorClass, Verdict};
-use super::consumer::{IngestConsumer, Shared};
+use super::consumer::Shared;
+use super::flow::{HoldGuard, HoldReason};
+use backon::{BackoffBuilder, ExponentialBuilder};
 use order_model::ValidOrder;
 use order_store::{Db, OrderRepository};
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const OUTAGE_BACKOFF_START: Duration = Duration::from_millis(200);
-const OUTAGE_BACKOFF_CAP: Duration = Duration::from_secs(5);
+/// Between tries while the database is unavailable: 200 ms doubling up to 5 s, jittered so
+/// several instances do not hammer a recovering server in step; never giving up.
+const OUTAGE_BACKOFF: ExponentialBuilder = ExponentialBuilder::new()
+    .with_min_delay(Duration::from_millis(200))
+    .with_max_delay(Duration::from_secs(5))
+    .with_jitter()
+    .without_max_times();
 
 #[derive(Clone)]
 pub struct StoreStep {
     pub repository: OrderRepository,
     pub db: Db,
     pub shared: Arc<Shared>,
-    pub consumer: Arc<IngestConsumer>,
 }
 
-/// Why a round of calls stopped early.
-struct Outage(String);
+/// Why a round of calls stopped early: the reason to hold consumption, and the cause.
+struct Outage(HoldReason, String);
 
 impl StoreStep {
-    /// One verdict per order, in order. Returns only when every order has one: during an
-    /// outage it pauses consumption and keeps trying.
+    /// One verdict per order, in order. Returns only when every order has one: while the
+    /// database is unavailable it holds consumption ([`Flow`]) and keeps trying.
+    ///
+    /// [`Flow`]: super::flow::Flow
     #[tracing::instrument(name = "store", skip_all, fields(orders = orders.len()))]
-    pub async fn store(&self, orders: &[ValidOrder]) -> Vec<Verdict> {
+    pub async fn store(&self, orders: &[&ValidOrder]) -> Vec<Verdict> {
         let mut verdicts: Vec<Option<Verdict>> = vec![None; orders.len()];
         let mut todo: Vec<Range<usize>> = Vec::new();
         if !orders.is_empty() {
             todo.push(0..orders.len());
         }
-        let mut outage: Option<(Instant, u32)> = None;
-        let mut backoff = OUTAGE_BACKOFF_START;
+        let mut hold: Option<HoldGuard<'_>> = None;
+        let mut backoff = OUTAGE_BACKOFF.build();
+        let mut attempt = 0;
         loop {
-            match self.round(orders, &mut todo, &mut verdicts).await {
-                Ok(()) => break,
-                Err(Outage(error)) => {
-                    let (_, attempt) = outage.get_or_insert_with(|| {
-                        self.shared.enter_outage(self.consumer.as_ref(), &error);
-                        (Instant::now(), 0)
-                    });
-                    *attempt += 1;
-                    self.shared
-                        .events
-                        .outage_persists(&error, *attempt, backoff);
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(OUTAGE_BACKOFF_CAP);
-                    // Cheap probe first: no point sending a whole batch to a dead server.
-                    while self.db.ping().await.is_err() {
-                        tokio::time::sleep(backoff).await;
-                    }
-                    todo = coalesce(todo);
+            let Err(Outage(reason, error)) = self.round(orders, &mut todo, &mut verdicts).await
+            else {
+                break;
+            };
+            match &hold {
+                Some(held) if held.reason() == Some(reason) => held.update(&error),
+                // Another reason (e.g. reachable again, but refused): the new hold first, so
+                // consumption never resumes in between.
+                _ => {
+                    let new = self.shared.flow.hold(reason, &error);
+                    hold = Some(new);
                 }
             }
+            attempt += 1;
+            let mut wait = backoff.next().unwrap_or(Duration::from_secs(5));
+            self.shared.events.outage_persists(&error, attempt, wait);
+            tokio::time::sleep(wait).await;
+            // Cheap probe first: no point sending a whole batch to a dead server.
+            while self.db.ping().await.is_err() {
+                wait = backoff.next().unwrap_or(wait);
+                tokio::time::sleep(wait).await;
+            }
+            todo = coalesce(todo);
         }
-        if let Some((since, _)) = outage {
-            self.shared
-                .leave_outage(self.consumer.as_ref(), since.elapsed());
-        }
+        // Dropping the hold resumes consumption once no other batch holds it.
+        drop(hold);
         verdicts
             .into_iter()
             .map(|v| v.unwrap_or_else(|| Verdict::Transient("no verdict".into())))
@@ -75,7 +85,7 @@ impl StoreStep {
     /// Works through `todo` until it is empty or the database looks unavailable.
     async fn round(
         &self,
-        orders: &[ValidOrder],
+        orders: &[&ValidOrder],
         todo: &mut Vec<Range<usize>>,
         verdicts: &mut [Option<Verdict>],
     ) -> Result<(), Outage> {
@@ -98,15 +108,16 @@ impl StoreStep {
                 Err(err) => err,
             };
             match error_class(err) {
-                ErrorClass::Outage(error) => {
+                ErrorClass::Outage(reason, cause) => {
                     todo.push(range);
-                    return Err(Outage(error));
+                    return Err(Outage(reason, cause));
                 }
                 ErrorClass::Transient(error) => {
                     transient_calls += 1;
                     if transient_calls > budget || self.db.ping().await.is_err() {
                         todo.push(range);
-                        return Err(Outage(error));
+                        let cause = format!("PostgreSQL: {error}");
+                        return Err(Outage(HoldReason::DependencyUnavailable, cause));
                     }
                     self.narrow(range, Verdict::Transient(error), todo, verdicts);
                 }
@@ -124,11 +135,14 @@ impl StoreStep {
                 verdicts[i] = None;
                 todo.push(i..i + 1);
             }
-            return Err(Outage(format!(
-                "{} of {} orders failed transiently",
-                transient.len(),
-                orders.len()
-            )));
+            return Err(Outage(
+                HoldReason::DependencyUnavailable,
+                format!(
+                    "PostgreSQL: {} of {} orders failed transiently",
+                    transient.len(),
+                    orders.len()
+                ),
+            ));
         }
         Ok(())
     }

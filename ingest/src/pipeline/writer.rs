@@ -1,24 +1,45 @@
 //! Writes to Kafka that must be acknowledged before an offset may move (DLQ and retry records).
 //!
-//! All records of a batch are sent at once and awaited together, each one reported as soon as it
-//! is acknowledged (so its offset can move without waiting for the rest); a failed send is
-//! repeated with backoff until the broker acknowledges it, because giving up would mean either
-//! losing the record or committing past it. The caller's shutdown grace bounds how long that can last.
+//! Each record of a batch is sent at once and awaited on its own ([`Writer::deliver`]), so its
+//! offset can move as soon as it is acknowledged; a failed send is repeated with backoff until
+//! the broker acknowledges it, because giving up would mean either losing the record or
+//! committing past it. The caller's shutdown grace bounds how long that can last.
 
-use crate::events::Events;
+use super::consumer::Shared;
+use super::flow::{HoldGuard, HoldReason};
+use backon::{ExponentialBuilder, Retryable};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Header set on a dead letter whose value had to be dropped because the broker refused the
 /// record's size (the value is still in the source topic at `x-original-*`).
 pub const VALUE_OMITTED: &str = "x-value-omitted";
 
+/// Where an outgoing record goes: the `target` label of `ingest_produce_errors_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Retry,
+    Dlq,
+}
+
+impl Target {
+    pub fn label(self) -> &'static str {
+        match self {
+            Target::Retry => "retry",
+            Target::Dlq => "dlq",
+        }
+    }
+}
+
 /// One record to produce, borrowing key and value from the consumed record.
 #[derive(Debug)]
 pub struct Outgoing<'a> {
+    pub target: Target,
     pub topic: &'a str,
     pub key: Option<&'a [u8]>,
     pub value: Option<&'a [u8]>,
@@ -28,6 +49,7 @@ pub struct Outgoing<'a> {
 impl<'a> Outgoing<'a> {
     /// `record`'s key and value byte for byte, its carried headers, then `ours` appended.
     pub fn for_record<const N: usize>(
+        target: Target,
         topic: &'a str,
         record: &'a super::record::Record,
         ours: [(&str, String); N],
@@ -39,6 +61,7 @@ impl<'a> Outgoing<'a> {
                 .map(|(name, value)| (name.to_owned(), Some(value.into_bytes()))),
         );
         Outgoing {
+            target,
             topic,
             key: record.key.as_deref(),
             value: record.payload.as_deref(),
@@ -62,7 +85,7 @@ impl<'a> Outgoing<'a> {
 #[derive(Clone)]
 pub struct Writer {
     producer: FutureProducer,
-    events: Events,
+    shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -72,55 +95,63 @@ impl std::fmt::Debug for Writer {
 }
 
 const SEND_QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Between attempts of one record: 200 ms doubling up to 5 s, jittered so the records of a batch
+/// do not retry in lockstep; never giving up.
+const PRODUCE_BACKOFF: ExponentialBuilder = ExponentialBuilder::new()
+    .with_min_delay(Duration::from_millis(200))
+    .with_max_delay(Duration::from_secs(5))
+    .with_jitter()
+    .without_max_times();
 
 impl Writer {
-    pub fn new(producer: FutureProducer, events: Events) -> Self {
-        Self { producer, events }
+    pub fn new(producer: FutureProducer, shared: Arc<Shared>) -> Self {
+        Self { producer, shared }
     }
 
     pub fn producer(&self) -> &FutureProducer {
         &self.producer
     }
 
-    /// Produces every record and returns once all are acknowledged, calling `acked` with the
-    /// index (in `records`) of each one as soon as it is.
-    #[tracing::instrument(skip_all, fields(records = records.len()))]
-    pub async fn write_all(&self, records: Vec<Outgoing<'_>>, acked: &(dyn Fn(usize) + Sync)) {
-        let mut records: Vec<(usize, Outgoing<'_>)> = records.into_iter().enumerate().collect();
-        let mut attempt = 0u32;
-        while !records.is_empty() {
-            attempt += 1;
-            let results = futures::future::join_all(records.iter().map(|(index, record)| async {
-                let result = self.send(record).await;
-                if result.is_ok() {
-                    acked(*index);
+    /// Produces `record` and returns once the broker acknowledged it. A record the broker
+    /// refuses for its size loses its value (see [`VALUE_OMITTED`]); any other failure is tried
+    /// again with backoff, for as long as it takes, holding consumption meanwhile with the
+    /// cause named (`produce_failed`): nothing behind it can settle anyway.
+    pub async fn deliver(&self, mut record: Outgoing<'_>) {
+        let attempts = AtomicU32::new(0);
+        let events = &self.shared.events;
+        let mut hold: Option<HoldGuard<'_>> = None;
+        loop {
+            let result = (|| async {
+                attempts.fetch_add(1, Ordering::Relaxed);
+                self.send(&record).await
+            })
+            .retry(PRODUCE_BACKOFF)
+            // Retrying the same bytes can never succeed.
+            .when(|err| !(too_large(err) && record.value.is_some()))
+            .notify(|err, _| {
+                let attempt = attempts.load(Ordering::Relaxed);
+                events.produce_failed(record.target.label(), record.topic, err, attempt);
+                let cause = format!(
+                    "Kafka: writing to the {} topic {} failed: {err}",
+                    record.target.label(),
+                    record.topic
+                );
+                match &hold {
+                    Some(hold) => hold.update(&cause),
+                    None => hold = Some(self.shared.flow.hold(HoldReason::ProduceFailed, &cause)),
                 }
-                result
-            }))
+            })
             .await;
-            let mut failed = Vec::new();
-            for ((index, mut record), result) in records.into_iter().zip(results) {
-                let Err(err) = result else { continue };
-                self.events.produce_failed(record.topic, &err, attempt);
-                if too_large(&err) && record.value.is_some() {
-                    // Retrying the same bytes can never succeed; keep the record's place in the
-                    // DLQ with its headers and point to the original instead.
-                    let size = record.value.map_or(0, <[u8]>::len);
-                    record.value = None;
-                    record.headers.push((
-                        VALUE_OMITTED.into(),
-                        Some(format!("{size} bytes").into_bytes()),
-                    ));
-                }
-                failed.push((index, record));
-            }
-            records = failed;
-            if !records.is_empty() {
-                let backoff = Duration::from_millis(100u64.saturating_mul(1 << attempt.min(6)))
-                    .min(MAX_BACKOFF);
-                tokio::time::sleep(backoff).await;
-            }
+            let Err(err) = result else { return };
+            let attempt = attempts.load(Ordering::Relaxed);
+            events.produce_failed(record.target.label(), record.topic, &err, attempt);
+            // Keep the record's place in the DLQ with its headers, pointing to the original.
+            let size = record.value.map_or(0, <[u8]>::len);
+            record.value = None;
+            record.headers.push((
+                VALUE_OMITTED.into(),
+                Some(format!("{size} bytes").into_bytes()),
+            ));
         }
     }
 

@@ -39,6 +39,12 @@ pub const MIGRATIONS: &[Migration] = &[
         up: include_str!("../../../migrations/0003_order_documents.up.sql"),
         down: include_str!("../../../migrations/0003_order_documents.down.sql"),
     },
+    Migration {
+        version: 4,
+        name: "roles",
+        up: include_str!("../../../migrations/0004_roles.up.sql"),
+        down: include_str!("../../../migrations/0004_roles.down.sql"),
+    },
 ];
 
 /// Key of the advisory lock that serializes migrators ("orders.migrate" in ASCII, truncated).

@@ -7,6 +7,7 @@
 
 use super::{write, Db, StoreError};
 use order_model::ValidOrder;
+use std::borrow::Borrow;
 use std::collections::HashMap;
 
 /// What happened to one order of a batch.
@@ -68,14 +69,17 @@ impl OrderRepository {
     /// Distinct uids are sent sorted, so concurrent batches lock rows in the same order and do
     /// not deadlock each other.
     #[tracing::instrument(skip_all, fields(orders = orders.len()), err(level = "debug"))]
-    pub async fn store_batch(
+    pub async fn store_batch<O: Borrow<ValidOrder> + Sync>(
         &self,
-        orders: &[ValidOrder],
+        orders: &[O],
     ) -> Result<Vec<StoreOutcome>, StoreError> {
         if orders.is_empty() {
             return Ok(Vec::new());
         }
-        let fingerprints: Vec<[u8; 32]> = orders.iter().map(ValidOrder::fingerprint).collect();
+        // Owned or borrowed orders alike: the caller need not copy them into one slice.
+        let orders: Vec<&ValidOrder> = orders.iter().map(Borrow::borrow).collect();
+        let orders = orders.as_slice();
+        let fingerprints: Vec<[u8; 32]> = orders.iter().map(|order| order.fingerprint()).collect();
         let mut first: HashMap<&str, usize> = HashMap::with_capacity(orders.len());
         for (index, order) in orders.iter().enumerate() {
             first.entry(order.uid()).or_insert(index);
@@ -95,7 +99,7 @@ impl OrderRepository {
     /// database holds under its uid (index-aligned with `distinct`).
     async fn write_distinct(
         &self,
-        orders: &[ValidOrder],
+        orders: &[&ValidOrder],
         distinct: &[usize],
         columns: write::Columns<'_>,
     ) -> Result<Vec<Held>, StoreError> {
@@ -178,7 +182,7 @@ impl OrderRepository {
 /// order with a uid is `Stored` if this batch inserted it; any order whose fingerprint equals
 /// what is stored under its uid is a `Duplicate`; anything else is a `Conflict`.
 fn outcomes(
-    orders: &[ValidOrder],
+    orders: &[&ValidOrder],
     fingerprints: &[[u8; 32]],
     distinct: &[usize],
     held: Vec<Held>,

@@ -122,7 +122,7 @@ pub(super) struct Columns<'a> {
 impl<'a> Columns<'a> {
     /// Columns for `orders[index]` for each index of `pick`, in that order.
     pub(super) fn new(
-        orders: &'a [ValidOrder],
+        orders: &[&'a ValidOrder],
         fingerprints: &'a [[u8; 32]],
         pick: &[usize],
     ) -> Result<Self, StoreError> {

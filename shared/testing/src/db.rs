@@ -45,6 +45,34 @@ pub fn database_url(name: &str) -> String {
     }
 }
 
+/// The group role ingest's login belongs to (migration 0004_roles, scripts/db-roles.sql).
+pub const WRITER: &str = "orders_writer";
+/// The group role query-api's login belongs to: SELECT only.
+pub const READER: &str = "orders_reader";
+
+/// The URL of database `name` on which every session acts as `role` (`SET ROLE` when it
+/// connects), so it has that role's grants and nothing else. The local stack makes its user a
+/// member of [`WRITER`] and [`READER`] (scripts/stack/single.sh), which lets a test run ingest or
+/// a reader with least privilege without creating logins (roles are cluster-wide; the grants
+/// themselves live in the test's own database, so revoking one there affects no other test).
+pub fn role_url(name: &str, role: &str) -> String {
+    let url = database_url(name);
+    let options = format!("options=-c%20role%3D{role}");
+    if !url.contains("://") {
+        return format!("{url} options='-c role={role}'"); // key=value form
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{options}")
+}
+
+/// Pool settings for database `name` with only the read-only role's grants ([`READER`]).
+pub fn read_only_args(name: &str) -> PostgresArgs {
+    PostgresArgs {
+        database_url: role_url(name, READER),
+        ..postgres_args(name)
+    }
+}
+
 /// Pool settings for database `name`: a small pool and generous timeouts for slow CI machines.
 pub fn postgres_args(name: &str) -> PostgresArgs {
     PostgresArgs {

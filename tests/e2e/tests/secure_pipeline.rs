@@ -81,6 +81,9 @@ async fn orders_travel_over_sasl_ssl_and_tls_from_producer_to_read_api() {
 
     let api_config = query_api::config::Config {
         http_addr: "127.0.0.1:0".parse().expect("address"),
+        admin_addr: "127.0.0.1:0".parse().expect("address"),
+        // Access control has its own suites (query-api/tests/auth_*.rs); here the connections.
+        auth: query_api::config::AuthArgs::off(),
         read: query_api::config::ReadArgs::default(),
         postgres: postgres.clone(),
         redis: redis.clone(),

@@ -1,0 +1,99 @@
+//! Safe replay: by default a dead letter goes back only to the topic ingest consumes; one whose
+//! `x-original-topic` names any other topic (a forged or foreign dead letter) is skipped and
+//! reported with the topic named, and is replayed there only when `--to` names it.
+
+mod dlq_support;
+
+use dlq_support::{put, replay_args, Env, Letter};
+use ingest::dlq::replay;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+
+fn admin(env: &Env) -> AdminClient<DefaultClientContext> {
+    pipeline_kafka::client::base(&env.kafka, "dlq-tests-admin")
+        .expect("Kafka settings")
+        .create()
+        .expect("admin client")
+}
+
+#[tokio::test]
+async fn a_dead_letter_naming_another_topic_is_skipped_unless_to_names_it() {
+    let env = Env::new(1).await;
+    let victim = format!("{}.victim", env.topics.orders);
+    let created = admin(&env)
+        .create_topics(
+            &[NewTopic::new(&victim, 1, TopicReplication::Fixed(1))],
+            &AdminOptions::new(),
+        )
+        .await
+        .expect("create the victim topic");
+    for result in created {
+        result.expect("victim topic");
+    }
+    put(
+        &env,
+        &Letter::new(
+            &env.topics.orders,
+            "genuine",
+            "invalid",
+            "2024-05-01T00:00:00Z",
+        ),
+    )
+    .await;
+    put(
+        &env,
+        &Letter::new(&victim, "forged", "invalid", "2024-05-01T00:00:00Z"),
+    )
+    .await;
+
+    let mut out = Vec::new();
+    let summary = replay(
+        &replay_args(&["--all"]),
+        &env.kafka,
+        &env.topics.group,
+        &env.db,
+        &mut out,
+    )
+    .await
+    .expect("replay");
+    let text = String::from_utf8(out).expect("utf-8");
+    assert_eq!(
+        (
+            summary.replayed,
+            summary.skipped_foreign_topic,
+            summary.failed
+        ),
+        (1, 1, 0),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("x-original-topic names {victim}")),
+        "{text}"
+    );
+    assert!(text.contains(&format!("--to {victim}")), "{text}");
+    assert_eq!(
+        env.high_watermarks(&victim),
+        0,
+        "nothing written to the victim topic"
+    );
+    assert_eq!(env.high_watermarks(&env.topics.orders), 1);
+
+    // Named explicitly, the operator's choice is honoured; the genuine one is not replayed twice.
+    let mut out = Vec::new();
+    let to = replay_args(&["--all", "--to", &victim]);
+    let summary = replay(&to, &env.kafka, &env.topics.group, &env.db, &mut out)
+        .await
+        .expect("replay with --to");
+    let text = String::from_utf8(out).expect("utf-8");
+    assert_eq!(
+        (summary.replayed, summary.skipped_already_replayed),
+        (1, 1),
+        "{text}"
+    );
+    assert_eq!(env.high_watermarks(&victim), 1);
+
+    let _ = admin(&env)
+        .delete_topics(&[&victim], &AdminOptions::new())
+        .await;
+    env.finish().await;
+}

@@ -1,0 +1,156 @@
+//! The retry topic's headers are not trusted: a due time beyond the maximum retry delay counts
+//! as due at that maximum, an absurd attempt count is clamped, and a retry record that is not a
+//! valid retry (unreadable headers, bytes that are no order) is dead-lettered as `malformed` at
+//! once instead of parking its partition.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use std::time::{Duration, Instant};
+
+const YEAR_3000_MS: &str = "32503680000000";
+
+/// Writes one record to `partition` of `topic` and waits for the acknowledgement.
+async fn produce_to(
+    producer: &FutureProducer,
+    topic: &str,
+    partition: i32,
+    key: &str,
+    value: &[u8],
+    headers: &[(&str, &str)],
+) {
+    let owned = headers.iter().fold(OwnedHeaders::new(), |acc, (k, v)| {
+        acc.insert(Header {
+            key: k,
+            value: Some(*v),
+        })
+    });
+    let record = FutureRecord::to(topic)
+        .partition(partition)
+        .key(key)
+        .payload(value)
+        .headers(owned);
+    producer
+        .send(record, Duration::from_secs(10))
+        .await
+        .map_err(|(err, _)| err)
+        .expect("produce");
+}
+
+fn retry_headers<'a>(
+    not_before: &'a str,
+    attempts: &'a str,
+    topic: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("x-retry-not-before", not_before),
+        ("x-attempts", attempts),
+        ("x-original-topic", topic),
+        ("x-original-partition", "0"),
+        ("x-original-offset", "0"),
+        ("x-original-timestamp", "0"),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_retry_headers_neither_park_a_partition_for_long_nor_get_trusted() {
+    let mut world = World::new(3).await;
+    world.config.retry_max_delay_ms = 6000;
+    let producer = producer();
+    let app = start(world.config.clone()).await;
+    wait_until("ready", || async { app.readyz().await.0 == 200 }).await;
+    let batch = orders(70, 3);
+    let orders_topic = world.topics.orders.clone();
+    let retry = world.topics.retry.clone();
+
+    // Partition 0: a valid order due in the year 3000.
+    let (far_uid, far_json) = &batch[0];
+    let sent = Instant::now();
+    let far = retry_headers(YEAR_3000_MS, "1", &orders_topic);
+    produce_to(&producer, &retry, 0, far_uid, far_json.as_bytes(), &far).await;
+    // Partition 1: a due time that is no number, and bytes that are no order due in the year
+    // 3000: both are dead letters right away.
+    let (bad_uid, bad_json) = &batch[1];
+    let garbled = retry_headers("tomorrow", "1", &orders_topic);
+    produce_to(&producer, &retry, 1, bad_uid, bad_json.as_bytes(), &garbled).await;
+    produce_to(&producer, &retry, 1, "junk", b"{not json", &far).await;
+    // Partition 2: an attempt count no counter can hold, due now: clamped, and stored.
+    let (huge_uid, huge_json) = &batch[2];
+    let huge = retry_headers("0", "99999999999999999999999", &orders_topic);
+    produce_to(&producer, &retry, 2, huge_uid, huge_json.as_bytes(), &huge).await;
+
+    let dead = wait_for_records(&world.topics.dlq, 2).await;
+    let dead_after = sent.elapsed();
+    for record in &dead {
+        assert_dead_letter(record, "malformed", &world.config.group);
+        assert_eq!(record.header("x-original-topic"), orders_topic);
+    }
+    assert!(
+        dead.iter()
+            .any(|r| r.key.as_deref() == Some(bad_uid.as_bytes())),
+        "the record with a garbled due time: {dead:#?}"
+    );
+    let message = dead
+        .iter()
+        .find(|r| r.key.as_deref() == Some(bad_uid.as_bytes()))
+        .map(|r| r.header("x-error-message").to_owned())
+        .unwrap_or_default();
+    assert!(message.contains("x-retry-not-before"), "{message}");
+    assert!(
+        dead_after < Duration::from_secs(5),
+        "dead-lettered at once, not after the parked delay: {dead_after:?}"
+    );
+
+    // Parked meanwhile, and named as such, without making ingest unready.
+    wait_until("partition 0 parked", || async {
+        app.metric("ingest_stalled{reason=\"retry_parked\"}").await == 1.0
+    })
+    .await;
+    let (status, body) = app.readyz().await;
+    let parked: Vec<&serde_json::Value> = body["stalls"]
+        .as_array()
+        .map(|stalls| {
+            stalls
+                .iter()
+                .filter(|s| s["reason"] == "retry_parked")
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(parked.len(), 1, "{body}");
+    assert_eq!(parked[0]["blocking"], false, "{body}");
+    assert_eq!(
+        status, 200,
+        "a parked retry partition is not an outage: {body}"
+    );
+    assert!(
+        sent.elapsed() < Duration::from_millis(5500),
+        "checked while parked"
+    );
+
+    wait_until(
+        "the far-future order and the clamped one are stored",
+        || async { world.stored_count().await >= 2 },
+    )
+    .await;
+    let tried_after = sent.elapsed();
+    eprintln!("far-future retry record stored {tried_after:?} after it was written");
+    assert!(
+        tried_after >= Duration::from_millis(5500) && tried_after < Duration::from_secs(40),
+        "due at the maximum delay (6 s), not at once and not in the year 3000: {tried_after:?}"
+    );
+    wait_until("no partition parked any more", || async {
+        app.metric("ingest_stalled{reason=\"retry_parked\"}").await == 0.0
+    })
+    .await;
+    assert_eq!(read_topic_async(&world.topics.dlq).await.len(), 2);
+    assert_eq!(
+        read_topic_async(&world.topics.retry).await.len(),
+        4,
+        "nothing retried again"
+    );
+    app.stop().await;
+    world.cleanup().await;
+}

@@ -1,0 +1,227 @@
+//! Named, bounded stalls: when ingest cannot make progress for a reason that is not the record's
+//! fault — a grant revoked in the database, a DLQ topic the broker refuses to write — it says so
+//! in `/readyz` (503, the dependency and the cause in words) and in `ingest_stalled{reason}`,
+//! dead-letters nothing because of it, and resumes by itself once the cause is fixed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use pipeline_testing::db::{role_url, WRITER};
+use rdkafka::admin::{
+    AdminClient, AdminOptions, AlterConfig, NewTopic, ResourceSpecifier, TopicReplication,
+};
+use rdkafka::client::DefaultClientContext;
+
+/// The stall of `reason` in a `/readyz` body, if it is there.
+fn stall<'a>(body: &'a serde_json::Value, reason: &str) -> Option<&'a serde_json::Value> {
+    body["stalls"]
+        .as_array()
+        .and_then(|stalls| stalls.iter().find(|s| s["reason"] == reason))
+}
+
+async fn owner(world: &World) -> deadpool_postgres::Object {
+    world.db.pool().get().await.expect("owner connection")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_grant_is_a_named_stall_that_ends_when_the_grant_is_back() {
+    let mut world = World::new(2).await;
+    world.config.postgres.database_url = role_url(&world.db_name, WRITER);
+    let producer = producer();
+    let all = orders(80, 60);
+    let app = start(world.config.clone()).await;
+    produce_orders(&producer, &world.topics.orders, &all[..20]).await;
+    wait_until("first 20 stored", || async {
+        world.stored_count().await >= 20
+    })
+    .await;
+
+    owner(&world)
+        .await
+        .batch_execute("REVOKE INSERT ON orders FROM orders_writer")
+        .await
+        .expect("revoke");
+    produce_orders(&producer, &world.topics.orders, &all[20..]).await;
+    produce(
+        &producer,
+        &world.topics.orders,
+        Some(b"poison"),
+        b"{not json",
+        &[],
+    )
+    .await;
+    wait_until("the stall is named in /readyz", || async {
+        let (status, body) = app.readyz().await;
+        status == 503
+            && stall(&body, "database_error").is_some_and(|s| {
+                s["cause"]
+                    .as_str()
+                    .is_some_and(|c| c.contains("PostgreSQL") && c.contains("permission denied"))
+            })
+    })
+    .await;
+    let (_, body) = app.readyz().await;
+    let named = stall(&body, "database_error").expect("named");
+    assert_eq!(named["dependency"], "postgres", "{body}");
+    assert_eq!(named["blocking"], true, "{body}");
+    assert_eq!(
+        app.metric("ingest_stalled{reason=\"database_error\"}")
+            .await,
+        1.0
+    );
+    assert!(
+        app.metric("ingest_stalled_since_seconds{reason=\"database_error\"}")
+            .await
+            > 0.0
+    );
+    let stored_while_stalled = world.stored_count().await;
+
+    owner(&world)
+        .await
+        .batch_execute("GRANT INSERT ON orders TO orders_writer")
+        .await
+        .expect("grant");
+    wait_until("all 60 stored after the grant", || async {
+        world.stored_count().await >= 60
+    })
+    .await;
+    wait_until("ready again", || async { app.readyz().await.0 == 200 }).await;
+    assert_eq!(
+        app.metric("ingest_stalled{reason=\"database_error\"}")
+            .await,
+        0.0
+    );
+    assert_eq!(
+        app.metric("ingest_stalled_since_seconds{reason=\"database_error\"}")
+            .await,
+        0.0
+    );
+    assert!(stored_while_stalled < 60, "the stall held the orders back");
+
+    let dead = wait_for_records(&world.topics.dlq, 1).await;
+    assert_eq!(dead.len(), 1, "only the poison is dead-lettered: {dead:#?}");
+    assert_dead_letter(&dead[0], "malformed", &world.config.group);
+    assert!(
+        read_topic_async(&world.topics.retry).await.is_empty(),
+        "nothing retried"
+    );
+    assert_eq!(
+        app.metric("ingest_records_total{outcome=\"duplicate\"}")
+            .await,
+        0.0
+    );
+    app.stop().await;
+    assert_eq!(world.stored_count().await, 60);
+    world.cleanup().await;
+}
+
+fn admin() -> AdminClient<DefaultClientContext> {
+    pipeline_kafka::client::base(&pipeline_testing::kafka::local(), "stall-tests-admin")
+        .expect("Kafka settings")
+        .create()
+        .expect("admin client")
+}
+
+/// Sets one configuration entry of `topic` (the others keep their defaults).
+async fn set_topic_config(topic: &str, name: &str, value: &str) {
+    let config = AlterConfig::new(ResourceSpecifier::Topic(topic)).set(name, value);
+    let results = admin()
+        .alter_configs(&[config], &AdminOptions::new())
+        .await
+        .expect("alter configs");
+    for result in results {
+        result.expect("alter topic config");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dlq_the_broker_refuses_is_a_named_stall_and_loses_nothing() {
+    let mut world = World::new(1).await;
+    world.config.produce_timeout_ms = 2000;
+    // A DLQ that refuses every dead letter from the start, even one without its value (set at
+    // creation, so no write can slip through before the setting reaches the broker).
+    let strict = format!("{}.strict", world.topics.dlq);
+    let topic =
+        NewTopic::new(&strict, 1, TopicReplication::Fixed(1)).set("max.message.bytes", "64");
+    for result in admin()
+        .create_topics(&[topic], &AdminOptions::new())
+        .await
+        .expect("create the strict DLQ")
+    {
+        result.expect("strict DLQ");
+    }
+    world.config.kafka.dlq_topic = strict.clone();
+    let producer = producer();
+    let all = orders(81, 30);
+    let app = start(world.config.clone()).await;
+    produce(
+        &producer,
+        &world.topics.orders,
+        Some(b"poison"),
+        b"{not json",
+        &[],
+    )
+    .await;
+    produce_orders(&producer, &world.topics.orders, &all).await;
+
+    wait_until("the produce failure is named in /readyz", || async {
+        let (status, body) = app.readyz().await;
+        status == 503
+            && stall(&body, "produce_failed").is_some_and(|s| {
+                s["dependency"] == "kafka"
+                    && s["cause"]
+                        .as_str()
+                        .is_some_and(|c| c.contains(strict.as_str()))
+            })
+    })
+    .await;
+    assert!(
+        app.metric("ingest_stalled{reason=\"produce_failed\"}")
+            .await
+            >= 1.0
+    );
+    let errors: f64 = {
+        let text = reqwest::get(format!("http://{}/metrics", app.addr))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        text.lines()
+            .filter(|l| {
+                l.starts_with("ingest_produce_errors_total{") && l.contains("target=\"dlq\"")
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    assert!(
+        errors >= 1.0,
+        "ingest_produce_errors_total{{target=\"dlq\"}} = {errors}"
+    );
+
+    set_topic_config(&strict, "max.message.bytes", "1048588").await;
+    let dead = wait_for_records(&strict, 1).await;
+    assert_dead_letter(&dead[0], "malformed", &world.config.group);
+    // Refused for its size first, it keeps its place without its value (still in the input topic).
+    assert_eq!(dead[0].header("x-value-omitted"), "9 bytes");
+    wait_until("every order stored", || async {
+        world.stored_count().await >= 30
+    })
+    .await;
+    wait_until("ready again", || async { app.readyz().await.0 == 200 }).await;
+    assert_eq!(
+        app.metric("ingest_stalled{reason=\"produce_failed\"}")
+            .await,
+        0.0
+    );
+    app.stop().await;
+    let dead = read_topic_async(&strict).await;
+    assert_eq!(dead.len(), 1, "dead-lettered once: {dead:#?}");
+    assert!(read_topic_async(&world.topics.dlq).await.is_empty());
+    assert_eq!(world.stored_count().await, 30);
+    let _ = admin()
+        .delete_topics(&[&strict], &AdminOptions::new())
+        .await;
+    world.cleanup().await;
+}
