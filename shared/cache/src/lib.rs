@@ -1,7 +1,9 @@
 //! The Redis read model (contract §4): key `order:{order_uid}` holds the order JSON exactly as
 //! the read API serves it. Ingest fills it after each stored batch; query-api reads it and fills
 //! it on a miss. Every call has a timeout so a slow or dead Redis degrades to a miss, never a hang.
+//! On a Redis Cluster (`REDIS_CLUSTER_URLS`) the calls go through [`cluster`] instead.
 
+pub mod cluster;
 mod config;
 
 pub use config::RedisArgs;
@@ -17,12 +19,22 @@ pub enum CacheError {
     Timeout(Duration),
     #[error("redis is not connected")]
     NotConnected,
+    /// Some hash slots of a cluster write failed (typically those of a master that is down).
+    #[error("redis cluster: {failed_slots} of {slots} slot writes failed, first: {first}")]
+    Partial {
+        failed_slots: usize,
+        slots: usize,
+        first: Box<CacheError>,
+    },
 }
 
 /// A cheap-to-clone handle on the shared order cache.
 #[derive(Clone)]
 pub struct OrderCache {
-    client: redis::Client,
+    /// One Redis (`REDIS_URL`), or `None` on a cluster.
+    client: Option<redis::Client>,
+    /// Set with `REDIS_CLUSTER_URLS`: every call goes to the cluster.
+    cluster: Option<cluster::Cluster>,
     connection: std::sync::Arc<std::sync::OnceLock<ConnectionManager>>,
     connecting: std::sync::Arc<tokio::sync::Mutex<()>>,
     key_prefix: String,
@@ -42,13 +54,27 @@ impl OrderCache {
     /// Builds the handle; connecting happens on first use so a binary can start while Redis is
     /// down (orders are still stored and served from PostgreSQL).
     pub fn new(args: &RedisArgs) -> Result<Self, CacheError> {
+        let timeout = Duration::from_millis(args.timeout_ms.max(1));
+        let cluster = match &args.cluster_urls {
+            Some(urls) => Some(cluster::Cluster::new(
+                redis::cluster::ClusterClientBuilder::new(cluster::seeds(urls)),
+                timeout,
+            )?),
+            None => None,
+        };
+        // REDIS_URL is ignored on a cluster (contract §10).
+        let client = match cluster {
+            Some(_) => None,
+            None => Some(redis::Client::open(args.redis_url.as_str())?),
+        };
         Ok(Self {
-            client: redis::Client::open(args.redis_url.as_str())?,
+            client,
+            cluster,
             connection: Default::default(),
             connecting: Default::default(),
             key_prefix: args.key_prefix.clone(),
             ttl_secs: args.ttl_secs,
-            timeout: Duration::from_millis(args.timeout_ms.max(1)),
+            timeout,
         })
     }
 
@@ -64,6 +90,9 @@ impl OrderCache {
         if let Some(manager) = self.connection.get() {
             return Ok(manager.clone());
         }
+        let Some(client) = &self.client else {
+            return Err(CacheError::NotConnected);
+        };
         let Ok(_connecting) = self.connecting.try_lock() else {
             return Err(CacheError::NotConnected);
         };
@@ -76,7 +105,7 @@ impl OrderCache {
             .set_number_of_retries(1);
         let manager = tokio::time::timeout(
             self.timeout,
-            ConnectionManager::new_with_config(self.client.clone(), config),
+            ConnectionManager::new_with_config(client.clone(), config),
         )
         .await
         .map_err(|_| CacheError::Timeout(self.timeout))??;
@@ -97,8 +126,11 @@ impl OrderCache {
 
     /// The cached JSON of an order, if present.
     pub async fn get(&self, uid: &str) -> Result<Option<String>, CacheError> {
-        let mut connection = self.connection().await?;
         let key = self.key(uid);
+        if let Some(cluster) = &self.cluster {
+            return cluster.get(&key).await;
+        }
+        let mut connection = self.connection().await?;
         self.bounded(redis::cmd("GET").arg(&key).query_async(&mut connection))
             .await
     }
@@ -108,6 +140,10 @@ impl OrderCache {
     where
         I: IntoIterator<Item = (&'a str, &'a str)>,
     {
+        if let Some(cluster) = &self.cluster {
+            let entries = entries.into_iter().map(|(uid, json)| (self.key(uid), json));
+            return cluster.put_many(entries.collect(), self.ttl_secs).await;
+        }
         let mut pipe = redis::pipe();
         let mut count = 0;
         for (uid, json) in entries {
@@ -129,6 +165,9 @@ impl OrderCache {
 
     /// Round trip to Redis, for readiness checks.
     pub async fn ping(&self) -> Result<(), CacheError> {
+        if let Some(cluster) = &self.cluster {
+            return cluster.ping().await;
+        }
         let mut connection = self.connection().await?;
         self.bounded(redis::cmd("PING").query_async::<String>(&mut connection))
             .await

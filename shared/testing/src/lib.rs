@@ -27,6 +27,7 @@ pub fn unique_name(prefix: &str) -> String {
 pub fn redis_args() -> order_cache::RedisArgs {
     order_cache::RedisArgs {
         redis_url: std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+        cluster_urls: None,
         ttl_secs: 600,
         key_prefix: format!("{}:", unique_name("test")),
         timeout_ms: 500,
