@@ -141,9 +141,7 @@ impl Cluster {
             let mut connection = connection.clone();
             async move { pipe.query_async::<()>(&mut connection).await }
         });
-        let results = self.bounded(async {
-            Ok(futures::future::join_all(writes).await)
-        });
+        let results = self.bounded(async { Ok(futures::future::join_all(writes).await) });
         let results = results.await?;
         let slots = results.len();
         let mut failures = results.into_iter().filter_map(Result::err);

@@ -4,9 +4,11 @@
 //! readers for what the binaries emit (exported traces, dashboards' metric names) and the decode
 //! oracle the property tests and the fuzzer share.
 //!
-//! Each client sits behind a feature (`store`, `cache`, `kafka`, `traces`), so a crate's tests
-//! build only the clients that crate uses.
+//! Each client sits behind a feature (`store`, `cache`, `kafka`, `traces`, and `cluster` for the
+//! clustered engines of contract §10), so a crate's tests build only the clients that crate uses.
 
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod dashboards;
 #[cfg(feature = "store")]
 pub mod db;
