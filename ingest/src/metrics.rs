@@ -31,6 +31,7 @@ pub struct IngestMetrics {
 impl IngestMetrics {
     pub fn new() -> prometheus::Result<Self> {
         let registry = Registry::new();
+        pipeline_runtime::metrics::register_runtime_metrics(&registry)?;
         let records = IntCounterVec::new(
             Opts::new("ingest_records_total", "Records by final outcome"),
             &["outcome"],

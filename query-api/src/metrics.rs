@@ -56,6 +56,7 @@ impl ApiMetrics {
     /// Registers every metric in a fresh registry (one per app, so tests can run several).
     pub fn new() -> prometheus::Result<Self> {
         let registry = Registry::new();
+        pipeline_runtime::metrics::register_runtime_metrics(&registry)?;
         let counter_vec = |name: &str, help: &str, labels: &[&str]| {
             let metric = IntCounterVec::new(Opts::new(name, help), labels)?;
             registry.register(Box::new(metric.clone()))?;

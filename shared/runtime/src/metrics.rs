@@ -2,7 +2,9 @@
 //! own [`Registry`]; this module renders a registry in the text format and builds histograms with
 //! the project's buckets.
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, Registry, TextEncoder};
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, Registry, TextEncoder};
 
 /// Latency buckets from 0.5 ms to 10 s (reads are sub-millisecond on a hit, batches take longer).
 pub const LATENCY_BUCKETS: &[f64] = &[
@@ -31,4 +33,50 @@ pub fn latency_histogram(
     )?;
     registry.register(Box::new(histogram.clone()))?;
     Ok(histogram)
+}
+
+/// Registers what every binary exports about itself: `log_lines_dropped_total` (log lines the
+/// non-blocking writer dropped because it could not keep up, see [`crate::telemetry`]).
+pub fn register_runtime_metrics(registry: &Registry) -> prometheus::Result<()> {
+    let dropped = IntCounter::new(
+        "log_lines_dropped_total",
+        "Log lines dropped because the log writer could not keep up",
+    )?;
+    registry.register(Box::new(DroppedLogLines { counter: dropped }))
+}
+
+/// A counter read from the log writer when scraped, so nothing on the logging path touches it.
+#[derive(Clone)]
+struct DroppedLogLines {
+    counter: IntCounter,
+}
+
+impl Collector for DroppedLogLines {
+    fn desc(&self) -> Vec<&Desc> {
+        self.counter.desc()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let dropped = crate::telemetry::dropped_lines();
+        // The source only grows; catch the counter up to it.
+        self.counter
+            .inc_by(dropped.saturating_sub(self.counter.get()));
+        self.counter.collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_registry_exports_the_dropped_log_lines() {
+        let registry = Registry::new();
+        register_runtime_metrics(&registry).expect("register");
+        let text = render(&registry);
+        assert!(
+            text.lines().any(|line| line == "log_lines_dropped_total 0"),
+            "{text}"
+        );
+    }
 }

@@ -1,8 +1,9 @@
 //! Logs and traces for the binaries, set up once in `main`.
 //!
-//! - Logs: `RUST_LOG` filters them (not the exported spans), `LOG_FORMAT` picks human text or JSON lines (one object per
-//!   event, span fields included, for log collectors). They go to stderr so a binary's stdout
-//!   stays clean for its output (`producer-sim --print`, `--json`).
+//! - Logs: `RUST_LOG` filters them (not the exported spans), `LOG_FORMAT` picks human text or
+//!   JSON lines (one object per event, span fields included, for log collectors). They go to
+//!   stderr, written by a thread of their own ([`writer`]: drop and count, never block), so a
+//!   binary's stdout stays clean for its output (`producer-sim --print`, `--json`).
 //! - Traces: off unless `OTEL_EXPORTER_OTLP_ENDPOINT` names a collector; then every `tracing`
 //!   span the filter lets through is also an OpenTelemetry span, exported over OTLP/HTTP
 //!   ([`export`]). [`continue_trace`] and [`traceparent`] carry W3C trace context across Kafka
@@ -13,8 +14,10 @@
 
 mod export;
 mod propagation;
+mod writer;
 
 pub use propagation::{continue_trace, traceparent, TRACEPARENT};
+pub use writer::{dropped_lines, BUFFERED_LINES};
 
 use crate::config::TelemetryArgs;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -49,10 +52,13 @@ pub enum TelemetryError {
 #[derive(Debug)]
 pub struct Telemetry {
     provider: Option<SdkTracerProvider>,
+    /// Flushes the log lines still queued for the writer thread when dropped.
+    _log_writer: tracing_appender::non_blocking::WorkerGuard,
 }
 
 impl Telemetry {
-    /// Flushes and stops trace export. Call before `std::process::exit`, which skips drops.
+    /// Flushes queued log lines and stops trace export. Call before `std::process::exit`, which
+    /// skips drops.
     pub fn shutdown(self) {}
 }
 
@@ -89,17 +95,18 @@ pub fn init(args: &TelemetryArgs, service: &'static str) -> Result<Telemetry, Te
     });
 
     let log_filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let (log_writer, log_writer_guard) = writer::stderr();
     let fmt_layer = if args.log_format == "json" {
         fmt::layer()
             .json()
-            .with_writer(std::io::stderr)
+            .with_writer(log_writer.clone())
             .with_current_span(true)
             .with_span_list(false)
             .with_target(true)
             .boxed()
     } else {
         fmt::layer()
-            .with_writer(std::io::stderr)
+            .with_writer(log_writer.clone())
             .with_target(false)
             .boxed()
     };
@@ -108,6 +115,9 @@ pub fn init(args: &TelemetryArgs, service: &'static str) -> Result<Telemetry, Te
         .with(otel_layer)
         .try_init()
         .is_ok();
+    if installed {
+        writer::installed(&log_writer);
+    }
     if installed && provider.is_some() {
         EXPORTING.store(true, Ordering::Relaxed);
         tracing::info!(
@@ -115,5 +125,8 @@ pub fn init(args: &TelemetryArgs, service: &'static str) -> Result<Telemetry, Te
             "exporting traces over OTLP"
         );
     }
-    Ok(Telemetry { provider })
+    Ok(Telemetry {
+        provider,
+        _log_writer: log_writer_guard,
+    })
 }
