@@ -2,6 +2,8 @@
 //! truth) with a current schema. Redis down is reported but does not make the instance
 //! not-ready: reads still work from PostgreSQL, only slower, and pulling every instance out of
 //! the load balancer because of a cache outage would turn a degradation into a full outage.
+//! The same holds for the read replica (`DATABASE_READ_URL`): down, it is shown, and reads go to
+//! the primary.
 
 use order_cache::OrderCache;
 use order_store::{migrate, Db, StoreError};
@@ -40,6 +42,9 @@ pub struct Readiness {
     pub postgres: DependencyState,
     /// `down` degrades latency but not readiness.
     pub redis: DependencyState,
+    /// With `DATABASE_READ_URL` only: `down` sends reads to the primary, not readiness.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postgres_replica: Option<DependencyState>,
 }
 
 /// Probes the dependencies. Cheap to clone.
@@ -47,6 +52,7 @@ pub struct Readiness {
 pub struct Health {
     db: Db,
     cache: OrderCache,
+    replica: Option<Db>,
     schema: Arc<AtomicU8>,
 }
 
@@ -61,12 +67,20 @@ impl Health {
         Self {
             db,
             cache,
+            replica: None,
             schema: Arc::new(AtomicU8::new(schema)),
         }
     }
 
+    /// Also probes the read replica.
+    pub fn with_replica(mut self, replica: Option<Db>) -> Self {
+        self.replica = replica;
+        self
+    }
+
     pub async fn check(&self) -> Readiness {
-        let (postgres, redis) = tokio::join!(self.postgres(), self.redis());
+        let (postgres, redis, postgres_replica) =
+            tokio::join!(self.postgres(), self.redis(), self.replica());
         let status = if postgres == DependencyState::Up {
             Status::Ready
         } else {
@@ -76,7 +90,18 @@ impl Health {
             status,
             postgres,
             redis,
+            postgres_replica,
         }
+    }
+
+    async fn replica(&self) -> Option<DependencyState> {
+        let replica = self.replica.as_ref()?;
+        Some(
+            match tokio::time::timeout(PROBE_TIMEOUT, replica.ping()).await {
+                Ok(Ok(())) => DependencyState::Up,
+                _ => DependencyState::Down,
+            },
+        )
     }
 
     async fn postgres(&self) -> DependencyState {

@@ -16,6 +16,16 @@ use std::time::Duration;
 /// Hash slots of a Redis Cluster (fixed by its protocol).
 pub const SLOTS: u16 = 16_384;
 
+/// Slot groups for callers that track health per part of the keyspace: 256 slots each, so a
+/// master's range (contiguous as `--cluster create` and resharding leave it) spans whole groups
+/// except at its two ends.
+pub const GROUPS: usize = 64;
+
+/// The slot group of `key` (see [`GROUPS`]).
+pub fn group(key: &str) -> usize {
+    usize::from(slot(key.as_bytes())) * GROUPS / usize::from(SLOTS)
+}
+
 /// The comma-separated seed URLs, trimmed, empty entries dropped.
 pub fn seeds(urls: &str) -> Vec<String> {
     urls.split(',')
@@ -184,6 +194,7 @@ mod tests {
         assert_eq!(slot(b"foo{}{bar}"), crc16_xmodem(b"foo{}{bar}") % SLOTS);
         assert_eq!(slot(b"foo{{bar}}zap"), slot(b"{bar"));
         assert_eq!(slot(b""), 0);
+        assert_eq!(group("foo"), 12_182 * GROUPS / 16_384);
     }
 
     #[test]

@@ -83,6 +83,24 @@ impl OrderCache {
         format!("{}order:{uid}", self.key_prefix)
     }
 
+    /// How many groups of keys [`OrderCache::shard_group`] tells apart: 1 on one Redis.
+    pub fn shard_groups(&self) -> usize {
+        match self.cluster {
+            Some(_) => cluster::GROUPS,
+            None => 1,
+        }
+    }
+
+    /// The group of hash slots `uid`'s key lives in (always 0 on one Redis), so a caller can
+    /// track failures per group: on a cluster, one master down must not make every key look
+    /// uncacheable.
+    pub fn shard_group(&self, uid: &str) -> usize {
+        match self.cluster {
+            Some(_) => cluster::group(&self.key(uid)),
+            None => 0,
+        }
+    }
+
     /// The shared connection, connecting on first use. While one caller connects, the others
     /// fail fast with `NotConnected` instead of queueing behind it: a dead Redis must cost each
     /// request at most one timeout, never a queue of them.

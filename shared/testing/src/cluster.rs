@@ -32,6 +32,93 @@ pub fn database_read_url(db: &str) -> String {
     format!("postgres://orders:orders@{at}/{db}")
 }
 
+fn replica_port() -> String {
+    std::env::var("TEST_DATABASE_READ_HOST_PORT")
+        .ok()
+        .and_then(|at| at.rsplit_once(':').map(|(_, port)| port.to_owned()))
+        .unwrap_or_else(|| "5433".into())
+}
+
+/// Runs one statement on the replica as the `postgres` superuser (replay control needs it).
+fn replica_superuser(sql: &str) -> String {
+    let out = std::process::Command::new("su")
+        .args([
+            "postgres",
+            "-c",
+            &format!("psql -p {} -qAtX -c \"{sql}\"", replica_port()),
+        ])
+        .current_dir("/")
+        .output()
+        .expect("run psql as postgres (tests that pause the replica run as root)");
+    assert!(
+        out.status.success(),
+        "{sql} on the replica: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// While this lives, the replica receives WAL but does not apply it: it lags like a replica
+/// under load. Dropping it resumes replay.
+#[derive(Debug)]
+pub struct ReplayPaused(());
+
+/// Pauses the replica's replay (see [`ReplayPaused`]) and waits until it is paused.
+pub fn pause_replay() -> ReplayPaused {
+    replica_superuser("SELECT pg_wal_replay_pause()");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while replica_superuser("SELECT pg_get_wal_replay_pause_state()") != "paused" {
+        assert!(Instant::now() < deadline, "replay did not pause");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ReplayPaused(())
+}
+
+impl Drop for ReplayPaused {
+    fn drop(&mut self) {
+        replica_superuser("SELECT pg_wal_replay_resume()");
+    }
+}
+
+/// Waits until the replica has applied everything the primary had written when called (a
+/// database created or a row stored on the primary is then visible on the replica).
+pub async fn wait_replica_caught_up(limit: Duration) {
+    let primary = crate::db::admin_url();
+    let replica = database_read_url("orders");
+    let target = query_text(&primary, "SELECT pg_current_wal_lsn()::text").await;
+    let deadline = Instant::now() + limit;
+    loop {
+        let caught_up = format!("SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn");
+        if query_text(&replica, &caught_up).await == "t" {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the replica did not replay up to {target} within {limit:?} (is it streaming? \
+             `scripts/stack.sh status --cluster`)"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn query_text(url: &str, sql: &str) -> String {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|err| {
+            panic!("connect for {sql}: {err} (run `scripts/stack.sh up --cluster`)")
+        });
+    tokio::spawn(connection);
+    let row = client
+        .query_one(sql, &[])
+        .await
+        .unwrap_or_else(|err| panic!("{sql}: {err}"));
+    match row.try_get::<_, String>(0) {
+        Ok(text) => text,
+        Err(_) if row.get::<_, bool>(0) => "t".to_owned(),
+        Err(_) => "f".to_owned(),
+    }
+}
+
 /// One node of the cluster, from a `CLUSTER NODES` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
