@@ -21,6 +21,8 @@ import signal
 import time
 from pathlib import Path
 
+import cluster
+import cluster_drills
 import drills
 import infra
 import probe
@@ -93,13 +95,16 @@ def cleanup_leftovers() -> None:
     for db in infra.list_databases("drills_"):
         infra.drop_database(db)
     infra.delete_topics("drills\\..*")
+    if cluster.running():
+        infra.delete_topics("drills\\..*", brokers=cluster.BROKERS)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="scripts/drills.sh", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
-                        help="CI version: one short kill drill, one 10 s PostgreSQL outage, the API probe and schemathesis")
+                        help="CI version: one short kill drill, one 10 s PostgreSQL outage, a Kafka broker kill on the "
+                        "clustered engines, the API probe and schemathesis")
     parser.add_argument("--only", default="", help="comma-separated drill names (see --list)")
     parser.add_argument("--keep", action="store_true", help="keep every drill's database and topics (default: failed ones)")
     parser.add_argument("--list", action="store_true", help="list the drills and exit")
@@ -107,7 +112,7 @@ def main() -> int:
                         help="(scripts/drills.sh) skip `cargo build --release --bins`, use the binaries as they are")
     args = parser.parse_args()
 
-    catalogue = drills.catalogue(args.quick)
+    catalogue = drills.catalogue(args.quick) + cluster_drills.catalogue(args.quick)
     names = [d.name for d in catalogue] + ["api"]
     if args.list:
         for d in catalogue:
@@ -137,6 +142,8 @@ def main() -> int:
     interrupted = False
     try:
         infra.restore_services()
+        if cluster_drills.needs_cluster([d for d in catalogue if d.name in selected]):
+            cluster.up()
         cleanup_leftovers()
         for drill in catalogue:
             if drill.name in selected:

@@ -1,0 +1,180 @@
+"""The clustered engines of contract §10 for the drills: a pipeline whose only differences from
+the single-node one are the §10 settings (KAFKA_BROKERS listing the three brokers,
+REDIS_CLUSTER_URLS, DATABASE_READ_URL), its topics replicated three times with min ISR 2, and
+the looks the drills take at the cluster (partition leaders, Redis masters, the replica's
+replay). Brought up with `scripts/stack.sh up --cluster` when a cluster drill is selected.
+
+Only cluster nodes are ever stopped or killed here; the single-node stack other people's tests
+use is left alone.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+
+import infra
+from infra import DrillError, log
+from pipeline import DrillEnv
+
+BROKERS = "localhost:29092,localhost:29094,localhost:29096"
+BROKER_PORTS = {1: 29092, 2: 29094, 3: 29096}  # node id -> client port (service kafka-<id>)
+REDIS_PORTS = range(7000, 7006)
+REDIS_URLS = ",".join(f"redis://127.0.0.1:{p}" for p in REDIS_PORTS)
+REPLICA_PORT = 5433
+TOPIC_CONFIGS = ("min.insync.replicas=2",)
+
+
+def up() -> None:
+    """`scripts/stack.sh up --cluster` (starts only what is missing; about 1.2 GB of RAM)."""
+    started = time.time()
+    log("bringing the clustered engines up (scripts/stack.sh up --cluster)")
+    infra.run([str(infra.ROOT / "scripts" / "stack.sh"), "up", "--cluster"], timeout=900)
+    log(f"clustered engines up in {time.time() - started:.0f} s")
+
+
+def running() -> bool:
+    return infra.port_open(BROKER_PORTS[1]) or infra.port_open(7000)
+
+
+# ------------------------------------------------------------------------------------- Kafka
+def leaders(topic: str) -> dict[int, int | None]:
+    """partition -> leader node id (None while it has none), from Kafka's TopicCommand."""
+    cp = infra.kafka_tool(infra.TOPIC_COMMAND, "--bootstrap-server", BROKERS, "--describe", "--topic", topic,
+                          timeout=60, check=False)
+    result: dict[int, int | None] = {}
+    for m in re.finditer(r"Partition:\s*(\d+)\s+Leader:\s*(-?\d+|none)", cp.stdout):
+        leader = m.group(2)
+        result[int(m.group(1))] = int(leader) if leader.lstrip("-").isdigit() and int(leader) >= 0 else None
+    return result
+
+
+def under_replicated(topics: list[str]) -> int | None:
+    """Partitions of `topics` with fewer in-sync replicas than replicas (None: no answer)."""
+    cp = infra.kafka_tool(infra.TOPIC_COMMAND, "--bootstrap-server", BROKERS, "--describe",
+                          "--under-replicated-partitions", timeout=60, check=False)
+    if cp.returncode != 0:
+        return None
+    return sum(1 for line in cp.stdout.splitlines()
+               if any(re.search(rf"Topic:\s*{re.escape(t)}\s", line) for t in topics) and "Partition:" in line)
+
+
+# ------------------------------------------------------------------------------------- Redis
+def redis_cli(port: int, *args: str, timeout: float = 10) -> str:
+    return infra.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port), *args], timeout=timeout).stdout.strip()
+
+
+def redis_nodes() -> list[dict]:
+    """Connected nodes as the first answering node sees them: id, port, master, slots."""
+    for port in REDIS_PORTS:
+        try:
+            text = redis_cli(port, "cluster", "nodes", timeout=5)
+        except (DrillError, subprocess.TimeoutExpired):
+            continue
+        nodes = []
+        for line in text.splitlines():
+            f = line.split()
+            if len(f) < 8 or "fail" in f[2] or f[7] != "connected":
+                continue
+            ranges = []
+            for r in f[8:]:
+                if r.startswith("["):
+                    continue
+                lo, _, hi = r.partition("-")
+                ranges.append((int(lo), int(hi or lo)))
+            nodes.append({"id": f[0], "port": int(f[1].split("@")[0].rsplit(":", 1)[1]),
+                          "master": "master" in f[2], "slots": ranges})
+        if nodes:
+            return nodes
+    raise DrillError("no Redis Cluster node answers")
+
+
+def master_of(slot: int) -> dict | None:
+    return next((n for n in redis_nodes() if n["master"] and any(lo <= slot <= hi for lo, hi in n["slots"])), None)
+
+
+def keyslot(key: str) -> int:
+    return int(redis_cli(7000 if infra.port_open(7000) else next(p for p in REDIS_PORTS if infra.port_open(p)),
+                         "cluster", "keyslot", key))
+
+
+def redis_get(key: str) -> str | None:
+    """GET through any node, following MOVED (redis-cli -c): what the cluster holds."""
+    for port in REDIS_PORTS:
+        if infra.port_open(port):
+            out = infra.run(["redis-cli", "-c", "-h", "127.0.0.1", "-p", str(port), "GET", key], timeout=10,
+                            check=False).stdout.strip()
+            return out or None
+    return None
+
+
+def redis_delete_prefix(prefix: str) -> None:
+    for node in redis_nodes():
+        if not node["master"]:
+            continue
+        try:
+            keys = infra.run(["redis-cli", "-h", "127.0.0.1", "-p", str(node["port"]), "--scan", "--pattern",
+                              f"{prefix}*"], timeout=60).stdout.split()
+            for key in keys:  # one by one: keys of different slots cannot share a command
+                redis_cli(node["port"], "UNLINK", key)
+        except (DrillError, subprocess.TimeoutExpired) as exc:
+            log(f"could not clean Redis Cluster keys {prefix}* on {node['port']}: {exc}")
+
+
+# ------------------------------------------------------------------------------------- replica
+def replica_sql(sql: str) -> str:
+    """One statement on the replica as the postgres superuser (replay control needs it)."""
+    cp = subprocess.run(["su", "postgres", "-c", f'psql -p {REPLICA_PORT} -qAtX -c "{sql}"'], cwd="/",
+                        capture_output=True, text=True, timeout=30)
+    if cp.returncode != 0:
+        raise DrillError(f"{sql} on the replica: {cp.stderr.strip()[-300:]}")
+    return cp.stdout.strip()
+
+
+def replica_caught_up(timeout: float = 60) -> bool:
+    """Whether the replica replays everything the primary had written when asked."""
+    target = infra.psql_scalar("orders", "SELECT pg_current_wal_lsn()")
+    return bool(infra.wait_until(
+        lambda: replica_sql(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn") == "t", timeout, 0.2))
+
+
+# ------------------------------------------------------------------------------------- pipeline
+class ClusterEnv(DrillEnv):
+    """A drill pipeline on the clustered engines: the §10 settings, and nothing else, differ."""
+
+    brokers = BROKERS
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = super().env(**extra)
+        env.update({
+            "KAFKA_BROKERS": BROKERS,
+            "REDIS_CLUSTER_URLS": REDIS_URLS,
+            "DATABASE_READ_URL": f"postgres://{infra.PG['user']}:{infra.PG['password']}@{infra.PG['host']}:"
+                                 f"{REPLICA_PORT}/{self.db}",
+        })
+        env.update(extra)
+        return env
+
+    def setup(self) -> None:
+        infra.create_database(self.db)
+        cp = infra.run([str(infra.BIN / "ingest"), "migrate", "up"], env=self.env(), timeout=120)
+        (self.logdir / "migrate.log").write_text(cp.stdout + cp.stderr)
+        infra.create_topics([self.orders_topic, self.retry_topic, self.dlq_topic], brokers=BROKERS,
+                            replication=3, configs=TOPIC_CONFIGS)
+        if not replica_caught_up():
+            raise DrillError("the replica did not replay the new database within 60 s")
+
+    def cleanup(self, keep: bool) -> None:
+        self.stop_all()
+        if keep:
+            log(f"  kept for inspection (until the next run): database {self.db}, cluster topics "
+                f"{self.orders_topic}*, group {self.group}")
+            return
+        infra.drop_database(self.db)
+        infra.delete_topics(self.orders_topic.replace(".", "\\.") + ".*", brokers=BROKERS)
+        infra.delete_group(self.group, brokers=BROKERS)
+        redis_delete_prefix(self.key_prefix)
+
+    def query_metric(self, name: str, **labels: str) -> float:
+        return infra.metric_sum(infra.scrape(self.http_port), name, **labels)
