@@ -1,0 +1,300 @@
+"""The inputs of docs/SCALING.md's capacity model, measured: CPU time per order and per read of
+every process involved (ingest, query-api, producer-sim, PostgreSQL, Redis, the Kafka broker)
+and the bytes an order takes in Kafka, in PostgreSQL (tables, indexes, WAL) and in Redis.
+
+    bench/capacity.sh [--quick] [--orders N] [--json FILE]
+
+CPU *time* per unit of work, read from /proc (utime + stime, children reaped by the server
+included), divides out the machine: an order that costs ingest 60 µs of CPU means one core
+stores about 16,000 orders/s, however many other things the machine runs. Other load still
+inflates it (shared caches, frequency), so the figures for docs/SCALING.md are taken on a quiet
+machine; the script says how busy the machine was (load average) next to them.
+
+Steps: a fresh database and topic (6 partitions); producer-sim loads N orders with --rate 0;
+ingest consumes the backlog into PostgreSQL and Redis; query-api answers GET /order/{uid} for
+random stored uids with wrk in three modes (process cache, Redis only, PostgreSQL only). Needs
+the local stack (scripts/stack.sh up), release binaries and wrk (bench/capacity.sh sees to them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = Path(os.environ.get("ORDERS_CACHE", Path.home() / ".cache" / "order-pipeline"))
+BIN = Path(os.environ.get("CARGO_TARGET_DIR", CACHE / "target")) / "release"
+JARS = CACHE / "kafka-jars"
+ADMIN_URL = os.environ.get("DATABASE_URL", "postgres://orders:orders@localhost:5432/orders")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
+BROKERS = os.environ.get("KAFKA_BROKERS", "localhost:9092")
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def log(msg: str) -> None:
+    print(f"[capacity {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def run(argv: list[str], env: dict | None = None, timeout: float = 600) -> str:
+    cp = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
+    if cp.returncode != 0:
+        raise SystemExit(f"{' '.join(argv[:3])} failed: {cp.stderr.strip()[-600:]}")
+    return cp.stdout
+
+
+def db_url(db: str) -> str:
+    u = urlsplit(ADMIN_URL)
+    return f"{u.scheme}://{u.netloc}/{db}"
+
+
+def psql(db: str, sql: str) -> str:
+    return run(["psql", db_url(db), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql]).strip()
+
+
+def redis(*args: str) -> str:
+    return run(["redis-cli", "-u", REDIS_URL, *args]).strip()
+
+
+def kafka_tool(cls: str, *args: str) -> str:
+    return run(["java", "-XX:TieredStopAtLevel=1", "-Xmx512m",
+                f"-Dlog4j2.configurationFile={ROOT / 'scripts/kafka/log4j2-tools.yaml'}",
+                "-cp", f"{JARS}/*", cls, *args])
+
+
+# ------------------------------------------------------------------------------------- CPU time
+def listener_pid(port: int) -> int:
+    out = run(["ss", "-Htlnp", f"sport = :{port}"])
+    m = re.search(r"pid=(\d+)", out)
+    if not m:
+        raise SystemExit(f"nothing listens on port {port}: run scripts/stack.sh up")
+    return int(m.group(1))
+
+
+def ticks(pid: int, children: bool = False) -> int:
+    """utime + stime of `pid` (all threads); with `children`, plus what its exited children used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    own = int(fields[11]) + int(fields[12])
+    return own + (int(fields[13]) + int(fields[14]) if children else 0)
+
+
+def server_ticks(root: int) -> int:
+    """A server and all its processes: PostgreSQL forks a backend per connection."""
+    total = ticks(root, children=True)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == root:
+            total += int(fields[11]) + int(fields[12])
+    return total
+
+
+class Meter:
+    """CPU seconds used by the named processes between start() and stop()."""
+
+    def __init__(self, pids: dict[str, tuple[int, bool]]) -> None:
+        self.pids = pids  # name -> (pid, is a forking server)
+        self.before: dict[str, int] = {}
+        self.used: dict[str, float] = {}
+
+    def read(self) -> dict[str, int]:
+        return {n: server_ticks(p) if server else ticks(p) for n, (p, server) in self.pids.items()}
+
+    def start(self) -> Meter:
+        self.before = self.read()
+        return self
+
+    def stop(self) -> dict[str, float]:
+        after = self.read()
+        self.used = {n: (after[n] - self.before[n]) / HZ for n in after}
+        return self.used
+
+
+# ------------------------------------------------------------------------------------- steps
+def produce(env: dict, count: int, seed: int) -> float:
+    """Loads `count` valid orders; returns producer-sim's CPU seconds."""
+    proc = subprocess.Popen([str(BIN / "producer-sim"), "--count", str(count), "--rate", "0", "--seed", str(seed),
+                             "--invalid-ratio", "0", "--duplicate-ratio", "0"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"producer-sim failed: {proc.stderr.read().decode()[-500:] if proc.stderr else ''}")
+    return usage.ru_utime + usage.ru_stime
+
+
+def kafka_bytes(topic: str) -> int:
+    out = kafka_tool("org.apache.kafka.tools.LogDirsCommand", "--bootstrap-server", BROKERS, "--describe",
+                     "--topic-list", topic)
+    line = next(x for x in out.splitlines() if x.startswith("{"))
+    return sum(p["size"] for broker in json.loads(line)["brokers"] for d in broker["logDirs"]
+               for p in d["partitions"] if p["partition"].rsplit("-", 1)[0] == topic)
+
+
+def ingest(env: dict, db: str, count: int, pids: dict) -> dict:
+    lsn = psql(db, "SELECT pg_current_wal_lsn()")
+    proc = subprocess.Popen([str(BIN / "ingest"), "run"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    meter = Meter({**pids, "ingest": (proc.pid, False)}).start()
+    started, first = time.time(), None
+    while (n := int(psql(db, "SELECT count(*) FROM orders"))) < count:
+        if first is None and n:
+            first = time.time()
+        if proc.poll() is not None or time.time() - started > 900:
+            raise SystemExit(f"ingest stopped or stalled at {n} of {count} orders")
+        time.sleep(0.2)
+    wall = time.time() - (first or started)
+    used = meter.stop()
+    wal = int(psql(db, f"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '{lsn}')"))
+    proc.terminate()
+    proc.wait(60)
+    return {"cpu_s": used, "wall_s": round(wall, 2), "wal_bytes": wal}
+
+
+def storage(db: str, prefix: str, count: int) -> dict:
+    tables = psql(db, "SELECT string_agg(c || '=' || pg_total_relation_size(c::regclass), ' ') FROM "
+                      "unnest(ARRAY['orders','deliveries','payments','items']) c")
+    sizes = {k: int(v) for k, v in (kv.split("=") for kv in tables.split())}
+    keys = redis("--scan", "--pattern", f"{prefix}*", "--count", "1000").split()[:2000]
+    usage = [int(redis("MEMORY", "USAGE", k) or 0) for k in keys]
+    values = [int(redis("STRLEN", k) or 0) for k in keys[:200]]
+    return {"pg_bytes_per_order": {k: round(v / count) for k, v in sizes.items()},
+            "pg_total_per_order": round(sum(sizes.values()) / count),
+            "redis_bytes_per_order": round(sum(usage) / max(len(usage), 1)),
+            "json_bytes_per_order": round(sum(values) / max(len(values), 1))}
+
+
+LUA = """local uids = {}
+for line in io.lines("%s") do uids[#uids + 1] = line end
+math.randomseed(os.time())
+request = function() return wrk.format("GET", "/order/" .. uids[math.random(#uids)]) end
+done = function(summary, latency, requests)
+  io.write(string.format("WRK requests=%%d seconds=%%.3f p99_ms=%%.3f errors=%%d\\n", summary.requests,
+    summary.duration / 1e6, latency:percentile(99) / 1000, summary.errors.status + summary.errors.timeout))
+end
+"""
+
+
+def reads(env: dict, work: Path, pids: dict, seconds: int) -> dict:
+    results = {}
+    modes = {"memory": {}, "redis": {"NEAR_CACHE_ENTRIES": "0"},
+             "postgres": {"NEAR_CACHE_ENTRIES": "0", "REDIS_URL": "redis://127.0.0.1:1"}}
+    for mode, extra in modes.items():
+        port = free_port()
+        proc = subprocess.Popen([str(BIN / "query-api")], env={**env, **extra, "HTTP_ADDR": f"127.0.0.1:{port}"},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_http(port)
+            url = f"http://127.0.0.1:{port}"
+            wrk(url, work, 3)  # warm-up: caches, connections, prepared statements
+            meter = Meter({**pids, "query-api": (proc.pid, False)}).start()
+            out = wrk(url, work, seconds)
+            used = meter.stop()
+        finally:
+            proc.terminate()
+            proc.wait(30)
+        results[mode] = {"requests": out["requests"], "rps": round(out["requests"] / out["seconds"]),
+                         "p99_ms": out["p99_ms"], "errors": out["errors"],
+                         "cpu_us_per_read": {n: round(s * 1e6 / out["requests"], 1) for n, s in used.items()}}
+        log(f"reads from {mode}: {results[mode]}")
+    return results
+
+
+def wrk(url: str, work: Path, seconds: int) -> dict:
+    out = run(["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", "-s", str(work / "pick.lua"), url],
+              timeout=seconds + 60)
+    m = re.search(r"WRK requests=(\d+) seconds=([\d.]+) p99_ms=([\d.]+) errors=(\d+)", out)
+    if not m:
+        raise SystemExit(f"wrk printed no summary: {out[-400:]}")
+    return {"requests": int(m[1]), "seconds": float(m[2]), "p99_ms": float(m[3]), "errors": int(m[4])}
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(port: int) -> None:
+    import urllib.request
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"query-api on {port} not ready")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="20,000 orders and 5 s read runs")
+    parser.add_argument("--orders", type=int, default=0, help="orders to load (default 100,000)")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    count = args.orders or (20_000 if args.quick else 100_000)
+    seconds = 5 if args.quick else 15
+    stamp = f"{int(time.time())}_{os.getpid()}"
+    db, topic, prefix = f"capacity_{stamp}", f"capacity.{stamp}", f"capacity:{stamp}:"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIM_", "INGEST_", "NEAR_CACHE"))}
+    env.update(DATABASE_URL=db_url(db), KAFKA_BROKERS=BROKERS, REDIS_URL=REDIS_URL, ORDERS_TOPIC=topic,
+               RETRY_TOPIC=f"{topic}.retry", DLQ_TOPIC=f"{topic}.dlq", KAFKA_GROUP=f"capacity-{stamp}",
+               ORDER_CACHE_KEY_PREFIX=prefix, METRICS_ADDR="127.0.0.1:0", RUST_LOG="warn")
+    servers = {"postgres": (listener_pid(int(urlsplit(ADMIN_URL).port or 5432)), True),
+               "redis": (listener_pid(int(urlsplit(REDIS_URL).port or 6379)), False),
+               "kafka": (listener_pid(int(BROKERS.split(",")[0].rsplit(":", 1)[1])), False)}
+    load = os.getloadavg()
+    psql(urlsplit(ADMIN_URL).path.lstrip("/") or "orders", f'CREATE DATABASE "{db}"')
+    work = Path(tempfile.mkdtemp(prefix="capacity-"))
+    try:
+        run([str(BIN / "ingest"), "migrate", "up"], env=env)
+        for t in (topic, f"{topic}.retry", f"{topic}.dlq"):
+            kafka_tool("org.apache.kafka.tools.TopicCommand", "--bootstrap-server", BROKERS, "--create",
+                       "--topic", t, "--partitions", "6", "--replication-factor", "1")
+        log(f"producing {count:,} orders")
+        meter = Meter(servers).start()
+        producer_cpu = produce(env, count, 20241202)
+        producing = meter.stop()
+        kbytes = kafka_bytes(topic)
+        log(f"ingesting {count:,} orders")
+        written = ingest(env, db, count, servers)
+        sizes = storage(db, prefix, count)
+        (work / "uids.txt").write_text(psql(db, "SELECT order_uid FROM orders") + "\n")
+        (work / "pick.lua").write_text(LUA % (work / "uids.txt"))
+        read = reads(env, work, servers, seconds)
+        result = {
+            "orders": count, "load_average_at_start": [round(x, 2) for x in load], "cores": os.cpu_count(),
+            "producer_cpu_us_per_order": round(producer_cpu * 1e6 / count, 1),
+            "kafka_broker_cpu_us_per_order_produced": round(producing["kafka"] * 1e6 / count, 1),
+            "kafka_bytes_per_order": round(kbytes / count),
+            "ingest_wall_orders_per_s": round(count / written["wall_s"]),
+            "ingest_cpu_us_per_order": {n: round(s * 1e6 / count, 1) for n, s in written["cpu_s"].items()},
+            "wal_bytes_per_order": round(written["wal_bytes"] / count), **sizes, "reads": read,
+        }
+    finally:
+        run(["psql", ADMIN_URL, "-X", "-q", "-c", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'])
+        kafka_tool("org.apache.kafka.tools.TopicCommand", "--bootstrap-server", BROKERS, "--delete",
+                   "--if-exists", "--topic", re.escape(topic) + ".*")
+        keys = redis("--scan", "--pattern", f"{prefix}*").split()
+        for i in range(0, len(keys), 500):
+            redis("UNLINK", *keys[i:i + 500])
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
