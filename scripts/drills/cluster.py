@@ -116,8 +116,9 @@ def redis_delete_prefix(prefix: str) -> None:
         try:
             keys = infra.run(["redis-cli", "-h", "127.0.0.1", "-p", str(node["port"]), "--scan", "--pattern",
                               f"{prefix}*"], timeout=60).stdout.split()
-            for key in keys:  # one by one: keys of different slots cannot share a command
-                redis_cli(node["port"], "UNLINK", key)
+            # One command per key (keys of different slots cannot share one), all in one session.
+            infra.run(["redis-cli", "-h", "127.0.0.1", "-p", str(node["port"])], timeout=120,
+                      input_text="".join(f"UNLINK {key}\n" for key in keys))
         except (DrillError, subprocess.TimeoutExpired) as exc:
             log(f"could not clean Redis Cluster keys {prefix}* on {node['port']}: {exc}")
 
