@@ -264,7 +264,8 @@ def replica_faults(pause_at: float, pause_for: float, stop_at: float, stop_for: 
         finally:
             ctx.end_fault()
             infra.stack("start", "postgres-replica")
-        st.update(stopped=reader, readyz=Counter(readyz), restarted=time.time())
+        st.update(stopped=reader, readyz=Counter(readyz), restarted=time.time(),
+                  replica_reads=env.query_metric("order_db_reads_total", source="replica"))
         st["caught_up_s"] = round(time.time() - st["restarted"], 1) if cluster.replica_caught_up(120) else None
         log(f"  replica back at +{time.time() - ctx.t0:.1f} s")
     return fault
@@ -294,14 +295,14 @@ def replica_checks(ctx: Ctx) -> None:
             f"{dict(st['readyz'])}")
     r.check("replica: the replica caught up after its restart (replication slot)", st["caught_up_s"] is not None,
             f"{st['caught_up_s']} s after the start")
-    before = env.query_metric("order_db_reads_total", source="replica")
-    infra.wait_until(lambda: replica_readiness(env) == "200 replica up", 30, 0.5)
-    older = [row[0] for row in infra.psql_rows(env.db, "SELECT order_uid FROM orders ORDER BY random() LIMIT 20")]
-    client = infra.Http(env.http_port)
-    statuses = Counter(client.get(f"/order/{uid}")[0] for uid in older)
-    after = env.query_metric("order_db_reads_total", source="replica")
-    r.check("replica: reads come from the replica again after its restart", after > before and statuses[200] == 20,
-            f"replica reads {before:.0f} → {after:.0f}, statuses {dict(statuses)}")
+    up = infra.wait_until(lambda: replica_readiness(env) == "200 replica up", 30, 0.5)
+    r.check("replica: /readyz shows the replica up again", up is not None, replica_readiness(env))
+    # The common read check (every valid order once, after the restart) went through it.
+    before, after = st["replica_reads"], env.query_metric("order_db_reads_total", source="replica")
+    r.check("replica: reads come from the replica again after its restart",
+            after - before >= len(ctx.manifest.valid) / 2,
+            f"{after - before:.0f} reads answered by the replica since its restart, "
+            f"{env.query_metric('order_db_reads_total', source='primary'):.0f} by the primary in all")
     r.recovery_s = st["caught_up_s"]
     r.info.update(replica_caught_up_s=st["caught_up_s"], readyz=dict(st["readyz"]),
                   recovery_definition="replica start → replayed everything the primary had")
