@@ -26,6 +26,5 @@ drills-quick:
 
 fmt:
 	cargo fmt --all
-lint:
-	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets -- -D warnings
+lint:           ## What CI lints: rustfmt, clippy, ruff, shellcheck, file sizes, cargo-deny
+	scripts/lint.sh

@@ -26,16 +26,15 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-CACHE = Path(os.environ.get("ORDERS_CACHE", Path.home() / ".cache" / "order-pipeline"))
-BIN = Path(os.environ.get("CARGO_TARGET_DIR", CACHE / "target")) / "release"
-JARS = CACHE / "kafka-jars"
-ADMIN_URL = os.environ.get("DATABASE_URL", "postgres://orders:orders@localhost:5432/orders")
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
-BROKERS = os.environ.get("KAFKA_BROKERS", "localhost:9092")
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from pipelinekit import resources as kit  # noqa: E402 - needs the path above
+from pipelinekit.services import BIN, BROKERS, POSTGRES, REDIS, free_port  # noqa: E402
+
 HZ = os.sysconf("SC_CLK_TCK")
 
 
@@ -50,23 +49,12 @@ def run(argv: list[str], env: dict | None = None, timeout: float = 600) -> str:
     return cp.stdout
 
 
-def db_url(db: str) -> str:
-    u = urlsplit(ADMIN_URL)
-    return f"{u.scheme}://{u.netloc}/{db}"
-
-
 def psql(db: str, sql: str) -> str:
-    return run(["psql", db_url(db), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql]).strip()
+    return kit.psql_scalar(db, sql, timeout=300)
 
 
 def redis(*args: str) -> str:
-    return run(["redis-cli", "-u", REDIS_URL, *args]).strip()
-
-
-def kafka_tool(cls: str, *args: str) -> str:
-    return run(["java", "-XX:TieredStopAtLevel=1", "-Xmx512m",
-                f"-Dlog4j2.configurationFile={ROOT / 'scripts/kafka/log4j2-tools.yaml'}",
-                "-cp", f"{JARS}/*", cls, *args])
+    return kit.redis_cli(*args, timeout=60)
 
 
 # ------------------------------------------------------------------------------------- CPU time
@@ -132,8 +120,8 @@ def produce(env: dict, count: int, seed: int) -> float:
 
 
 def kafka_bytes(topic: str) -> int:
-    out = kafka_tool("org.apache.kafka.tools.LogDirsCommand", "--bootstrap-server", BROKERS, "--describe",
-                     "--topic-list", topic)
+    out = kit.kafka_tool("org.apache.kafka.tools.LogDirsCommand", "--bootstrap-server", BROKERS, "--describe",
+                         "--topic-list", topic).stdout
     line = next(x for x in out.splitlines() if x.startswith("{"))
     return sum(p["size"] for broker in json.loads(line)["brokers"] for d in broker["logDirs"]
                for p in d["partitions"] if p["partition"].rsplit("-", 1)[0] == topic)
@@ -163,7 +151,7 @@ def storage(db: str, prefix: str, count: int) -> dict:
     tables = psql(db, "SELECT string_agg(c || '=' || pg_total_relation_size(c::regclass), ' ') FROM "
                       "unnest(ARRAY['orders','deliveries','payments','items']) c")
     sizes = {k: int(v) for k, v in (kv.split("=") for kv in tables.split())}
-    keys = redis("--scan", "--pattern", f"{prefix}*", "--count", "1000").split()[:2000]
+    keys = redis("--scan", "--pattern", f"{prefix}*").split()[:2000]
     usage = [int(redis("MEMORY", "USAGE", k) or 0) for k in keys]
     values = [int(redis("STRLEN", k) or 0) for k in keys[:200]]
     return {"pg_bytes_per_order": {k: round(v / count) for k, v in sizes.items()},
@@ -217,15 +205,7 @@ def wrk(url: str, work: Path, seconds: int) -> dict:
     return {"requests": int(m[1]), "seconds": float(m[2]), "p99_ms": float(m[3]), "errors": int(m[4])}
 
 
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_http(port: int) -> None:
-    import urllib.request
     for _ in range(300):
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
@@ -247,21 +227,20 @@ def main() -> int:
     seconds = 5 if args.quick else 15
     stamp = f"{int(time.time())}_{os.getpid()}"
     db, topic, prefix = f"capacity_{stamp}", f"capacity.{stamp}", f"capacity:{stamp}:"
+    group = f"capacity-{stamp}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SIM_", "INGEST_", "NEAR_CACHE"))}
-    env.update(DATABASE_URL=db_url(db), KAFKA_BROKERS=BROKERS, REDIS_URL=REDIS_URL, ORDERS_TOPIC=topic,
-               RETRY_TOPIC=f"{topic}.retry", DLQ_TOPIC=f"{topic}.dlq", KAFKA_GROUP=f"capacity-{stamp}",
+    env.update(DATABASE_URL=POSTGRES.url(db), KAFKA_BROKERS=BROKERS, REDIS_URL=REDIS.url, ORDERS_TOPIC=topic,
+               RETRY_TOPIC=f"{topic}.retry", DLQ_TOPIC=f"{topic}.dlq", KAFKA_GROUP=group,
                ORDER_CACHE_KEY_PREFIX=prefix, METRICS_ADDR="127.0.0.1:0", RUST_LOG="warn")
-    servers = {"postgres": (listener_pid(int(urlsplit(ADMIN_URL).port or 5432)), True),
-               "redis": (listener_pid(int(urlsplit(REDIS_URL).port or 6379)), False),
+    servers = {"postgres": (listener_pid(int(POSTGRES.port)), True), "redis": (listener_pid(REDIS.port), False),
                "kafka": (listener_pid(int(BROKERS.split(",")[0].rsplit(":", 1)[1])), False)}
     load = os.getloadavg()
-    psql(urlsplit(ADMIN_URL).path.lstrip("/") or "orders", f'CREATE DATABASE "{db}"')
+    scratch = kit.Scratch(databases=[db], topics=[topic, f"{topic}.retry", f"{topic}.dlq"], groups=[group],
+                          key_prefixes=[prefix])
     work = Path(tempfile.mkdtemp(prefix="capacity-"))
     try:
+        scratch.create()
         run([str(BIN / "ingest"), "migrate", "up"], env=env)
-        for t in (topic, f"{topic}.retry", f"{topic}.dlq"):
-            kafka_tool("org.apache.kafka.tools.TopicCommand", "--bootstrap-server", BROKERS, "--create",
-                       "--topic", t, "--partitions", "6", "--replication-factor", "1")
         log(f"producing {count:,} orders")
         meter = Meter(servers).start()
         producer_cpu = produce(env, count, 20241202)
@@ -283,12 +262,7 @@ def main() -> int:
             "wal_bytes_per_order": round(written["wal_bytes"] / count), **sizes, "reads": read,
         }
     finally:
-        run(["psql", ADMIN_URL, "-X", "-q", "-c", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'])
-        kafka_tool("org.apache.kafka.tools.TopicCommand", "--bootstrap-server", BROKERS, "--delete",
-                   "--if-exists", "--topic", re.escape(topic) + ".*")
-        keys = redis("--scan", "--pattern", f"{prefix}*").split()
-        for i in range(0, len(keys), 500):
-            redis("UNLINK", *keys[i:i + 500])
+        scratch.drop()
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:

@@ -11,8 +11,8 @@
 #   redis  a second query-api with its near cache off: every read goes to Redis
 #   miss   a third query-api with its near cache off and no Redis: every read is a PostgreSQL read
 # then checks that two instances (and nginx) serve identical bytes for the same uids, and reads
-# the peak RSS of the hot instance. Targets: hot >= 70% of nginx req/s, hot p99 <= 2x nginx p99,
-# peak RSS <= 60 MB. Prints a table and one `BENCH_JSON {...}` line.
+# the peak RSS of the hot instance. Targets (req/s and p99 against nginx, peak RSS, identical
+# bodies): bench.http.* in scripts/pipelinekit/targets.py. Prints a table and one `BENCH_JSON` line.
 #
 # All processes share the machine's cores with wrk (and whatever else runs), so absolute numbers
 # are low and drift; hot, nginx and redis runs therefore alternate for several rounds and the
@@ -28,13 +28,9 @@ ROUNDS=3
 THREADS=2
 CONNECTIONS=64
 
-for arg in "$@"; do
-  case "$arg" in
-    --quick) COUNT=2000; DURATION=3s; ROUNDS=1 ;;
-    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
-    *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
-  esac
-done
+bench_args 20 "$@"
+if [ "$QUICK" = 1 ]; then COUNT=2000; DURATION=3s; ROUNDS=1; fi
+eval "$(kit targets --shell bench.http)" # TARGET_HOT_VS_NGINX_RPS, _P99, TARGET_PEAK_RSS_MB
 
 for tool in wrk nginx; do
   if ! command -v "$tool" >/dev/null && [[ ! -x /usr/sbin/$tool ]]; then
@@ -55,18 +51,12 @@ DB_NAME=""
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  [[ -n "$DB_NAME" ]] && "$TARGET_DIR/release/examples/bench_seed" drop --db "$DB_NAME" 2>/dev/null || true
-  if command -v redis-cli >/dev/null; then
-    redis-cli -u "${REDIS_URL:-redis://127.0.0.1:6379}" --scan --pattern "${PREFIX}*" 2>/dev/null |
-      xargs -r -n 500 redis-cli -u "${REDIS_URL:-redis://127.0.0.1:6379}" del >/dev/null 2>&1 || true
-  fi
+  kit scratch drop ${DB_NAME:+--db "$DB_NAME"} --prefix "$PREFIX" || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+free_port() { kit free-port; }
 
 wait_ready() { # url
   for _ in $(seq 1 100); do
@@ -78,7 +68,7 @@ wait_ready() { # url
 
 start_api() { # port, extra env...
   local port="$1"; shift
-  env HTTP_ADDR="127.0.0.1:$port" DATABASE_URL="$DATABASE_URL" ORDER_CACHE_KEY_PREFIX="$PREFIX" \
+  env HTTP_ADDR="127.0.0.1:$port" DATABASE_URL="$API_DB_URL" ORDER_CACHE_KEY_PREFIX="$PREFIX" \
     ORDER_CACHE_TTL_SECS=900 RUST_LOG=warn "$@" "$TARGET_DIR/release/query-api" \
     >>"$WORK/query-api.log" 2>&1 &
   PIDS+=($!)
@@ -90,8 +80,12 @@ log "building query-api and the bench helper (release)"
 (cd "$ROOT" && cargo build --release -q -p query-api --bin query-api --example bench_seed)
 
 log "storing $COUNT synthetic orders in a fresh database"
-eval "$("$TARGET_DIR/release/examples/bench_seed" seed --count "$COUNT" --dir "$WORK")"
-export DATABASE_URL
+# The seeded database's URL goes to query-api only: DATABASE_URL itself stays the server's admin
+# URL, the one `kit` connects to when it drops that database.
+seeded="$("$TARGET_DIR/release/examples/bench_seed" seed --count "$COUNT" --dir "$WORK")"
+DB_NAME="$(sed -n 's/^DB_NAME=//p' <<<"$seeded")"
+API_DB_URL="$(sed -n 's/^DATABASE_URL=//p' <<<"$seeded")"
+[[ -n "$DB_NAME" && -n "$API_DB_URL" ]] || { echo "bench_seed printed no database: $seeded" >&2; exit 1; }
 # nginx workers run as an unprivileged user when started as root: let them read the files.
 chmod 755 "$WORK" && chmod -R a+rX "$WORK/www"
 
@@ -145,11 +139,8 @@ median() { # name column -> prints the median of that column over the rounds
   awk -v c="$2" '{print $c}' "$WORK/res_$1" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
 }
 
-summarize() { # name -> sets <name>_rps, _p50, _p99, _cpu
-  printf -v "${1}_rps" '%s' "$(median "$1" 1)"
-  printf -v "${1}_p50" '%s' "$(median "$1" 2)"
-  printf -v "${1}_p99" '%s' "$(median "$1" 3)"
-  printf -v "${1}_cpu" '%s' "$(median "$1" 4)"
+medians() { # name -> "rps p50 p99 cpu", each the median over the rounds
+  echo "$(median "$1" 1) $(median "$1" 2) $(median "$1" 3) $(median "$1" 4)"
 }
 
 # nginx: foreground master, two workers like query-api's two runtime threads, same keep-alive.
@@ -202,7 +193,9 @@ for round in $(seq 1 "$ROUNDS"); do
   run_wrk nginx "http://127.0.0.1:$NGINX_PORT" "$NGINX_PID" "${NGINX_WORKERS[@]}"
   run_wrk redis "$REDIS_API" "$REDIS_PID"
 done
-summarize hot; summarize nginx; summarize redis
+read -r hot_rps hot_p50 hot_p99 hot_cpu < <(medians hot)
+read -r nginx_rps nginx_p50 nginx_p99 nginx_cpu < <(medians nginx)
+read -r redis_rps redis_p50 redis_p99 redis_cpu < <(medians redis)
 
 MISS_PORT="$(free_port)"
 start_api "$MISS_PORT" NEAR_CACHE_ENTRIES=0 REDIS_URL=redis://127.0.0.1:1
@@ -212,7 +205,7 @@ MISS_PID=$LAST_PID
 # how long it takes to notice that Redis is gone.
 for uid in $(head -5 "$WORK/uids.txt"); do curl -fsS -o /dev/null "$MISS_API/order/$uid"; done
 run_wrk miss "$MISS_API" "$MISS_PID"
-summarize miss
+read -r miss_rps miss_p50 miss_p99 miss_cpu < <(medians miss)
 miss_db_reads="$(curl -fsS "$MISS_API/metrics" | awk '$1 ~ /^order_db_reads_total($|\{)/ {n += $2} END {print n + 0}')"
 
 log "comparing bodies across instances and nginx"
@@ -226,7 +219,6 @@ peak_rss_mb="$(awk -v kb="$hwm_kb" 'BEGIN {printf "%.1f", kb / 1024}')"
 rps_ratio="$(awk -v a="$hot_rps" -v b="$nginx_rps" 'BEGIN {printf "%.2f", a / b}')"
 p99_ratio="$(awk -v a="$hot_p99" -v b="$nginx_p99" 'BEGIN {printf "%.2f", a / b}')"
 cpu_ratio="$(awk -v a="$hot_cpu" -v b="$nginx_cpu" 'BEGIN {printf "%.2f", a / b}')"
-verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN {ok = (dir == "ge") ? v >= t : v <= t; print ok ? "ok" : "MISSED"}'; }
 
 printf '\n%-36s %10s %9s %9s %12s\n' "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, median of $ROUNDS" "req/s" "p50 ms" "p99 ms" "CPU us/req"
 row() { printf '%-36s %10.0f %9.3f %9.3f %12.1f\n' "$1" "$2" "$3" "$4" "$5"; }
@@ -234,15 +226,18 @@ row "query-api hot (memory, redis behind)" "$hot_rps" "$hot_p50" "$hot_p99" "$ho
 row "nginx static files" "$nginx_rps" "$nginx_p50" "$nginx_p99" "$nginx_cpu"
 row "query-api redis (near cache off)" "$redis_rps" "$redis_p50" "$redis_p99" "$redis_cpu"
 row "query-api miss (postgres only)" "$miss_rps" "$miss_p50" "$miss_p99" "$miss_cpu"
-printf '\nreq/s ratio hot/nginx  %s (target >= 0.70: %s)\n' "$rps_ratio" "$(verdict "$rps_ratio" 0.70 ge)"
-printf 'p99 ratio hot/nginx    %s (target <= 2.00: %s)\n' "$p99_ratio" "$(verdict "$p99_ratio" 2.0 le)"
+printf '\nreq/s ratio hot/nginx  %s (target >= %s: %s)\n' "$rps_ratio" "$TARGET_HOT_VS_NGINX_RPS" \
+  "$(judge bench.http.hot_vs_nginx_rps "$rps_ratio")"
+printf 'p99 ratio hot/nginx    %s (target <= %s: %s)\n' "$p99_ratio" "$TARGET_HOT_VS_NGINX_P99" \
+  "$(judge bench.http.hot_vs_nginx_p99 "$p99_ratio")"
 printf 'CPU per request        %sx nginx (server CPU time per answered request)\n' "$cpu_ratio"
-printf 'peak RSS (VmHWM)       %s MB (target <= 60: %s)\n' "$peak_rss_mb" "$(verdict "$peak_rss_mb" 60 le)"
+printf 'peak RSS (VmHWM)       %s MB (target <= %s: %s)\n' "$peak_rss_mb" "$TARGET_PEAK_RSS_MB" \
+  "$(judge bench.http.peak_rss_mb "$peak_rss_mb")"
 printf 'identical bodies       %s uids x 4 servers, %s differing\n' "$checked" "$differing"
 printf 'miss run db reads      %s\n\n' "$miss_db_reads"
 
-printf 'BENCH_JSON {"orders":%d,"duration":"%s","rounds":%d,"connections":%d,"hot_rps":%.0f,"hot_p50_ms":%s,"hot_p99_ms":%s,"nginx_rps":%.0f,"nginx_p50_ms":%s,"nginx_p99_ms":%s,"rps_ratio":%s,"rps_ratio_target":0.7,"p99_ratio":%s,"p99_ratio_target":2.0,"hot_cpu_us_per_req":%s,"nginx_cpu_us_per_req":%s,"cpu_ratio":%s,"redis_rps":%.0f,"redis_p99_ms":%s,"miss_rps":%.0f,"miss_p50_ms":%s,"miss_p99_ms":%s,"miss_db_reads":%s,"identical_checked":%d,"identical_differing":%d,"peak_rss_mb":%s,"rss_target_mb":60}\n' \
+printf 'BENCH_JSON {"orders":%d,"duration":"%s","rounds":%d,"connections":%d,"hot_rps":%.0f,"hot_p50_ms":%s,"hot_p99_ms":%s,"nginx_rps":%.0f,"nginx_p50_ms":%s,"nginx_p99_ms":%s,"rps_ratio":%s,"rps_ratio_target":%s,"p99_ratio":%s,"p99_ratio_target":%s,"hot_cpu_us_per_req":%s,"nginx_cpu_us_per_req":%s,"cpu_ratio":%s,"redis_rps":%.0f,"redis_p99_ms":%s,"miss_rps":%.0f,"miss_p50_ms":%s,"miss_p99_ms":%s,"miss_db_reads":%s,"identical_checked":%d,"identical_differing":%d,"peak_rss_mb":%s,"rss_target_mb":%s}\n' \
   "$COUNT" "$DURATION" "$ROUNDS" "$CONNECTIONS" "$hot_rps" "$hot_p50" "$hot_p99" "$nginx_rps" "$nginx_p50" "$nginx_p99" \
-  "$rps_ratio" "$p99_ratio" "$hot_cpu" "$nginx_cpu" "$cpu_ratio" "$redis_rps" "$redis_p99" "$miss_rps" "$miss_p50" "$miss_p99" "${miss_db_reads:-0}" \
-  "$checked" "$differing" "$peak_rss_mb"
-[[ "$differing" == 0 ]]
+  "$rps_ratio" "$TARGET_HOT_VS_NGINX_RPS" "$p99_ratio" "$TARGET_HOT_VS_NGINX_P99" "$hot_cpu" "$nginx_cpu" "$cpu_ratio" "$redis_rps" "$redis_p99" "$miss_rps" "$miss_p50" "$miss_p99" "${miss_db_reads:-0}" \
+  "$checked" "$differing" "$peak_rss_mb" "$TARGET_PEAK_RSS_MB"
+[[ "$(judge bench.http.differing_bodies "$differing")" == meets ]]

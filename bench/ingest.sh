@@ -11,32 +11,24 @@
 # order (excluding the consumer-group join, which is fixed start-up cost) to the last one; the
 # wall time including start-up is printed too. The reference exports the stored rows and loads
 # them with COPY (one transaction, same indexes and foreign keys) into a second fresh database.
-# Targets: ingest >= 40% of COPY; ingest peak RSS (VmHWM) <= 150 MB. Needs the local stack
-# (scripts/stack.sh up). Prints a table and one `BENCH_JSON {...}` line.
+# Targets (ingest / COPY, peak RSS): bench.ingest.* in scripts/pipelinekit/targets.py. Needs the
+# local stack (scripts/stack.sh up). Prints a table and one `BENCH_JSON {...}` line.
 set -euo pipefail
 
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-ADMIN_URL="${DATABASE_URL:-postgres://orders:orders@localhost:5432/orders}"
 REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 PARTITIONS=6
 COUNT=100000
 SEED=20240602
 
-for arg in "$@"; do
-  case "$arg" in
-    --quick) COUNT=20000 ;;
-    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
-    *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
-  esac
-done
+bench_args 15 "$@"
+if [ "$QUICK" = 1 ]; then COUNT=20000; fi
+eval "$(kit targets --shell bench.ingest)" # TARGET_VS_COPY, TARGET_PEAK_RSS_MB
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-db_url() { # database name -> URL on the admin server
-  local base="${ADMIN_URL%%\?*}"
-  printf '%s/%s' "${base%/*}" "$1"
-}
+db_url() { kit db-url "$1"; }
 
 require_kafka
 
@@ -47,18 +39,13 @@ COPY_DB="bench_copy_$RUN_ID"
 PREFIX="bench:$RUN_ID:"
 TOPIC_BASE="bench.ingest.$RUN_ID"
 TOPICS=("$TOPIC_BASE.orders" "$TOPIC_BASE.retry" "$TOPIC_BASE.dlq")
+GROUP="$TOPIC_BASE.group"
+SCRATCH=(--db "$DB" --db "$COPY_DB" --topic "${TOPICS[0]}" --topic "${TOPICS[1]}" --topic "${TOPICS[2]}"
+  --group "$GROUP" --prefix "$PREFIX" --partitions "$PARTITIONS")
 INGEST_PID=""
 cleanup() {
-  [ -n "$INGEST_PID" ] && kill "$INGEST_PID" 2>/dev/null && wait "$INGEST_PID" 2>/dev/null || true
-  for topic in "${TOPICS[@]}"; do
-    kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$BROKERS" --delete --topic "$topic" \
-      >/dev/null 2>&1 || true
-  done
-  for db in "$DB" "$COPY_DB"; do
-    psql -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
-  done
-  redis-cli -u "$REDIS_URL" --scan --pattern "${PREFIX}*" 2>/dev/null |
-    xargs -r -n 1000 redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true
+  if [ -n "$INGEST_PID" ]; then kill "$INGEST_PID" 2>/dev/null && wait "$INGEST_PID" 2>/dev/null; fi
+  kit scratch drop "${SCRATCH[@]}" || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -70,13 +57,9 @@ INGEST="$TARGET_DIR/release/ingest"
 SIM="$TARGET_DIR/release/producer-sim"
 
 log "fresh databases $DB, $COPY_DB and topics $TOPIC_BASE.* ($PARTITIONS partitions)"
+kit scratch create "${SCRATCH[@]}"
 for db in "$DB" "$COPY_DB"; do
-  psql -q "$ADMIN_URL" -c "CREATE DATABASE \"$db\"" >/dev/null
   DATABASE_URL="$(db_url "$db")" RUST_LOG=warn "$INGEST" migrate up >/dev/null
-done
-for topic in "${TOPICS[@]}"; do
-  kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$BROKERS" --create \
-    --topic "$topic" --partitions "$PARTITIONS" --replication-factor 1 >/dev/null
 done
 
 log "pre-loading $COUNT orders with producer-sim"
@@ -89,11 +72,11 @@ count_cached() {
   redis-cli -u "$REDIS_URL" --scan --pattern "${PREFIX}order:*" | wc -l
 }
 
-METRICS_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+METRICS_PORT="$(kit free-port)"
 log "starting ingest (metrics on 127.0.0.1:$METRICS_PORT)"
 START="$(now)"
 KAFKA_BROKERS="$BROKERS" ORDERS_TOPIC="${TOPICS[0]}" RETRY_TOPIC="${TOPICS[1]}" DLQ_TOPIC="${TOPICS[2]}" \
-  KAFKA_GROUP="$TOPIC_BASE.group" DATABASE_URL="$(db_url "$DB")" REDIS_URL="$REDIS_URL" \
+  KAFKA_GROUP="$GROUP" DATABASE_URL="$(db_url "$DB")" REDIS_URL="$REDIS_URL" \
   ORDER_CACHE_KEY_PREFIX="$PREFIX" METRICS_ADDR="127.0.0.1:$METRICS_PORT" RUST_LOG=warn \
   "$INGEST" run >"$WORK/ingest.log" 2>&1 &
 INGEST_PID=$!
@@ -147,15 +130,15 @@ ITEMS="$(psql -qtA "$SRC" -c "SELECT count(*) FROM items")"
 
 RATIO="$(awk -v a="$INGEST_RPS" -v b="$COPY_RPS" 'BEGIN { printf "%.2f", a / b }')"
 RSS_MB="$(awk -v k="$RSS_KB" 'BEGIN { printf "%.1f", k / 1024 }')"
-RATIO_OK="$(awk -v r="$RATIO" 'BEGIN { print (r >= 0.4) ? "meets" : "below" }')"
-RSS_OK="$(awk -v m="$RSS_MB" 'BEGIN { print (m <= 150) ? "meets" : "above" }')"
+RATIO_OK="$(judge bench.ingest.vs_copy "$RATIO")"
+RSS_OK="$(judge bench.ingest.peak_rss_mb "$RSS_MB")"
 
 echo
 printf '%-44s %10s orders/s\n' "ingest (Kafka -> PostgreSQL, from first row)" "$INGEST_RPS"
 printf '%-44s %10s orders/s\n' "ingest (including start-up and group join)" "$WALL_RPS"
 printf '%-44s %10s orders/s\n' "COPY of the same rows ($ITEMS items)" "$COPY_RPS"
-printf 'ratio ingest / COPY: %s (%s the 0.40 target)\n' "$RATIO" "$RATIO_OK"
-printf 'ingest peak RSS (VmHWM): %s MB (%s the 150 MB target)\n' "$RSS_MB" "$RSS_OK"
-printf 'BENCH_JSON {"orders":%d,"partitions":%d,"ingest_rps":%d,"ingest_wall_rps":%d,"copy_rps":%d,"ratio":%s,"ratio_target":0.4,"peak_rss_mb":%s,"rss_target_mb":150,"stored_secs":%s,"cached_secs":%s,"copy_secs":%s}\n' \
-  "$COUNT" "$PARTITIONS" "$INGEST_RPS" "$WALL_RPS" "$COPY_RPS" "$RATIO" "$RSS_MB" "$STEADY_SECS" \
+printf 'ratio ingest / COPY: %s (%s the %s target)\n' "$RATIO" "$RATIO_OK" "$TARGET_VS_COPY"
+printf 'ingest peak RSS (VmHWM): %s MB (%s the %s MB target)\n' "$RSS_MB" "$RSS_OK" "$TARGET_PEAK_RSS_MB"
+printf 'BENCH_JSON {"orders":%d,"partitions":%d,"ingest_rps":%d,"ingest_wall_rps":%d,"copy_rps":%d,"ratio":%s,"ratio_target":%s,"peak_rss_mb":%s,"rss_target_mb":%s,"stored_secs":%s,"cached_secs":%s,"copy_secs":%s}\n' \
+  "$COUNT" "$PARTITIONS" "$INGEST_RPS" "$WALL_RPS" "$COPY_RPS" "$RATIO" "$TARGET_VS_COPY" "$RSS_MB" "$TARGET_PEAK_RSS_MB" "$STEADY_SECS" \
   "$(elapsed "$START" "$CACHED")" "$COPY_SECS"

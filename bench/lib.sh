@@ -1,13 +1,23 @@
-# Shared by the benchmark scripts (sourced, not run): where things are, logging, and the Kafka
-# tools from the jars scripts/stack.sh caches. Set KAFKA_HEAP (e.g. "-Xms256m -Xmx1g") before
-# sourcing to size the JVM of the Kafka tools.
+# Shared by the benchmark scripts (sourced, not run): where things are, logging, the Kafka tools
+# from the jars scripts/stack.sh caches, and `kit`, the layer bench/ shares with the drills
+# (scripts/pipelinekit: throw-away databases, topics, groups and Redis prefixes; the targets).
+# Set KAFKA_HEAP (e.g. "-Xms256m -Xmx1g") before sourcing to size the JVM of the Kafka tools.
+# shellcheck shell=bash
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+export TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 JARS="${ORDERS_CACHE:-$HOME/.cache/order-pipeline}/kafka-jars"
 BROKERS="${KAFKA_BROKERS:-localhost:9092}"
 KAFKA_HEAP="${KAFKA_HEAP:--Xms128m -Xmx512m}"
 
 log() { printf '[bench] %s\n' "$*" >&2; }
+
+kit() { # python3 -m pipelinekit ...
+  PYTHONPATH="$ROOT/scripts${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1 python3 -m pipelinekit "$@"
+}
+
+judge() { # target-key value -> "meets" or "misses"
+  kit targets judge "$1" "$2"
+}
 
 kafka_java() { # runs a Kafka class with the cached jars
   # shellcheck disable=SC2086 # KAFKA_HEAP holds two JVM flags
@@ -18,4 +28,18 @@ require_kafka() { # the jars and a reachable broker, or a clear exit
   [ -d "$JARS" ] || { echo "no Kafka jars in $JARS: run scripts/stack.sh up first" >&2; exit 1; }
   (exec 3<>"/dev/tcp/${BROKERS%%:*}/${BROKERS##*:}") 2>/dev/null ||
     { echo "no broker at $BROKERS: run scripts/stack.sh up first" >&2; exit 1; }
+}
+
+# Reads the --quick/--help arguments every component benchmark takes; QUICK=1 after --quick.
+# Usage: bench_args HELP_LAST_LINE "$@"
+export QUICK=0 # read by the scripts that source this file
+bench_args() {
+  local help_end="$1" arg; shift
+  for arg in "$@"; do
+    case "$arg" in
+      --quick) QUICK=1 ;;
+      -h | --help) sed -n "2,${help_end}p" "$0"; exit 0 ;;
+      *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
+    esac
+  done
 }

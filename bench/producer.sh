@@ -5,8 +5,8 @@
 #   bench/producer.sh            500,000 records each
 #   bench/producer.sh --quick    50,000 records each
 #
-# Needs the local stack (scripts/stack.sh up). Prints records/s for both, the ratio (target:
-# producer-sim >= 80% of ProducerPerformance) and one `BENCH_JSON {...}` line for tooling.
+# Needs the local stack (scripts/stack.sh up). Prints records/s for both, the ratio (its target:
+# bench.producer.vs_java in scripts/pipelinekit/targets.py) and one `BENCH_JSON {...}` line.
 #
 # On fairness: with --record-size, ProducerPerformance fills every record with fresh random
 # letters (which lz4 barely compresses) and sends no key or headers; producer-sim generates each
@@ -22,33 +22,24 @@ RECORDS=500000
 SEED=20240601
 BASE_TIME=2025-06-01T12:00:00Z
 
-for arg in "$@"; do
-  case "$arg" in
-    --quick) RECORDS=50000 ;;
-    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
-    *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
-  esac
-done
+bench_args 14 "$@"
+if [ "$QUICK" = 1 ]; then RECORDS=50000; fi
+eval "$(kit targets --shell bench.producer)" # TARGET_VS_JAVA
 
 require_kafka
 
 WORK="$(mktemp -d)"
 RUN_ID="$(date +%s)-$$"
-TOPICS=()
+# One fresh topic per run: producer-sim's, then ProducerPerformance's with fixed-size and with
+# our orders as payload.
+SIM_TOPIC="bench.sim.$RUN_ID"
+java_topic() { printf 'bench.java.%s.%s' "$1" "$RUN_ID"; }
+SCRATCH=(--topic "$SIM_TOPIC" --topic "$(java_topic fixed)" --topic "$(java_topic orders)" --partitions "$PARTITIONS")
 cleanup() {
-  for topic in "${TOPICS[@]}"; do
-    kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$BROKERS" --delete --topic "$topic" \
-      >/dev/null 2>&1 || true
-  done
+  kit scratch drop "${SCRATCH[@]}" || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-fresh_topic() { # name
-  kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$BROKERS" --create \
-    --topic "$1" --partitions "$PARTITIONS" --replication-factor 1 >/dev/null
-  TOPICS+=("$1")
-}
 
 log "building producer-sim (release)"
 (cd "$ROOT" && cargo build --release -q -p producer-sim)
@@ -59,8 +50,8 @@ SIM="$TARGET_DIR/release/producer-sim"
 RECORD_SIZE=$(( $(wc -c <"$WORK/orders.jsonl") / $(wc -l <"$WORK/orders.jsonl") - 1 ))
 log "mean order value: $RECORD_SIZE bytes; $RECORDS records per run; $PARTITIONS partitions"
 
-SIM_TOPIC="bench.sim.$RUN_ID"
-fresh_topic "$SIM_TOPIC"
+log "creating topics ($PARTITIONS partitions)"
+kit scratch create "${SCRATCH[@]}"
 log "producer-sim → $SIM_TOPIC"
 "$SIM" --kafka-brokers "$BROKERS" --topic "$SIM_TOPIC" --rate 0 --count "$RECORDS" \
   --seed "$SEED" --base-time "$BASE_TIME" 2>"$WORK/sim.err" >/dev/null || {
@@ -73,9 +64,9 @@ log "$SIM_SUMMARY"
 
 # Runs ProducerPerformance on a fresh topic; prints its records/s. Extra arguments pick the payload.
 java_perf() { # label, payload arguments...
-  local label="$1" topic="bench.java.$1.$RUN_ID"
+  local label="$1" topic
+  topic="$(java_topic "$1")"
   shift
-  fresh_topic "$topic"
   log "ProducerPerformance ($label) → $topic"
   kafka_java org.apache.kafka.tools.ProducerPerformance --topic "$topic" --num-records "$RECORDS" \
     "$@" --throughput -1 --producer-props bootstrap.servers="$BROKERS" acks=all \
@@ -91,13 +82,13 @@ JAVA_FILE_RPS="$(java_perf orders --payload-file "$WORK/orders.jsonl")"
 
 RATIO="$(awk -v a="$SIM_RPS" -v b="$JAVA_RPS" 'BEGIN { printf "%.2f", a / b }')"
 RATIO_FILE="$(awk -v a="$SIM_RPS" -v b="$JAVA_FILE_RPS" 'BEGIN { printf "%.2f", a / b }')"
-VERDICT="$(awk -v r="$RATIO" 'BEGIN { print (r >= 0.8) ? "meets" : "below" }')"
+VERDICT="$(judge bench.producer.vs_java "$RATIO")"
 
 echo
 printf '%-46s %10s records/s\n' "producer-sim (generated orders, key+headers)" "$SIM_RPS"
 printf '%-46s %10s records/s\n' "ProducerPerformance (--record-size $RECORD_SIZE)" "$JAVA_RPS"
 printf '%-46s %10s records/s\n' "ProducerPerformance (--payload-file orders)" "$JAVA_FILE_RPS"
-printf 'ratio producer-sim / ProducerPerformance: %s (%s the 0.80 target); vs payload-file run: %s\n' \
-  "$RATIO" "$VERDICT" "$RATIO_FILE"
-printf 'BENCH_JSON {"records":%d,"partitions":%d,"record_size":%d,"producer_sim_rps":%d,"java_perf_rps":%d,"java_perf_payload_file_rps":%d,"ratio":%s,"ratio_payload_file":%s,"target":0.8}\n' \
-  "$RECORDS" "$PARTITIONS" "$RECORD_SIZE" "$SIM_RPS" "$JAVA_RPS" "$JAVA_FILE_RPS" "$RATIO" "$RATIO_FILE"
+printf 'ratio producer-sim / ProducerPerformance: %s (%s the %s target); vs payload-file run: %s\n' \
+  "$RATIO" "$VERDICT" "$TARGET_VS_JAVA" "$RATIO_FILE"
+printf 'BENCH_JSON {"records":%d,"partitions":%d,"record_size":%d,"producer_sim_rps":%d,"java_perf_rps":%d,"java_perf_payload_file_rps":%d,"ratio":%s,"ratio_payload_file":%s,"target":%s}\n' \
+  "$RECORDS" "$PARTITIONS" "$RECORD_SIZE" "$SIM_RPS" "$JAVA_RPS" "$JAVA_FILE_RPS" "$RATIO" "$RATIO_FILE" "$TARGET_VS_JAVA"

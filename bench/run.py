@@ -8,17 +8,22 @@ each benchmark stays runnable on its own. Benchmarks are not tests: the verdicts
 never turned into a failing exit code (a failing *script* does fail the run).
 """
 
+import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-QUICK = "--quick" in sys.argv[1:]
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.dont_write_bytecode = True  # no __pycache__ in the checkout
+
+from pipelinekit.targets import Target, target  # noqa: E402 - needs the path above
+
+QUICK = False  # --quick, set in __main__
 TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 
 
@@ -49,16 +54,29 @@ def peak_rss_mb(command):
     return usage.ru_maxrss / 1024.0
 
 
-def row(figure, unit, ours, reference=None, reference_is="", target=None, higher_is_better=True):
+def row(figure, unit, ours, reference=None, reference_is="", goal: Target | None = None):
+    """One line of the table; `goal` judges the ratio when there is a reference, else `ours`."""
     ratio = None if not reference else ours / reference
     verdict = "-"
-    if target is not None:
-        measured = ratio if reference else ours
-        verdict = "pass" if (measured >= target if higher_is_better else measured <= target) else "FAIL"
+    if goal is not None:
+        verdict = "pass" if goal.met(ratio if reference else ours) else "FAIL"
     return {"figure": figure, "unit": unit, "ours": ours, "reference": reference,
             "reference_is": reference_is, "ratio": ratio,
-            "target": target, "target_is": ("≥ " if higher_is_better else "≤ ") + str(target) if target is not None else None,
+            "target": goal.bound if goal else None, "target_is": goal.text if goal else None,
             "verdict": verdict}
+
+
+def print_table(rows, machine):
+    print(f"\nResults ({'quick' if QUICK else 'full'} run; {machine['cores']} cores, {machine['memory_gib']} GiB)")
+    header = (f"{'figure':<46} {'unit':<10} {'ours':>10} {'reference':>10} {'ratio':>6} {'target':>7}"
+              "  verdict  reference is")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        ref = f"{r['reference']:.0f}" if isinstance(r["reference"], (int, float)) and r["reference"] else "-"
+        ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "-"
+        print(f"{r['figure']:<46} {r['unit']:<10} {r['ours']:>10.1f} {ref:>10} {ratio:>6}"
+              f" {r['target_is'] or '-':>7}  {r['verdict']:<7}  {r['reference_is']}")
 
 
 def main():
@@ -69,58 +87,60 @@ def main():
                     "-p", "ingest", "-p", "query-api", "-p", "producer-sim"],
                    cwd=ROOT, check=True)
 
-    store_env = {"BENCH_ORDERS": "5000", "BENCH_SINGLES": "300", "BENCH_READ_SECS": "3", "BENCH_ROUNDS": "2"} if QUICK else {}
+    store_env = {"BENCH_ORDERS": "5000", "BENCH_SINGLES": "300", "BENCH_READ_SECS": "3",
+                 "BENCH_ROUNDS": "2"} if QUICK else {}
     store = run_bench("store", [str(TARGET_DIR / "release/examples/store_bench")], store_env)
     for figure, values in store.items():
         if not isinstance(values, dict):
             continue
-        target = 0.5 if "1000" in figure and "store" in figure else None
+        goal = target("bench.store.batch1000_vs_copy") if "1000" in figure and "store" in figure else None
         rows.append(row(f"repository {figure}", values["unit"], values["ours"], values["reference"],
-                        values["reference_is"], target))
+                        values["reference_is"], goal))
     read_by_uid = next((v["ours"] for k, v in store.items() if isinstance(v, dict) and k.startswith("get")), None)
 
     quick = ["--quick"] if QUICK else []
     ingest = run_bench("ingest", ["bench/ingest.sh", *quick])
     rows.append(row(f"ingest end-to-end, {ingest['orders']} backlog", "orders/s", ingest["ingest_rps"],
-                    ingest["copy_rps"], "plain binary COPY of the same rows", ingest["ratio_target"]))
-    rows.append(row("ingest peak RSS", "MB", ingest["peak_rss_mb"], target=ingest["rss_target_mb"], higher_is_better=False))
+                    ingest["copy_rps"], "plain binary COPY of the same rows", target("bench.ingest.vs_copy")))
+    rows.append(row("ingest peak RSS", "MB", ingest["peak_rss_mb"], goal=target("bench.ingest.peak_rss_mb")))
 
     http = run_bench("http", ["bench/http.sh", *quick])
     rows.append(row("query-api cache hits", "req/s", http["hot_rps"], http["nginx_rps"],
-                    "nginx, same JSON as static files", http["rps_ratio_target"]))
+                    "nginx, same JSON as static files", target("bench.http.hot_vs_nginx_rps")))
     rows.append(row("query-api cache-hit p99", "ms", http["hot_p99_ms"], http["nginx_p99_ms"],
-                    "nginx p99", http["p99_ratio_target"], higher_is_better=False))
+                    "nginx p99", target("bench.http.hot_vs_nginx_p99")))
     rows.append(row("query-api Redis reads (no near cache)", "req/s", http["redis_rps"], http["nginx_rps"], "nginx"))
     rows.append(row("query-api cache misses (PostgreSQL)", "req/s", http["miss_rps"], read_by_uid,
                     "repository read-by-uid, 16 readers"))
-    rows.append(row("two instances, differing bodies", "uids", http["identical_differing"], target=0, higher_is_better=False))
-    rows.append(row("query-api peak RSS", "MB", http["peak_rss_mb"], target=http["rss_target_mb"], higher_is_better=False))
+    rows.append(row("two instances, differing bodies", "uids", http["identical_differing"],
+                    goal=target("bench.http.differing_bodies")))
+    rows.append(row("query-api peak RSS", "MB", http["peak_rss_mb"], goal=target("bench.http.peak_rss_mb")))
 
     producer = run_bench("producer", ["bench/producer.sh", *quick])
     rows.append(row(f"producer-sim, {producer['records']} records", "records/s", producer["producer_sim_rps"],
-                    producer["java_perf_rps"], "Kafka ProducerPerformance, same size/acks", producer["target"]))
+                    producer["java_perf_rps"], "Kafka ProducerPerformance, same size/acks",
+                    target("bench.producer.vs_java")))
     rows.append(row("producer-sim vs Java sending the same orders", "records/s", producer["producer_sim_rps"],
                     producer["java_perf_payload_file_rps"], "ProducerPerformance --payload-file"))
-    rows.append(row("producer-sim peak RSS (--print 20k)", "MB",
-                    peak_rss_mb([str(TARGET_DIR / "release/producer-sim"), "--print", "--count", "20000", "--rate", "0", "--seed", "1"])))
+    sim = [str(TARGET_DIR / "release/producer-sim"), "--print", "--count", "20000", "--rate", "0", "--seed", "1"]
+    rows.append(row("producer-sim peak RSS (--print 20k)", "MB", peak_rss_mb(sim)))
 
-    machine = {"cores": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+    machine = {"cores": os.cpu_count(),
+               "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
                "kernel": platform.release(), "load_avg_1m": os.getloadavg()[0]}
-    print(f"\nResults ({'quick' if QUICK else 'full'} run; {machine['cores']} cores, {machine['memory_gib']} GiB)")
-    header = f"{'figure':<46} {'unit':<10} {'ours':>10} {'reference':>10} {'ratio':>6} {'target':>7}  verdict  reference is"
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        ref = f"{r['reference']:.0f}" if isinstance(r["reference"], (int, float)) and r["reference"] else "-"
-        ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "-"
-        print(f"{r['figure']:<46} {r['unit']:<10} {r['ours']:>10.1f} {ref:>10} {ratio:>6} {r['target_is'] or '-':>7}  {r['verdict']:<7}  {r['reference_is']}")
+    print_table(rows, machine)
     results = ROOT / "bench/results"
     results.mkdir(parents=True, exist_ok=True)
     out = results / time.strftime("%Y%m%dT%H%M%S.json")
+    raw = {"store": store, "ingest": ingest, "http": http, "producer": producer}
     out.write_text(json.dumps({"mode": "quick" if QUICK else "full", "machine": machine, "rows": rows,
-                               "raw": {"store": store, "ingest": ingest, "http": http, "producer": producer}}, indent=2))
+                               "raw": raw}, indent=2))
     print(f"\nwritten {out.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="bench/run.sh", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller data sets: a sanity check (< 5 min)")
+    QUICK = parser.parse_args().quick
     main()

@@ -14,13 +14,15 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 # shellcheck source=scripts/env.sh
 source scripts/env.sh
+# The runner is the package scripts/drills, next to the layer it shares with bench/ (scripts/pipelinekit).
+export PYTHONPATH="$ROOT/scripts${PYTHONPATH:+:$PYTHONPATH}" PYTHONDONTWRITEBYTECODE=1
 
 build=1
 args=()
 for arg in "$@"; do
   case "$arg" in
     --no-build) build=0 ;;
-    -h | --help | --list) exec python3 scripts/drills/main.py "$arg" ;;
+    -h | --help | --list) exec python3 -m drills "$arg" ;;
     *) args+=("$arg") ;;
   esac
 done
@@ -42,4 +44,4 @@ if [ "$build" = 1 ]; then
   echo "[drills] cargo build --release --bins" >&2
   cargo build --release --bins
 fi
-python3 scripts/drills/main.py "${args[@]}"
+python3 -m drills "${args[@]}"

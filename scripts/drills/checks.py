@@ -10,8 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import infra
-from pipeline import DrillEnv, Manifest
+from pipelinekit import resources as kit
+from pipelinekit.targets import target
+
+from . import infra
+from .pipeline import DrillEnv, Manifest
 
 DLQ_HEADERS = ["x-original-topic", "x-original-partition", "x-original-offset", "x-original-timestamp",
                "x-error-kind", "x-error-message", "x-attempts", "x-failed-at", "x-consumer-group"]
@@ -97,13 +100,13 @@ def same_order(served: dict, sent: dict) -> str | None:
 def check_store(env: DrillEnv, manifest: Manifest, values: dict[int, bytes], result: Result) -> set[str]:
     """Every valid order stored exactly once with all its items; nothing else stored."""
     valid = manifest.valid
-    rows = infra.psql_rows(env.db, """
+    rows = kit.psql_rows(env.db, """
         SELECT o.order_uid, o.item_count, coalesce(i.n, 0), coalesce(i.distinct_lines, 0)
         FROM orders o LEFT JOIN (SELECT order_uid, count(*) n, count(DISTINCT line_no) distinct_lines
                                  FROM items GROUP BY order_uid) i USING (order_uid)""", timeout=300)
     stored = {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in rows}
     dup_orders = len(rows) - len(stored)
-    counts = infra.psql_rows(env.db, "SELECT (SELECT count(*) FROM deliveries), (SELECT count(*) FROM payments),"
+    counts = kit.psql_rows(env.db, "SELECT (SELECT count(*) FROM deliveries), (SELECT count(*) FROM payments),"
                                      " (SELECT count(*) FROM orders)")[0]
     deliveries, payments, orders_rows = (int(x) for x in counts)
     missing = [uid for uid in valid if uid not in stored]
@@ -124,12 +127,14 @@ def check_store(env: DrillEnv, manifest: Manifest, values: dict[int, bytes], res
     result.lost = len(missing)
     result.duplicates = dup_orders + item_excess + max(0, deliveries - orders_rows) + max(0, payments - orders_rows)
     result.check("stored: every valid order is in PostgreSQL", not missing,
-                 f"{len(valid) - len(missing)}/{len(valid)} stored" + (f"; missing e.g. {missing[:EXAMPLES]}" if missing else ""))
+                 f"{len(valid) - len(missing)}/{len(valid)} stored"
+                 + (f"; missing e.g. {missing[:EXAMPLES]}" if missing else ""))
     result.check("stored: nothing but the valid orders", not extra,
                  f"{len(extra)} unexpected" + (f", e.g. {extra[:EXAMPLES]}" if extra else ""))
     result.check("stored: no duplicate rows, one delivery and payment per order",
                  result.duplicates == 0 and deliveries == payments == orders_rows,
-                 f"orders {orders_rows}, deliveries {deliveries}, payments {payments}, duplicate rows {result.duplicates}")
+                 f"orders {orders_rows}, deliveries {deliveries}, payments {payments},"
+                 f" duplicate rows {result.duplicates}")
     result.check("stored: items per order match what was sent", not item_bad,
                  f"{len(item_bad)} orders differ" + (f", e.g. {item_bad[:3]}" if item_bad else ""))
     return set(stored)
@@ -254,7 +259,8 @@ def check_dlq(env: DrillEnv, manifest: Manifest, values: dict[int, bytes], resul
     missing = sorted(poison - seqs)
     result.check("DLQ: one distinct dead letter per poison record sent",
                  len(distinct) == len(poison) and not missing,
-                 f"{len(distinct)} distinct for {len(poison)} poison sent" + (f"; missing seqs {missing[:EXAMPLES]}" if missing else ""))
+                 f"{len(distinct)} distinct for {len(poison)} poison sent"
+                 + (f"; missing seqs {missing[:EXAMPLES]}" if missing else ""))
     result.check("DLQ: every dead letter has the complete contract headers, kind, key and value", not problems,
                  f"{len(problems)} with problems" + (f", e.g. {problems[:3]}" if problems else ""))
     if exactly_once:
@@ -270,17 +276,18 @@ def check_lag(env: DrillEnv, result: Result, drained: bool, lag: int, detail: di
                  f"lag {lag}" + (f"; behind: {dict(list(behind.items())[:6])}" if behind else ""))
 
 
-def check_after_fault(env: DrillEnv, result: Result, fault_end: float, recovery_points: list[float],
-                      minimum: int = 1000) -> None:
-    result.after_fault = int(infra.psql_scalar(
+def check_after_fault(env: DrillEnv, result: Result, fault_end: float, recovery_points: list[float]) -> None:
+    goal = target("drills.after_fault_orders")
+    result.after_fault = int(kit.psql_scalar(
         env.db, f"SELECT count(*) FROM orders WHERE stored_at > to_timestamp({fault_end:.6f})"))
     recoveries = []
     for point in recovery_points:
-        first = infra.psql_scalar(
-            env.db, f"SELECT extract(epoch FROM min(stored_at)) FROM orders WHERE stored_at > to_timestamp({point:.6f})")
+        first = kit.psql_scalar(
+            env.db, "SELECT extract(epoch FROM min(stored_at)) FROM orders"
+                    f" WHERE stored_at > to_timestamp({point:.6f})")
         if first:
             recoveries.append(float(first) - point)
     result.recovery_s = round(max(recoveries), 2) if recoveries and len(recoveries) == len(recovery_points) else None
     result.info["recovery_each_s"] = [round(r, 2) for r in recoveries]
-    result.check(f"after the fault: ≥ {minimum:,} orders stored", result.after_fault >= minimum,
+    result.check(f"after the fault: {goal.text} orders stored", goal.met(result.after_fault),
                  f"{result.after_fault:,} stored after the fault ended; recovery {result.recovery_s} s")

@@ -10,13 +10,17 @@ use is left alone.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 import time
 
-import infra
-from infra import DrillError, log
-from pipeline import DrillEnv
+from pipelinekit import resources as kit
+from pipelinekit.services import POSTGRES, ROOT, run
+
+from . import infra
+from .infra import DrillError, log
+from .pipeline import DrillEnv
 
 BROKERS = "localhost:29092,localhost:29094,localhost:29096"
 BROKER_PORTS = {1: 29092, 2: 29094, 3: 29096}  # node id -> client port (service kafka-<id>)
@@ -30,7 +34,7 @@ def up() -> None:
     """`scripts/stack.sh up --cluster` (starts only what is missing; about 1.2 GB of RAM)."""
     started = time.time()
     log("bringing the clustered engines up (scripts/stack.sh up --cluster)")
-    infra.run([str(infra.ROOT / "scripts" / "stack.sh"), "up", "--cluster"], timeout=900)
+    run([str(ROOT / "scripts" / "stack.sh"), "up", "--cluster"], timeout=900)
     log(f"clustered engines up in {time.time() - started:.0f} s")
 
 
@@ -41,8 +45,8 @@ def running() -> bool:
 # ------------------------------------------------------------------------------------- Kafka
 def leaders(topic: str) -> dict[int, int | None]:
     """partition -> leader node id (None while it has none), from Kafka's TopicCommand."""
-    cp = infra.kafka_tool(infra.TOPIC_COMMAND, "--bootstrap-server", BROKERS, "--describe", "--topic", topic,
-                          timeout=60, check=False)
+    cp = kit.kafka_tool(kit.TOPIC_COMMAND, "--bootstrap-server", BROKERS, "--describe", "--topic", topic,
+                        timeout=60, check=False)
     result: dict[int, int | None] = {}
     for m in re.finditer(r"Partition:\s*(\d+)\s+Leader:\s*(-?\d+|none)", cp.stdout):
         leader = m.group(2)
@@ -52,8 +56,8 @@ def leaders(topic: str) -> dict[int, int | None]:
 
 def under_replicated(topics: list[str]) -> int | None:
     """Partitions of `topics` with fewer in-sync replicas than replicas (None: no answer)."""
-    cp = infra.kafka_tool(infra.TOPIC_COMMAND, "--bootstrap-server", BROKERS, "--describe",
-                          "--under-replicated-partitions", timeout=60, check=False)
+    cp = kit.kafka_tool(kit.TOPIC_COMMAND, "--bootstrap-server", BROKERS, "--describe",
+                        "--under-replicated-partitions", timeout=60, check=False)
     if cp.returncode != 0:
         return None
     return sum(1 for line in cp.stdout.splitlines()
@@ -62,7 +66,7 @@ def under_replicated(topics: list[str]) -> int | None:
 
 # ------------------------------------------------------------------------------------- Redis
 def redis_cli(port: int, *args: str, timeout: float = 10) -> str:
-    return infra.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port), *args], timeout=timeout).stdout.strip()
+    return run(["redis-cli", "-h", "127.0.0.1", "-p", str(port), *args], timeout=timeout).stdout.strip()
 
 
 def redis_nodes() -> list[dict]:
@@ -103,8 +107,8 @@ def redis_get(key: str) -> str | None:
     """GET through any node, following MOVED (redis-cli -c): what the cluster holds."""
     for port in REDIS_PORTS:
         if infra.port_open(port):
-            out = infra.run(["redis-cli", "-c", "-h", "127.0.0.1", "-p", str(port), "GET", key], timeout=10,
-                            check=False).stdout.strip()
+            out = run(["redis-cli", "-c", "-h", "127.0.0.1", "-p", str(port), "GET", key], timeout=10,
+                      check=False).stdout.strip()
             return out or None
     return None
 
@@ -114,11 +118,11 @@ def redis_delete_prefix(prefix: str) -> None:
         if not node["master"]:
             continue
         try:
-            keys = infra.run(["redis-cli", "-h", "127.0.0.1", "-p", str(node["port"]), "--scan", "--pattern",
-                              f"{prefix}*"], timeout=60).stdout.split()
+            keys = run(["redis-cli", "-h", "127.0.0.1", "-p", str(node["port"]), "--scan", "--pattern",
+                        f"{prefix}*"], timeout=60).stdout.split()
             # One command per key (keys of different slots cannot share one), all in one session.
-            infra.run(["redis-cli", "-h", "127.0.0.1", "-p", str(node["port"])], timeout=120,
-                      input_text="".join(f"UNLINK {key}\n" for key in keys))
+            run(["redis-cli", "-h", "127.0.0.1", "-p", str(node["port"])], timeout=120,
+                input_text="".join(f"UNLINK {key}\n" for key in keys))
         except (DrillError, subprocess.TimeoutExpired) as exc:
             log(f"could not clean Redis Cluster keys {prefix}* on {node['port']}: {exc}")
 
@@ -135,7 +139,7 @@ def replica_sql(sql: str) -> str:
 
 def replica_caught_up(timeout: float = 60) -> bool:
     """Whether the replica replays everything the primary had written when asked."""
-    target = infra.psql_scalar("orders", "SELECT pg_current_wal_lsn()")
+    target = kit.psql_scalar(POSTGRES.admin_db, "SELECT pg_current_wal_lsn()")
     return bool(infra.wait_until(
         lambda: replica_sql(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn") == "t", timeout, 0.2))
 
@@ -146,36 +150,31 @@ class ClusterEnv(DrillEnv):
 
     brokers = BROKERS
 
+    def __init__(self, run_id: str, name: str, logdir) -> None:
+        super().__init__(run_id, name, logdir)
+        # Topics and group on the cluster; the keys live on the Redis Cluster (cleaned below).
+        self.scratch = kit.Scratch(databases=[self.db], topics=[self.orders_topic, self.retry_topic, self.dlq_topic],
+                                   groups=[self.group], brokers=BROKERS, replication=3, topic_configs=TOPIC_CONFIGS)
+
     def env(self, **extra: str) -> dict[str, str]:
         env = super().env(**extra)
         env.update({
             "KAFKA_BROKERS": BROKERS,
             "REDIS_CLUSTER_URLS": REDIS_URLS,
-            "DATABASE_READ_URL": f"postgres://{infra.PG['user']}:{infra.PG['password']}@{infra.PG['host']}:"
-                                 f"{REPLICA_PORT}/{self.db}",
+            "DATABASE_READ_URL": dataclasses.replace(POSTGRES, port=str(REPLICA_PORT)).url(self.db),
         })
         env.update(extra)
         return env
 
     def setup(self) -> None:
-        infra.create_database(self.db)
-        cp = infra.run([str(infra.BIN / "ingest"), "migrate", "up"], env=self.env(), timeout=120)
-        (self.logdir / "migrate.log").write_text(cp.stdout + cp.stderr)
-        infra.create_topics([self.orders_topic, self.retry_topic, self.dlq_topic], brokers=BROKERS,
-                            replication=3, configs=TOPIC_CONFIGS)
+        super().setup()
         if not replica_caught_up():
             raise DrillError("the replica did not replay the new database within 60 s")
 
     def cleanup(self, keep: bool) -> None:
-        self.stop_all()
-        if keep:
-            log(f"  kept for inspection (until the next run): database {self.db}, cluster topics "
-                f"{self.orders_topic}*, group {self.group}")
-            return
-        infra.drop_database(self.db)
-        infra.delete_topics(self.orders_topic.replace(".", "\\.") + ".*", brokers=BROKERS)
-        infra.delete_group(self.group, brokers=BROKERS)
-        redis_delete_prefix(self.key_prefix)
+        super().cleanup(keep)
+        if not keep:
+            redis_delete_prefix(self.key_prefix)
 
     def query_metric(self, name: str, **labels: str) -> float:
         return infra.metric_sum(infra.scrape(self.http_port), name, **labels)

@@ -12,12 +12,14 @@ import threading
 import time
 from collections import Counter
 
-import cluster
-import infra
-from cluster import ClusterEnv
-from drills import Ctx, Drill
-from infra import DrillError, log
-from pipeline import Stream
+from pipelinekit import resources as kit
+
+from . import cluster, infra
+from .catalogue import Drill
+from .cluster import ClusterEnv
+from .faults import Ctx
+from .infra import DrillError, log
+from .pipeline import Stream
 
 
 class RedisDrillEnv(ClusterEnv):
@@ -37,7 +39,7 @@ class ReplicaDrillEnv(ClusterEnv):
 
 def longest_stall(env: ClusterEnv, since: float, until: float) -> float:
     """The longest time without a stored order from `since` to `until` (edges included)."""
-    gap = infra.psql_scalar(env.db, f"""
+    gap = kit.psql_scalar(env.db, f"""
         WITH t AS (SELECT extract(epoch FROM stored_at) s FROM orders
                    WHERE stored_at BETWEEN to_timestamp({since:.6f}) AND to_timestamp({until:.6f})
                    UNION ALL SELECT {since:.6f} UNION ALL SELECT {until:.6f})
@@ -70,7 +72,7 @@ class Reader:
         client = infra.Http(self.env.http_port, timeout=10)
         while not self._stop.is_set():
             try:
-                uids = [r[0] for r in infra.psql_rows(
+                uids = [r[0] for r in kit.psql_rows(
                     self.env.db, "SELECT order_uid FROM orders ORDER BY stored_at DESC LIMIT 6")]
             except DrillError:
                 uids = []
@@ -159,7 +161,7 @@ def redis_master_kill(at: float, down_for: float = 15.0):
     def fault(ctx: Ctx) -> None:
         env, st = ctx.env, ctx.state
         ctx.at(at)
-        newest = infra.psql_scalar(env.db, "SELECT order_uid FROM orders ORDER BY stored_at DESC LIMIT 1")
+        newest = kit.psql_scalar(env.db, "SELECT order_uid FROM orders ORDER BY stored_at DESC LIMIT 1")
         slot = cluster.keyslot(env.cache_key(newest))
         victim = cluster.master_of(slot)
         if victim is None:
@@ -194,7 +196,7 @@ def cache_back(ctx: Ctx, victim: dict) -> float | None:
     tried: set[str] = set()
     deadline = time.time() + 45
     while time.time() < deadline:
-        rows = infra.psql_rows(env.db, f"""SELECT order_uid FROM orders
+        rows = kit.psql_rows(env.db, f"""SELECT order_uid FROM orders
             WHERE stored_at > to_timestamp({time.time() - 2:.6f}) ORDER BY stored_at DESC LIMIT 40""")
         for (uid,) in rows:
             if uid in tried:

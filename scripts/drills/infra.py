@@ -1,7 +1,7 @@
-"""Stack-level helpers for the drills: child processes, free ports, psql, Redis, the Kafka
-command-line tools, HTTP with keep-alive and Prometheus text parsing. Standard library only.
-
-Everything here talks to loopback addresses only.
+"""Stack-level helpers only the drills need: child processes, stopping and restarting the shared
+services, Kafka's group and offset tools read back, HTTP with keep-alive and Prometheus text
+parsing. Creating and dropping databases, topics and key prefixes is the shared layer's
+(scripts/pipelinekit), the same one bench/ uses. Standard library only; loopback addresses only.
 """
 
 from __future__ import annotations
@@ -17,29 +17,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-CACHE = Path(os.environ.get("ORDERS_CACHE", Path.home() / ".cache" / "order-pipeline"))
-JARS = CACHE / "kafka-jars"
-TARGET = Path(os.environ.get("CARGO_TARGET_DIR", CACHE / "target"))
-BIN = TARGET / "release"
+from pipelinekit.resources import GROUP_COMMAND, kafka_tool
+from pipelinekit.services import BROKERS, ROOT, KitError, run
+
 STATE = ROOT / ".stack" / "drills"
-BROKERS = "localhost:9092"
-REDIS_PORT = 6379
-PG = {"host": "localhost", "port": "5432", "user": "orders", "password": "orders"}
-
-
-class DrillError(Exception):
-    """A setup step failed (not a failed check): the drill is reported as an error."""
+# A setup step failed (not a failed check): the drill is reported as an error.
+DrillError = KitError
 
 
 def log(msg: str) -> None:
     print(f"[drills {time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
@@ -146,15 +133,6 @@ class Processes:
 PROCS = Processes()
 
 
-def run(argv: list[str], env: dict | None = None, timeout: float = 120, check: bool = True,
-        input_text: str | None = None) -> subprocess.CompletedProcess:
-    cp = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, input=input_text,
-                        stdin=None if input_text is not None else subprocess.DEVNULL)
-    if check and cp.returncode != 0:
-        raise DrillError(f"{' '.join(argv[:4])} ... exited {cp.returncode}: {cp.stderr.strip()[-800:]}")
-    return cp
-
-
 # ------------------------------------------------------------------------------------- services
 # A service the drills stopped is marked so that scripts/drills.sh's trap restarts it even if
 # this runner dies without running its finally blocks.
@@ -181,114 +159,9 @@ def restore_services() -> None:
             log(f"WARNING: could not restart {service}: {exc}")
 
 
-# ------------------------------------------------------------------------------------- PostgreSQL
-def pg_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PGPASSWORD"] = PG["password"]
-    env.pop("PGDATABASE", None)
-    return env
-
-
-def database_url(db: str) -> str:
-    return f"postgres://{PG['user']}:{PG['password']}@{PG['host']}:{PG['port']}/{db}"
-
-
-def psql(db: str, sql: str, timeout: float = 120) -> str:
-    cp = run(["psql", "-h", PG["host"], "-p", PG["port"], "-U", PG["user"], "-d", db, "-X", "-q", "-A", "-t",
-              "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql], env=pg_env(), timeout=timeout)
-    return cp.stdout
-
-
-def psql_rows(db: str, sql: str, timeout: float = 120) -> list[list[str]]:
-    return [line.split("\t") for line in psql(db, sql, timeout).splitlines() if line]
-
-
-def psql_scalar(db: str, sql: str, timeout: float = 30) -> str:
-    return psql(db, sql, timeout).strip()
-
-
-def create_database(db: str) -> None:
-    psql("orders", f'CREATE DATABASE "{db}"')
-
-
-def drop_database(db: str) -> None:
-    try:
-        psql("orders", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-    except DrillError as exc:
-        log(f"could not drop database {db}: {exc}")
-
-
-def list_databases(prefix: str) -> list[str]:
-    out = psql("orders", f"SELECT datname FROM pg_database WHERE datname LIKE '{prefix}%'")
-    return [line for line in out.splitlines() if line]
-
-
-# ------------------------------------------------------------------------------------- Redis
-def redis_cli(*args: str, timeout: float = 10) -> str:
-    return run(["redis-cli", "-h", "127.0.0.1", "-p", str(REDIS_PORT), *args], timeout=timeout).stdout.strip()
-
-
-def redis_exists(key: str) -> bool:
-    return redis_cli("EXISTS", key) == "1"
-
-
-def redis_delete_prefix(prefix: str) -> None:
-    try:
-        keys = run(["redis-cli", "-h", "127.0.0.1", "-p", str(REDIS_PORT), "--scan", "--pattern", f"{prefix}*"],
-                   timeout=60).stdout.split()
-        for i in range(0, len(keys), 500):
-            redis_cli("UNLINK", *keys[i:i + 500])
-    except Exception as exc:  # noqa: BLE001
-        log(f"could not clean Redis keys {prefix}*: {exc}")
-
-
-# ------------------------------------------------------------------------------------- Kafka tools
-def kafka_tool(cls: str, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
-    """Runs one of Kafka's own command-line tools (independent of our code)."""
-    argv = ["java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xms32m", "-Xmx512m",
-            f"-Dlog4j2.configurationFile={ROOT / 'scripts' / 'kafka' / 'log4j2-tools.yaml'}",
-            "-cp", f"{JARS}/*", cls, *args]
-    return run(argv, timeout=timeout, check=check)
-
-
-TOPIC_COMMAND = "org.apache.kafka.tools.TopicCommand"
-GROUP_COMMAND = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"
+# ------------------------------------------------------------------------------------- Kafka, read back
 OFFSET_SHELL = "org.apache.kafka.tools.GetOffsetShell"
 CONSOLE_CONSUMER = "org.apache.kafka.tools.consumer.ConsoleConsumer"
-
-
-def create_topics(topics: list[str], partitions: int = 6, brokers: str = BROKERS, replication: int = 1,
-                  configs: tuple[str, ...] = ()) -> None:
-    threads, errors = [], []
-    extra = [arg for c in configs for arg in ("--config", c)]
-
-    def create(topic: str) -> None:
-        try:
-            kafka_tool(TOPIC_COMMAND, "--bootstrap-server", brokers, "--create", "--topic", topic,
-                       "--partitions", str(partitions), "--replication-factor", str(replication), *extra)
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-
-    for t in topics:
-        th = threading.Thread(target=create, args=(t,))
-        th.start()
-        threads.append(th)
-    for th in threads:
-        th.join()
-    if errors:
-        raise DrillError(f"topic creation failed: {errors[0]}")
-
-
-def delete_topics(pattern: str, brokers: str = BROKERS) -> None:
-    try:
-        kafka_tool(TOPIC_COMMAND, "--bootstrap-server", brokers, "--delete", "--if-exists", "--topic", pattern,
-                   timeout=60)
-    except Exception as exc:  # noqa: BLE001
-        log(f"could not delete topics {pattern}: {exc}")
-
-
-def delete_group(group: str, brokers: str = BROKERS) -> None:
-    kafka_tool(GROUP_COMMAND, "--bootstrap-server", brokers, "--delete", "--group", group, timeout=60, check=False)
 
 
 def end_offsets_many(topics: list[str], brokers: str = BROKERS) -> dict[str, dict[int, int]]:
@@ -324,7 +197,7 @@ def group_table(group: str, *flags: str, missing: int, brokers: str = BROKERS) -
             header = cols
             continue
         if header and len(cols) >= len(header) - missing:
-            rows.append(dict(zip(header, cols)))
+            rows.append(dict(zip(header, cols, strict=False)))  # trailing columns may be empty
     return rows, cp.stdout + cp.stderr
 
 

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-import infra
-from infra import BIN, DrillError, Proc, log
+from pipelinekit import resources as kit
+from pipelinekit.services import BIN, BROKERS, POSTGRES, REDIS, free_port, run
+
+from . import infra
+from .infra import DrillError, Proc, log
 
 
 def unescape(key: str) -> str:
@@ -40,7 +44,7 @@ class Manifest:
     keys: dict[int, str] = field(default_factory=dict)  # seq -> record key
 
     @classmethod
-    def load(cls, path: Path) -> "Manifest":
+    def load(cls, path: Path) -> Manifest:
         m = cls()
         if not path.exists():
             raise DrillError(f"producer-sim wrote no manifest at {path}")
@@ -54,7 +58,7 @@ class Manifest:
         return m
 
     @classmethod
-    def from_topic(cls, topic: str, expected: int) -> "Manifest":
+    def from_topic(cls, topic: str, expected: int) -> Manifest:
         """The same, rebuilt from the records' `x-sim-seq` / `x-sim-kind` headers and keys (for a
         producer-sim without `--manifest`)."""
         m = cls()
@@ -94,7 +98,7 @@ class Stream:
     seed: int
     invalid_ratio: float = 0.015
     duplicate_ratio: float = 0.02
-    base_time: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    base_time: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
     def flags(self) -> list[str]:
         return ["--count", str(self.count), "--seed", str(self.seed), "--base-time", self.base_time,
@@ -111,7 +115,7 @@ _MANIFEST_FLAG: list[bool] = []
 def manifest_supported() -> bool:
     """Whether this producer-sim has `--manifest` (else the manifest is rebuilt from the topic)."""
     if not _MANIFEST_FLAG:
-        cp = infra.run([str(BIN / "producer-sim"), "--help"], timeout=30, check=False)
+        cp = run([str(BIN / "producer-sim"), "--help"], timeout=30, check=False)
         _MANIFEST_FLAG.append("--manifest" in cp.stdout)
     return _MANIFEST_FLAG[0]
 
@@ -127,8 +131,10 @@ class DrillEnv:
         self.orders_topic, self.retry_topic, self.dlq_topic = base, f"{base}.retry", f"{base}.dlq"
         self.group = f"drills-{run_id}-{name}"
         self.key_prefix = f"drills:{run_id}:{name}:"
+        self.scratch = kit.Scratch(databases=[self.db], topics=[self.orders_topic, self.retry_topic, self.dlq_topic],
+                                   groups=[self.group], key_prefixes=[self.key_prefix])
         self.logdir = logdir
-        self.http_port = infra.free_port()
+        self.http_port = free_port()
         self.ingest_ports: dict[str, int] = {}
         self.ingests: dict[str, Proc] = {}
         self.query_api: Proc | None = None
@@ -143,13 +149,13 @@ class DrillEnv:
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SIM_", "INGEST_", "NEAR_CACHE"))}
         env.update({
-            "KAFKA_BROKERS": infra.BROKERS,
+            "KAFKA_BROKERS": BROKERS,
             "ORDERS_TOPIC": self.orders_topic,
             "RETRY_TOPIC": self.retry_topic,
             "DLQ_TOPIC": self.dlq_topic,
             "KAFKA_GROUP": self.group,
-            "DATABASE_URL": infra.database_url(self.db),
-            "REDIS_URL": f"redis://127.0.0.1:{infra.REDIS_PORT}",
+            "DATABASE_URL": POSTGRES.url(self.db),
+            "REDIS_URL": REDIS.url,
             "ORDER_CACHE_KEY_PREFIX": self.key_prefix,
             "ORDER_CACHE_TTL_SECS": "3600",
             "HTTP_ADDR": f"127.0.0.1:{self.http_port}",
@@ -169,24 +175,21 @@ class DrillEnv:
 
     # ------------------------------------------------------------------------------ setup
     def setup(self) -> None:
-        infra.create_database(self.db)
-        cp = infra.run([str(BIN / "ingest"), "migrate", "up"], env=self.env(), timeout=120)
+        self.scratch.create()
+        cp = run([str(BIN / "ingest"), "migrate", "up"], env=self.env(), timeout=120)
         (self.logdir / "migrate.log").write_text(cp.stdout + cp.stderr)
-        infra.create_topics([self.orders_topic, self.retry_topic, self.dlq_topic])
 
     def cleanup(self, keep: bool) -> None:
         self.stop_all()
         if keep:
-            log(f"  kept for inspection (until the next run): database {self.db}, topics {self.orders_topic}*, group {self.group}")
+            log(f"  kept for inspection (until the next run): database {self.db}, topics {self.orders_topic}*,"
+                f" group {self.group}")
             return
-        infra.drop_database(self.db)
-        infra.delete_topics(self.orders_topic.replace(".", "\\.") + ".*")
-        infra.delete_group(self.group)
-        infra.redis_delete_prefix(self.key_prefix)
+        self.scratch.drop()
 
     # ------------------------------------------------------------------------------ processes
     def start_ingest(self, name: str = "i0", wait_ready: bool = True) -> Proc:
-        port = self.ingest_ports.setdefault(name, infra.free_port())
+        port = self.ingest_ports.setdefault(name, free_port())
         proc = infra.PROCS.spawn(f"ingest-{name}", [str(BIN / "ingest"), "run"],
                                  self.env(METRICS_ADDR=f"127.0.0.1:{port}"),
                                  self.logdir / f"ingest-{name}.log", self.logdir)
@@ -244,7 +247,7 @@ class DrillEnv:
         out = self.logdir / "values.jsonl"
         argv = [str(BIN / "producer-sim"), *stream.flags(), "--rate", "0", "--print"]
         with open(out, "wb") as fh:
-            cp = infra.subprocess.run(argv, env=self.env(), stdout=fh, stderr=infra.subprocess.PIPE, timeout=600)
+            cp = subprocess.run(argv, env=self.env(), stdout=fh, stderr=subprocess.PIPE, timeout=600)
         if cp.returncode != 0:
             raise DrillError(f"producer-sim --print failed: {cp.stderr.decode(errors='replace')[-500:]}")
         values = {}
@@ -297,7 +300,7 @@ class DrillEnv:
 
     # ------------------------------------------------------------------------------ state
     def stored_count(self) -> int:
-        return int(infra.psql_scalar(self.db, "SELECT count(*) FROM orders"))
+        return int(kit.psql_scalar(self.db, "SELECT count(*) FROM orders"))
 
     def drain(self, expected_valid: int, timeout: float = 240) -> tuple[bool, int, dict]:
         """Waits until PostgreSQL holds every valid order and the group's lag is 0 (Kafka's own
@@ -325,7 +328,7 @@ class DrillEnv:
         return lag == 0 and last >= expected_valid, lag, detail
 
     def dlq_inspect(self) -> list[dict]:
-        cp = infra.run([str(BIN / "ingest"), "dlq", "inspect", "--json"], env=self.env(), timeout=300)
+        cp = run([str(BIN / "ingest"), "dlq", "inspect", "--json"], env=self.env(), timeout=300)
         (self.logdir / "dlq-inspect.stderr").write_text(cp.stderr)
         rows = []
         for line in cp.stdout.splitlines():

@@ -3,7 +3,6 @@ schemathesis pass over its OpenAPI document."""
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -11,9 +10,12 @@ import threading
 import time
 from pathlib import Path
 
-import infra
-from checks import Result
-from infra import CACHE, DrillError, log
+from pipelinekit.services import CACHE, run
+from pipelinekit.targets import target
+
+from . import infra
+from .checks import Result
+from .infra import DrillError, log
 
 
 def raw_request(port: int, request: bytes, timeout: float = 10.0) -> tuple[int | None, bytes, float]:
@@ -42,7 +44,7 @@ def raw_request(port: int, request: bytes, timeout: float = 10.0) -> tuple[int |
                     break
                 body += chunk
             data = head + b"\r\n\r\n" + body
-        except (ConnectionResetError, socket.timeout):
+        except (TimeoutError, ConnectionResetError):
             pass
     elapsed = time.monotonic() - started
     status = None
@@ -92,16 +94,17 @@ def robustness_probe(port: int, known_uid: str, result: Result, slow_wait: float
         ("not HTTP", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + os.urandom(64), {"4xx", "closed"}),
         ("absolute-form URI", b"GET http://127.0.0.1/order/x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
          {"4xx", 200}),
-        ("POST to /order", b"POST /order/abc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
+        ("POST to /order",
+         b"POST /order/abc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
          {"4xx"}),
     ]
     bad = []
     outcomes = {}
     for what, request, ok in cases:
         try:
-            status, data, elapsed = raw_request(port, request)
+            status, data, _ = raw_request(port, request)
         except OSError as exc:
-            status, data, elapsed = None, str(exc).encode(), 0.0
+            status, data = None, str(exc).encode()
         label = "closed" if status is None else status
         cls = "4xx" if isinstance(status, int) and 400 <= status < 500 else label
         outcomes[what] = label
@@ -116,7 +119,8 @@ def robustness_probe(port: int, known_uid: str, result: Result, slow_wait: float
             bad.append(f"{what}: {label} ({data[:100]!r})")
     result.info["probe_outcomes"] = outcomes
     result.check("probe: hostile paths, queries and encodings get a clean 4xx (or a closed connection for oversized"
-                 " requests), never a 5xx", not bad, f"{len(cases) - len(bad)}/{len(cases)} ok" + (f"; {bad}" if bad else ""))
+                 " requests), never a 5xx", not bad,
+                 f"{len(cases) - len(bad)}/{len(cases)} ok" + (f"; {bad}" if bad else ""))
 
     # Slow clients: 20 connections send half a request and wait; the server must answer 408/4xx or
     # close them within its header timeout, while serving everyone else meanwhile.
@@ -130,7 +134,7 @@ def robustness_probe(port: int, known_uid: str, result: Result, slow_wait: float
                 s.sendall(b"GET /order/" + known_uid.encode() + b" HTTP/1.1\r\nHost: 127.0")
                 data = s.recv(4096)
                 outcome = f"{data.split(b' ', 2)[1].decode()}" if data.startswith(b"HTTP/1.") else "closed"
-        except socket.timeout:
+        except TimeoutError:
             outcome = "still open"
         except OSError as exc:
             outcome = f"closed ({exc.__class__.__name__})"
@@ -150,7 +154,7 @@ def robustness_probe(port: int, known_uid: str, result: Result, slow_wait: float
     for t in threads:
         t.join()
     still_open = [o for o in outcomes_slow if o[0] == "still open"]
-    served = all(s == 200 and lat < 1.0 for s, lat in latencies)
+    served = all(s == 200 and target("drills.probe_healthz_s").met(lat) for s, lat in latencies)
     worst = max(e for _, e in outcomes_slow)
     kinds = sorted({o for o, _ in outcomes_slow})
     result.info["slow_clients"] = {"outcomes": kinds, "slowest_s": round(worst, 1), "healthz_meanwhile": latencies}
@@ -173,8 +177,8 @@ def schemathesis_venv() -> Path:
     if exe.exists():
         return exe
     log(f"installing schemathesis into {venv} (once)")
-    infra.run(["python3", "-m", "venv", str(venv)], timeout=300)
-    infra.run([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", "schemathesis"], timeout=900)
+    run(["python3", "-m", "venv", str(venv)], timeout=300)
+    run([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", "schemathesis"], timeout=900)
     if not exe.exists():
         raise DrillError("schemathesis did not install")
     return exe

@@ -1,21 +1,21 @@
-"""The drills: each streams a seeded order mix through its own pipeline, applies one fault
-mid-stream, lets the system recover and then runs the common checks plus its own."""
+"""The faults the drills apply mid-stream (kill, SIGTERM, service outages, scaling, DLQ replay) and
+the checks that belong to one fault, over the context a running drill shares with them."""
 
 from __future__ import annotations
 
-import random
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable
 
-import checks
-import infra
-from checks import Result
-from infra import DrillError, log
-from pipeline import DrillEnv, Manifest, Stream
+from pipelinekit import resources as kit
+from pipelinekit.services import BIN, run
+
+from . import infra
+from .checks import Result
+from .infra import DrillError, log
+from .pipeline import DrillEnv, Manifest, Stream
 
 
 @dataclass
@@ -42,20 +42,6 @@ class Ctx:
     def end_fault(self) -> None:
         self.fault_end = time.time()
         self.recovery_points.append(self.fault_end)
-
-
-@dataclass
-class Drill:
-    name: str
-    description: str
-    stream: Stream
-    fault: Callable[[Ctx], None]
-    before_checks: Callable[[Ctx], None] | None = None
-    after_checks: Callable[[Ctx], None] | None = None
-    exactly_once_dlq: bool = True  # no crash: nothing may be dead-lettered twice
-    needs_after_fault: bool = True
-    stopped_service: str | None = None  # what the finally block must bring back
-    env_class: type = DrillEnv  # the cluster drills run on the clustered engines (cluster.py)
 
 
 # ======================================================================================= faults
@@ -179,7 +165,7 @@ def redis_during(ctx: Ctx, deadline: float) -> None:
     failures = []
     while time.time() < deadline - 0.5:
         try:
-            uids = [row[0] for row in infra.psql_rows(
+            uids = [row[0] for row in kit.psql_rows(
                 env.db, "SELECT order_uid FROM orders ORDER BY stored_at DESC LIMIT 3")]
         except DrillError:
             uids = []
@@ -208,8 +194,9 @@ def redis_refill(ctx: Ctx) -> None:
     n = sum(st["redis_reads"].values())
     r.check("redis-outage: query-api kept answering from PostgreSQL during the outage",
             n > 0 and st["redis_reads"].get("200", 0) == n,
-            f"{st['redis_reads']} of {n} sampled reads" + (f"; {st['redis_read_failures']}" if st['redis_read_failures'] else ""))
-    candidates = [row[0] for row in infra.psql_rows(env.db, f"""
+            f"{st['redis_reads']} of {n} sampled reads"
+            + (f"; {st['redis_read_failures']}" if st['redis_read_failures'] else ""))
+    candidates = [row[0] for row in kit.psql_rows(env.db, f"""
         SELECT order_uid FROM orders WHERE stored_at BETWEEN to_timestamp({st['stopped_at']:.6f})
         AND to_timestamp({ctx.fault_end:.6f}) ORDER BY random() LIMIT 40""")]
     candidates = [u for u in candidates if u not in st["asked"]]
@@ -219,9 +206,9 @@ def redis_refill(ctx: Ctx) -> None:
     for uid in candidates:
         if time.time() > deadline:
             break
-        present_before = infra.redis_exists(env.cache_key(uid))
+        present_before = kit.redis_exists(env.cache_key(uid))
         status, headers, _ = client.get(f"/order/{uid}")
-        appeared = infra.wait_until(lambda: infra.redis_exists(env.cache_key(uid)), 3, 0.1)
+        appeared = infra.wait_until(lambda u=uid: kit.redis_exists(env.cache_key(u)), 3, 0.1)
         tried.append(f"{uid}: before {int(present_before)}, GET {status} x-cache {headers.get('x-cache')}, "
                      f"after {int(bool(appeared))}")
         if status == 200 and appeared and not present_before:
@@ -258,7 +245,8 @@ def scale_fault(up_at: float, down_at: float):
                 stored[name] = None
         log(f"  scaling ingest 3 → 1 at +{time.time() - ctx.t0:.1f} s (SIGTERM to i1, i2)")
         codes = {}
-        threads = [threading.Thread(target=lambda n=n: codes.__setitem__(n, env.ingests[n].stop(60))) for n in ("i1", "i2")]
+        threads = [threading.Thread(target=lambda n=n: codes.__setitem__(n, env.ingests[n].stop(60)))
+                   for n in ("i1", "i2")]
         for t in threads:
             t.start()
         for t in threads:
@@ -284,10 +272,11 @@ def replay_checks(ctx: Ctx) -> None:
     stored_before = env.stored_count()
     ends_before = infra.end_offsets(env.orders_topic)
     ctx.fault_start = time.time()
-    cp = infra.run([str(infra.BIN / "ingest"), "dlq", "replay", "--all"], env=env.env(), timeout=300, check=False)
+    cp = run([str(BIN / "ingest"), "dlq", "replay", "--all"], env=env.env(), timeout=300, check=False)
     (env.logdir / "replay-1.log").write_text(cp.stdout + "\n--- stderr\n" + cp.stderr)
     r.check("replay: `ingest dlq replay --all` succeeds", cp.returncode == 0,
-            f"exit {cp.returncode}: {cp.stdout.strip().splitlines()[-1:] if cp.stdout.strip() else cp.stderr.strip()[-300:]}")
+            f"exit {cp.returncode}: "
+            f"{cp.stdout.strip().splitlines()[-1:] if cp.stdout.strip() else cp.stderr.strip()[-300:]}")
     ctx.end_fault()
     ends_after = infra.end_offsets(env.orders_topic)
     published = sum(ends_after[p] - ends_before.get(p, 0) for p in ends_after)
@@ -312,7 +301,8 @@ def replay_checks(ctx: Ctx) -> None:
     r.check("replay: every replayed record is back in the DLQ exactly once, tagged x-replayed-from",
             not wrong and not absent and len(replayed) == len(originals),
             f"{len(replayed)} replayed dead letters for {len(originals)} originals"
-            + (f"; wrong {dict(list(wrong.items())[:3])}" if wrong else "") + (f"; absent {absent[:3]}" if absent else ""))
+            + (f"; wrong {dict(list(wrong.items())[:3])}" if wrong else "")
+            + (f"; absent {absent[:3]}" if absent else ""))
     bad_kind = [row for row in replayed if row.get("kind") not in ("invalid", "malformed")]
     r.check("replay: replayed dead letters keep their kind (invalid/malformed)", not bad_kind,
             f"{[(b.get('kind'), b.get('replayed_from')) for b in bad_kind[:3]]}")
@@ -321,14 +311,14 @@ def replay_checks(ctx: Ctx) -> None:
     leaked = 0
     if poison_keys:
         quoted = ",".join("'" + k.replace("'", "''") + "'" for k in poison_keys)
-        leaked = int(infra.psql_scalar(env.db, f"SELECT count(*) FROM orders WHERE order_uid IN ({quoted})"))
+        leaked = int(kit.psql_scalar(env.db, f"SELECT count(*) FROM orders WHERE order_uid IN ({quoted})"))
     r.check("replay: no replayed record was stored", stored_after == stored_before and leaked == 0,
             f"orders {stored_before} → {stored_after}, poison keys stored {leaked}")
     r.check("replay: lag 0 after the replay", drained and lag == 0, f"lag {lag}")
     r.lag = lag
     # Second replay: nothing new to publish (the originals are in the ledger, the re-dead-lettered
     # ones carry x-replayed-from) — nothing loops.
-    cp2 = infra.run([str(infra.BIN / "ingest"), "dlq", "replay", "--all"], env=env.env(), timeout=300, check=False)
+    cp2 = run([str(BIN / "ingest"), "dlq", "replay", "--all"], env=env.env(), timeout=300, check=False)
     (env.logdir / "replay-2.log").write_text(cp2.stdout + "\n--- stderr\n" + cp2.stderr)
     ends_2 = infra.end_offsets(env.orders_topic)
     again = sum(ends_2[p] - ends_after.get(p, 0) for p in ends_2)
@@ -338,95 +328,3 @@ def replay_checks(ctx: Ctx) -> None:
             cp2.returncode == 0 and again == 0 and len(rows2) == len(rows),
             f"exit {cp2.returncode}, published {again}, DLQ {len(rows)} → {len(rows2)}; "
             f"output: {(cp2.stdout.strip().splitlines() or [''])[-1][:160]}")
-
-
-# ======================================================================================= catalogue
-def catalogue(quick: bool) -> list[Drill]:
-    if quick:
-        return [
-            Drill("kill", "SIGKILL ingest twice during an 8,000-order stream, restarting it each time",
-                  Stream(8_000, 1_000, seed=101), kill_fault(kills=2, first=2.0, every=2.5),
-                  exactly_once_dlq=False),
-            Drill("postgres-outage", "stop PostgreSQL for 10 s mid-stream",
-                  Stream(18_000, 1_000, seed=103),
-                  outage("postgres", at=2.5, duration=10, during=postgres_during),
-                  after_checks=postgres_checks, stopped_service="postgres"),
-        ]
-    return [
-        Drill("kill", "SIGKILL ingest five times during a 50,000-order stream, restarting it each time",
-              Stream(50_000, 2_000, seed=101), kill_fault(kills=5, first=3.0, every=4.0), exactly_once_dlq=False),
-        Drill("sigterm", "stop ingest cleanly (SIGTERM) mid-stream and restart it: no reprocessing",
-              Stream(30_000, 2_000, seed=102), sigterm_fault(at=6.0), after_checks=sigterm_checks),
-        Drill("postgres-outage", "stop PostgreSQL for 30 s mid-stream",
-              Stream(50_000, 1_000, seed=103), outage("postgres", at=8.0, duration=30, during=postgres_during),
-              after_checks=postgres_checks, stopped_service="postgres"),
-        Drill("redis-outage", "stop Redis for 15 s mid-stream",
-              Stream(30_000, 1_000, seed=104), outage("redis", at=8.0, duration=15, during=redis_during),
-              before_checks=redis_refill, stopped_service="redis"),
-        Drill("kafka-restart", "restart the Kafka broker mid-stream",
-              Stream(30_000, 1_000, seed=105), outage("kafka", at=8.0, duration=5), stopped_service="kafka",
-              exactly_once_dlq=False),
-        Drill("scale", "three ingest instances in one group: 1 → 3 → 1 during the stream",
-              Stream(40_000, 2_000, seed=106), scale_fault(up_at=4.0, down_at=13.0)),
-        Drill("replay", "replay the DLQ of a poisoned stream: each dead letter comes back once, nothing loops",
-              Stream(6_000, 2_000, seed=107, invalid_ratio=0.03), no_fault, after_checks=replay_checks,
-              needs_after_fault=False),
-    ]
-
-
-# ======================================================================================= running
-def run_drill(drill: Drill, run_id: str, logroot: Path, keep_all: bool = False) -> Result:
-    result = Result(drill.name)
-    started = time.time()
-    env = drill.env_class(run_id, drill.name, logroot / drill.name)
-    ctx = Ctx(env, drill.stream, result)
-    log(f"== {drill.name}: {drill.description} (logs {env.logdir})")
-    try:
-        env.setup()
-        env.start_ingest("i0")
-        env.start_query_api()
-        env.watch()
-        manifest_path = env.logdir / "manifest.tsv"
-        ctx.t0 = time.time()
-        env.start_producer(drill.stream, manifest_path)
-        try:
-            drill.fault(ctx)
-        finally:
-            if drill.stopped_service:
-                infra.restore_services()
-        rc = env.wait_producer(drill.stream.duration + 300)
-        result.check("producer-sim delivered every record (exit 0)", rc == 0,
-                     f"exit {rc}: {env.producer.tail(3) if rc else ''}".strip())
-        ctx.manifest = m = env.manifest()
-        result.orders, result.sent = len(m.valid), len(m)
-        result.info.update(valid=len(m.valid), poison=len(m.poison), duplicates_sent=len(m.duplicates))
-        log(f"  stream done: {len(m):,} records ({len(m.valid):,} valid, {len(m.poison)} poison, "
-            f"{len(m.duplicates)} re-sends); draining")
-        drained, lag, detail = env.drain(len(m.valid))
-        ctx.values = env.print_values(drill.stream)
-        if drill.before_checks:
-            drill.before_checks(ctx)
-        checks.check_store(env, m, ctx.values, result)
-        checks.check_reads(env, m, ctx.values, result)
-        checks.check_dlq(env, m, ctx.values, result, exactly_once=drill.exactly_once_dlq)
-        checks.check_lag(env, result, drained, lag, detail)
-        if drill.needs_after_fault:
-            if ctx.fault_end is None:
-                result.check("the fault was applied", False)
-            else:
-                checks.check_after_fault(env, result, ctx.fault_end, ctx.recovery_points)
-        if drill.after_checks:
-            drill.after_checks(ctx)
-        result.check("no process died by itself", not env.events, "; ".join(env.events))
-    except Exception as exc:  # noqa: BLE001 - one drill's error must not stop the others
-        import traceback
-        result.error = f"{type(exc).__name__}: {exc}"
-        (env.logdir / "error.txt").write_text(traceback.format_exc())
-        log(f"  ERROR: {result.error}")
-    finally:
-        if drill.stopped_service:
-            infra.restore_services()
-        env.cleanup(keep=keep_all or not result.passed)
-        result.duration_s = time.time() - started
-    log(f"== {drill.name}: {'PASS' if result.passed else 'FAIL'} in {result.duration_s:.0f} s")
-    return result

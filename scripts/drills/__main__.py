@@ -1,9 +1,10 @@
-"""Reliability drills for the order pipeline (GitHub issue "Reliability drills").
+"""Reliability drills for the order pipeline (docs/DRILLS.md).
 
     scripts/drills.sh [--quick] [--only NAME,...] [--keep] [--list] [--no-build]
 
-Run through scripts/drills.sh, which brings the local stack up and builds the release binaries
-first. Each drill gets its own database, topics, consumer group, Redis key prefix and ports,
+Run through scripts/drills.sh (`python3 -m drills` with scripts/ on the path), which brings the
+local stack up and builds the release binaries first. Each drill gets its own database, topics,
+consumer group, Redis key prefix and ports,
 streams seeded orders from producer-sim, applies a fault mid-stream and checks that nothing was
 lost, stored twice or dead-lettered wrongly. Results: a table on stdout and
 .stack/drills/results.json; the exit code is 1 when any check failed.
@@ -11,24 +12,20 @@ lost, stored twice or dead-lettered wrongly. Results: a table on stdout and
 
 from __future__ import annotations
 
-import sys
-
-sys.dont_write_bytecode = True  # no __pycache__ in the checkout
-
 import argparse
 import json
 import signal
+import sys
 import time
 from pathlib import Path
 
-import cluster
-import cluster_drills
-import drills
-import infra
-import probe
-from checks import Result
-from infra import BIN, STATE, log
-from pipeline import DrillEnv, Manifest, Stream
+from pipelinekit import resources as kit
+from pipelinekit.services import BIN
+
+from . import catalogue, cluster, cluster_drills, infra, probe
+from .checks import Result
+from .infra import STATE, log
+from .pipeline import DrillEnv, Stream
 
 
 def api_drill(run_id: str, logroot: Path, quick: bool, keep_all: bool) -> Result:
@@ -84,38 +81,40 @@ def table(results: list[Result]) -> str:
         dlq = "–" if r.dlq_expected is None else f"{r.dlq_expected}/{fmt(r.dlq_actual)}"
         rows.append([r.drill, fmt(r.orders), fmt(r.lost), fmt(r.duplicates), dlq, fmt(r.lag), fmt(r.after_fault),
                      fmt(r.recovery_s, " s"), "PASS" if r.passed else ("ERROR" if r.error else "FAIL")])
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
+    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"  # noqa: E731
     sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     return "\n".join([line(head), sep, *(line(r) for r in rows)])
 
 
 def cleanup_leftovers() -> None:
     """Databases, topics and groups of earlier runs (kept when a drill failed) are dropped."""
-    for db in infra.list_databases("drills_"):
-        infra.drop_database(db)
-    infra.delete_topics("drills\\..*")
+    for db in kit.list_databases("drills_"):
+        kit.drop_database(db)
+    kit.delete_topics("drills\\..*")
     if cluster.running():
-        infra.delete_topics("drills\\..*", brokers=cluster.BROKERS)
+        kit.delete_topics("drills\\..*", brokers=cluster.BROKERS)
+        cluster.redis_delete_prefix("drills:")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="scripts/drills.sh", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
-                        help="CI version: one short kill drill, one 10 s PostgreSQL outage, a Kafka broker kill on the "
-                        "clustered engines, the API probe and schemathesis")
+                        help="CI version: one short kill drill, one 10 s PostgreSQL outage, a Kafka broker kill"
+                             " on the clustered engines, the API probe and schemathesis")
     parser.add_argument("--only", default="", help="comma-separated drill names (see --list)")
-    parser.add_argument("--keep", action="store_true", help="keep every drill's database and topics (default: failed ones)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep every drill's database and topics (default: failed ones)")
     parser.add_argument("--list", action="store_true", help="list the drills and exit")
     parser.add_argument("--no-build", action="store_true",
                         help="(scripts/drills.sh) skip `cargo build --release --bins`, use the binaries as they are")
     args = parser.parse_args()
 
-    catalogue = drills.catalogue(args.quick) + cluster_drills.catalogue(args.quick)
-    names = [d.name for d in catalogue] + ["api"]
+    drills = catalogue.catalogue(args.quick) + cluster_drills.catalogue(args.quick)
+    names = [d.name for d in drills] + ["api"]
     if args.list:
-        for d in catalogue:
+        for d in drills:
             print(f"{d.name:16} {d.description} ({d.stream.count:,} orders at {d.stream.rate:,.0f}/s)")
         print(f"{'api':16} query-api robustness probe (oversized/odd requests, slow clients) and schemathesis")
         return 0
@@ -142,12 +141,12 @@ def main() -> int:
     interrupted = False
     try:
         infra.restore_services()
-        if cluster_drills.needs_cluster([d for d in catalogue if d.name in selected]):
+        if cluster_drills.needs_cluster([d for d in drills if d.name in selected]):
             cluster.up()
         cleanup_leftovers()
-        for drill in catalogue:
+        for drill in drills:
             if drill.name in selected:
-                results.append(drills.run_drill(drill, run_id, logroot, keep_all=args.keep))
+                results.append(catalogue.run_drill(drill, run_id, logroot, keep_all=args.keep))
         if "api" in selected:
             results.append(api_drill(run_id, logroot, args.quick, keep_all=args.keep))
     except KeyboardInterrupt:
@@ -182,5 +181,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     sys.exit(main())
