@@ -4,6 +4,9 @@
 #
 #   docker build -t order-pipeline:local .
 #
+# TLS: librdkafka links the system OpenSSL (libssl3, installed below with
+# ca-certificates, whose CAs are also the default trust of every client).
+#
 # BuildKit is required (cache mounts; it is the default builder since Docker 23).
 # The cargo registry, git checkouts and the target directory live in cache
 # mounts, so a rebuild after a source change only recompiles the workspace
@@ -15,8 +18,9 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 ############################ builder ############################
 FROM ${RUST_IMAGE} AS builder
 
-# rdkafka builds a bundled librdkafka: it needs a C/C++ toolchain, cmake,
-# OpenSSL and zlib headers (perl/python3 are used by its build scripts).
+# rdkafka builds a bundled librdkafka with TLS and SASL (PLAIN, SCRAM): it needs
+# a C/C++ toolchain, OpenSSL and zlib headers (perl/python3 are used by its build
+# scripts). PostgreSQL, Redis and OTLP use rustls (ring), built from source here.
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
     rm -f /etc/apt/apt.conf.d/docker-clean \
@@ -48,7 +52,7 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
     rm -f /etc/apt/apt.conf.d/docker-clean \
  && apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates \
+ && apt-get install -y --no-install-recommends ca-certificates libssl3 \
  && groupadd --system --gid 10001 app \
  && useradd --system --uid 10001 --gid 10001 --home-dir /app --no-create-home --shell /usr/sbin/nologin app
 

@@ -8,12 +8,15 @@ mkdir -p "$ORDERS_CACHE"
 if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
   export PATH="$HOME/.cargo/bin:$PATH"
 fi
-# Build tools librdkafka's bundled build needs (present on this kind of machine; installed if not).
+# Build tools librdkafka's bundled build needs (present on this kind of machine; installed if not):
+# a C toolchain, and OpenSSL's headers, which its TLS and SASL (SCRAM, PLAIN) support links to.
 ensure_build_tools() {
   local missing=()
-  for tool in cc make perl; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+  for tool in cc make perl pkg-config; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+  command -v pkg-config >/dev/null 2>&1 && pkg-config --exists openssl || missing+=("libssl-dev")
   if [ ${#missing[@]} -gt 0 ]; then
     echo "[env] installing build tools (${missing[*]})" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq && apt-get install -y -qq build-essential perl >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+      apt-get install -y -qq build-essential perl pkg-config libssl-dev >/dev/null
   fi
 }

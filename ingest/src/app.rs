@@ -55,7 +55,8 @@ impl Application {
         let cache = OrderCache::new(&config.redis).context("invalid Redis settings")?;
         let client_id = format!("ingest-{}", config.group);
         let mut consumer_config =
-            client::manual_offset_consumer(&config.kafka.brokers, &config.group, &client_id);
+            client::manual_offset_consumer(&config.kafka, &config.group, &client_id)
+                .context("invalid Kafka settings")?;
         consumer_config.set(
             "statistics.interval.ms",
             config.stats_interval_ms.to_string(),
@@ -73,7 +74,8 @@ impl Application {
             .context("cannot create the Kafka consumer")?,
         );
         let producer: FutureProducer =
-            client::safe_producer(&config.kafka.brokers, &format!("{client_id}-writer"), 2)
+            client::safe_producer(&config.kafka, &format!("{client_id}-writer"), 2)
+                .context("invalid Kafka settings")?
                 .create()
                 .context("cannot create the Kafka producer")?;
 
@@ -161,7 +163,7 @@ async fn wait_for_schema(db: &Db, events: &Events, shutdown: &Shutdown) -> anyho
             Err(err @ StoreError::SchemaBehind { .. }) => return Err(err.into()),
             Err(err) if err.is_outage() || err.is_transient() => {
                 attempt += 1;
-                events.schema_wait(&err.to_string(), attempt);
+                events.schema_wait(&err, attempt);
             }
             Err(err) => return Err(anyhow::anyhow!("cannot check the database schema: {err}")),
         }
@@ -180,8 +182,8 @@ async fn probe(db: Db, cache: OrderCache, events: Events) {
         interval.tick().await;
         match db.ping().await {
             Ok(()) => events.postgres_reachable(true, None),
-            Err(err) => events.postgres_reachable(false, Some(&err.to_string())),
+            Err(err) => events.postgres_reachable(false, Some(&err)),
         }
-        events.health().set_redis_up(cache.ping().await.is_ok());
+        events.redis_probed(&cache.ping().await);
     }
 }

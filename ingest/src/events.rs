@@ -3,9 +3,12 @@
 //! events). Per-record events are called inside the record's span, which carries `order_uid`,
 //! topic, partition, offset and `traceparent`.
 
-use crate::health::{ConsumerState, Health};
+use crate::health::{ConsumerState, Dependency, Health};
 use crate::metrics::IngestMetrics;
+use order_cache::CacheError;
 use order_model::DeadLetterKind;
+use order_store::StoreError;
+use rdkafka::error::KafkaError;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,28 +38,49 @@ impl Events {
 
     pub fn consumer_state(&self, state: ConsumerState) {
         self.health.set_consumer(state);
+        if state == ConsumerState::Running {
+            self.health.set_error(Dependency::Kafka, None);
+        }
         tracing::info!(state = ?state, "consumer state");
         self.refresh_ready();
     }
 
-    pub fn postgres_reachable(&self, up: bool, error: Option<&str>) {
+    /// A refusal (wrong password, certificate, TLS) is logged at error level, once per change,
+    /// as its own line; other failures as a warning when PostgreSQL goes down.
+    pub fn postgres_reachable(&self, up: bool, error: Option<&StoreError>) {
+        let text = error.filter(|_| !up).map(ToString::to_string);
+        let changed_error = self.health.set_error(Dependency::Postgres, text.as_deref());
+        if let Some(err) = error.filter(|err| !up && err.is_refused() && changed_error) {
+            tracing::error!("{err}");
+        }
         if self.health.set_postgres_up(up) {
             match error {
-                Some(error) if !up => tracing::warn!(error, "PostgreSQL unreachable"),
+                Some(error) if !up => tracing::warn!(%error, "PostgreSQL unreachable"),
                 _ => tracing::info!(up, "PostgreSQL reachability changed"),
             }
         }
         self.refresh_ready();
     }
 
-    pub fn schema_wait(&self, error: &str, attempt: u32) {
+    pub fn schema_wait(&self, error: &StoreError, attempt: u32) {
         self.postgres_reachable(false, Some(error));
         if attempt == 1 || attempt % 10 == 0 {
             tracing::warn!(
-                error,
+                %error,
                 attempt,
                 "waiting for PostgreSQL before starting to consume"
             );
+        }
+    }
+
+    /// The idle readiness probe of Redis; a refusal is logged at error level once per change.
+    pub fn redis_probed(&self, result: &Result<(), CacheError>) {
+        self.health.set_redis_up(result.is_ok());
+        let error = result.as_ref().err();
+        let text = error.map(ToString::to_string);
+        let changed = self.health.set_error(Dependency::Redis, text.as_deref());
+        if let Some(err) = error.filter(|err| err.is_refused() && changed) {
+            tracing::error!("{err}");
         }
     }
 
@@ -124,10 +148,13 @@ impl Events {
 
     pub fn cache_written(&self) {
         self.health.set_redis_up(true);
+        self.health.set_error(Dependency::Redis, None);
     }
 
     pub fn cache_write_failed(&self, orders: usize, error: &dyn std::fmt::Display) {
         self.health.set_redis_up(false);
+        self.health
+            .set_error(Dependency::Redis, Some(&error.to_string()));
         self.metrics.cache_errors.inc();
         tracing::warn!(orders, %error, "cache write failed; orders are stored, reads repair the cache");
     }
@@ -136,6 +163,7 @@ impl Events {
         self.metrics.outage_pauses.inc();
         self.health.set_outage(true);
         self.health.set_postgres_up(false);
+        self.health.set_error(Dependency::Postgres, Some(error));
         tracing::error!(
             error,
             "dependency outage: consumption paused until it is back"
@@ -157,6 +185,7 @@ impl Events {
     pub fn outage_ended(&self, lasted: Duration) {
         self.health.set_outage(false);
         self.health.set_postgres_up(true);
+        self.health.set_error(Dependency::Postgres, None);
         tracing::info!(
             lasted_ms = lasted.as_millis() as u64,
             "dependency back: consumption resumed"
@@ -208,8 +237,24 @@ impl Events {
         tracing::warn!(action, %error, "offset store/commit failed");
     }
 
-    pub fn kafka_error(&self, error: &dyn std::fmt::Display, reason: &str) {
-        tracing::error!(%error, reason, "kafka client error");
+    /// A login or TLS failure is logged once per change as one line naming Kafka and the cause,
+    /// and shown in `/readyz` until the consumer is running.
+    pub fn kafka_error(&self, error: &KafkaError, reason: &str) {
+        match pipeline_kafka::failure::refusal(error, reason) {
+            // The consume loop's bare code must not replace the callback's worded diagnosis.
+            Some(failure) if self.health.has_error(Dependency::Kafka) => {
+                tracing::debug!(%failure, "kafka client error");
+            }
+            Some(failure) => self.kafka_refused(&failure),
+            None => tracing::error!(%error, reason, "kafka client error"),
+        }
+    }
+
+    fn kafka_refused(&self, failure: &pipeline_runtime::failure::Failure) {
+        let line = failure.to_string();
+        if self.health.set_error(Dependency::Kafka, Some(&line)) {
+            tracing::error!("{line}");
+        }
     }
 
     pub fn shutdown_abandoned(&self, records: usize) {

@@ -2,8 +2,10 @@
 //! the pipeline (through [`crate::events`]) and read by the HTTP handlers, so it is a handful of
 //! atomics rather than anything that could block the consume loop.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 /// Where the consumer is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +24,24 @@ pub enum ConsumerState {
 const REDIS_UP: u8 = 1;
 const REDIS_DOWN: u8 = 2;
 
+/// The dependencies `/readyz` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Dependency {
+    Kafka,
+    Postgres,
+    Redis,
+}
+
+impl Dependency {
+    fn key(self) -> &'static str {
+        match self {
+            Dependency::Kafka => "kafka",
+            Dependency::Postgres => "postgres",
+            Dependency::Redis => "redis",
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Health {
     postgres_up: AtomicBool,
@@ -29,6 +49,9 @@ pub struct Health {
     consumer: AtomicU8,
     assigned: AtomicUsize,
     redis: AtomicU8,
+    /// The last error of each dependency that is failing, one line each (contract §9: a wrong
+    /// password or certificate is named here). Written rarely, so a mutex is cheap enough.
+    errors: Mutex<BTreeMap<Dependency, String>>,
 }
 
 impl Health {
@@ -74,6 +97,32 @@ impl Health {
             .store(if up { REDIS_UP } else { REDIS_DOWN }, Ordering::Relaxed);
     }
 
+    /// Records (`Some`) or clears (`None`) a dependency's error; true when it changed.
+    pub fn set_error(&self, dependency: Dependency, error: Option<&str>) -> bool {
+        let mut errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
+        match error {
+            Some(text) if errors.get(&dependency).map(String::as_str) != Some(text) => {
+                errors.insert(dependency, text.to_owned());
+                true
+            }
+            None => errors.remove(&dependency).is_some(),
+            Some(_) => false,
+        }
+    }
+
+    pub fn has_error(&self, dependency: Dependency) -> bool {
+        let errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
+        errors.contains_key(&dependency)
+    }
+
+    fn errors(&self) -> Map<String, Value> {
+        let errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
+        errors
+            .iter()
+            .map(|(dependency, text)| (dependency.key().to_owned(), Value::from(text.as_str())))
+            .collect()
+    }
+
     /// The `/readyz` body.
     pub fn report(&self) -> Value {
         let postgres = match (self.postgres_up(), self.outage.load(Ordering::Relaxed)) {
@@ -91,11 +140,16 @@ impl Health {
             REDIS_DOWN => "degraded",
             _ => "unknown",
         };
-        json!({
+        let mut body = json!({
             "ready": self.is_ready(),
             "dependencies": { "postgres": postgres, "kafka": kafka, "redis": redis },
             "assigned_partitions": self.assigned.load(Ordering::Relaxed),
-        })
+        });
+        let errors = self.errors();
+        if !errors.is_empty() {
+            body["errors"] = Value::Object(errors);
+        }
+        body
     }
 }
 
@@ -116,5 +170,19 @@ mod tests {
         health.set_outage(false);
         health.set_redis_up(false);
         assert!(health.is_ready(), "Redis never decides readiness");
+    }
+
+    #[test]
+    fn errors_are_listed_by_dependency_until_cleared() {
+        let health = Health::default();
+        assert!(health.report().get("errors").is_none());
+        assert!(health.set_error(Dependency::Kafka, Some("Kafka: authentication failed: x")));
+        assert!(!health.set_error(Dependency::Kafka, Some("Kafka: authentication failed: x")));
+        assert_eq!(
+            health.report()["errors"]["kafka"],
+            "Kafka: authentication failed: x"
+        );
+        assert!(health.set_error(Dependency::Kafka, None));
+        assert!(health.report().get("errors").is_none());
     }
 }

@@ -7,7 +7,15 @@ use pipeline_runtime::shutdown::Shutdown;
 
 #[tokio::main]
 async fn main() {
-    pipeline_runtime::config::load_dotenv();
+    let secrets = [
+        order_store::SECRET_SETTINGS,
+        order_cache::SECRET_SETTINGS,
+        pipeline_kafka::SECRET_SETTINGS,
+    ];
+    if let Err(err) = pipeline_runtime::config::load_environment(&secrets.concat()) {
+        eprintln!("ingest: {err}");
+        std::process::exit(2);
+    }
     let cli = Cli::parse();
     let telemetry = match pipeline_runtime::telemetry::init(&cli.config.telemetry, "ingest") {
         Ok(telemetry) => telemetry,

@@ -13,7 +13,9 @@ use crate::mix::{MixSettings, RecordMix, SimKind, SimRecord};
 use crate::pacing::Pacer;
 use crate::summary::{spawn_progress, Stats, Summary};
 use anyhow::Context;
+use pipeline_kafka::failure::{LastFailure, ReportingContext};
 use pipeline_kafka::headers::{SIM_KIND, TRACEPARENT};
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{
@@ -36,13 +38,23 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
 /// Delivery failures logged individually before going quiet (the summary has the total).
 const FAILURES_LOGGED: u64 = 5;
 
-/// Counts delivery reports by [`SimKind`] (the delivery opaque is the kind's index).
+/// Counts delivery reports by [`SimKind`] (the delivery opaque is the kind's index) and keeps
+/// the login or TLS failure librdkafka reported, if any.
 struct CountingContext {
     stats: Arc<Stats>,
     failures: AtomicU64,
+    reporting: ReportingContext,
 }
 
-impl ClientContext for CountingContext {}
+impl ClientContext for CountingContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        self.reporting.log(level, fac, message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.reporting.error(error, reason);
+    }
+}
 
 impl ProducerContext for CountingContext {
     type DeliveryOpaque = usize;
@@ -75,14 +87,14 @@ pub async fn run(
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<Summary> {
     let stats = Arc::new(Stats::default());
-    let producer = create_producer(args, Arc::clone(&stats))?;
+    let (producer, last) = create_producer(args, Arc::clone(&stats))?;
     let topic = args.topic().to_owned();
     let mix = RecordMix::new(settings);
     let (count, rate) = (args.count, args.rate);
     let seed = settings.seed;
     let manifest = args.create_manifest()?;
     tokio::task::spawn_blocking(move || {
-        check_topic(&producer, &topic)?;
+        check_topic(&producer, &topic).or_else(|err| last.explain(err))?;
         let done = Arc::new(AtomicBool::new(false));
         let progress = spawn_progress(Arc::clone(&stats), Arc::clone(&done));
         let started = Instant::now();
@@ -106,19 +118,23 @@ pub async fn run(
     .context("producer task panicked")?
 }
 
-fn create_producer(args: &Args, stats: Arc<Stats>) -> anyhow::Result<SimProducer> {
+fn create_producer(args: &Args, stats: Arc<Stats>) -> anyhow::Result<(SimProducer, LastFailure)> {
     let mut config =
-        pipeline_kafka::client::safe_producer(&args.kafka.brokers, "producer-sim", args.linger_ms);
+        pipeline_kafka::client::safe_producer(&args.kafka, "producer-sim", args.linger_ms)?;
     // Bounds the local queue's memory (librdkafka's default is 1 GiB). 256 MiB holds far more
     // than the 100,000 queued records that block first, even with megabyte-sized poison.
     config.set("queue.buffering.max.kbytes", "262144");
+    let reporting = ReportingContext::default();
+    let last = reporting.last.clone();
     let context = CountingContext {
         stats,
         failures: AtomicU64::new(0),
+        reporting,
     };
-    config
+    let producer = config
         .create_with_context(context)
-        .context("cannot create the Kafka producer")
+        .context("cannot create the Kafka producer")?;
+    Ok((producer, last))
 }
 
 /// Fails fast with a clear message when the broker is unreachable or the topic missing, instead

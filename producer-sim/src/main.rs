@@ -8,7 +8,10 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    pipeline_runtime::config::load_dotenv();
+    if let Err(err) = pipeline_runtime::config::load_environment(pipeline_kafka::SECRET_SETTINGS) {
+        eprintln!("producer-sim: error: {err}");
+        return ExitCode::from(2);
+    }
     let args = Args::parse();
     let telemetry = match pipeline_runtime::telemetry::init(&args.telemetry, "producer-sim") {
         Ok(telemetry) => telemetry,

@@ -43,10 +43,14 @@ fn header(message: &BorrowedMessage<'_>, name: &str) -> Option<String> {
 
 /// Reads `expected` records from the beginning of `topic` (fails after 30 s).
 async fn consume(topic: &str, group: &str, expected: usize) -> Vec<Received> {
-    let consumer: StreamConsumer =
-        pipeline_kafka::client::manual_offset_consumer(&brokers(), group, "sim-test")
-            .create()
-            .expect("consumer");
+    let consumer: StreamConsumer = pipeline_kafka::client::manual_offset_consumer(
+        &pipeline_testing::kafka::local(),
+        group,
+        "sim-test",
+    )
+    .expect("kafka settings")
+    .create()
+    .expect("consumer");
     consumer.subscribe(&[topic]).expect("subscribe");
     let mut stream = consumer.stream();
     let mut received = Vec::new();
@@ -199,7 +203,8 @@ async fn undeliverable_records_fail_the_run() {
     // A topic whose record-batch limit no order fits: every delivery fails at the broker.
     let name = pipeline_testing::unique_name("t_tiny");
     let admin: AdminClient<DefaultClientContext> =
-        pipeline_kafka::client::base(&brokers(), "sim-test-admin")
+        pipeline_kafka::client::base(&pipeline_testing::kafka::local(), "sim-test-admin")
+            .expect("kafka settings")
             .create()
             .expect("admin");
     let topic = NewTopic::new(&name, 1, TopicReplication::Fixed(1)).set("max.message.bytes", "100");

@@ -148,6 +148,10 @@ impl Default for ReadArgs {
     }
 }
 
+/// Settings of this binary alone that may be read from a mounted secret file
+/// (`DATABASE_READ_URL_FILE`); the shared groups list theirs.
+pub const SECRET_SETTINGS: &[&str] = &["DATABASE_READ_URL"];
+
 /// A connection URL that may carry a password: `Debug` shows it redacted.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretUrl(pub String);

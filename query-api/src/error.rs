@@ -94,7 +94,7 @@ impl From<order_store::StoreError> for ApiError {
     fn from(err: order_store::StoreError) -> Self {
         use order_store::StoreError;
         match err {
-            StoreError::Unavailable(_) | StoreError::Transient(_) => {
+            StoreError::Unavailable(_) | StoreError::Refused(_) | StoreError::Transient(_) => {
                 ApiError::Unavailable(format!("postgres: {err}"))
             }
             _ => ApiError::Internal(format!("postgres: {err}")),

@@ -115,6 +115,11 @@ async fn check_schema(db: &Db, connect_timeout: Duration) -> anyhow::Result<bool
     let bound = connect_timeout + Duration::from_secs(1);
     match tokio::time::timeout(bound, migrate::ensure_current(db)).await {
         Ok(Ok(())) => Ok(true),
+        Ok(Err(err)) if err.is_refused() => {
+            // One line naming PostgreSQL and the cause; /readyz shows it too.
+            tracing::error!("{err}");
+            Ok(false)
+        }
         Ok(Err(err)) if err.is_outage() => {
             tracing::warn!(%err, "postgres unreachable at start; serving as not ready until it is back");
             Ok(false)

@@ -9,7 +9,16 @@ use std::process::ExitCode;
 // the app and waits for signals.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    pipeline_runtime::config::load_dotenv();
+    let secrets = [
+        order_store::SECRET_SETTINGS,
+        order_cache::SECRET_SETTINGS,
+        query_api::config::SECRET_SETTINGS,
+    ]
+    .concat();
+    if let Err(err) = pipeline_runtime::config::load_environment(&secrets) {
+        eprintln!("query-api: {err}");
+        return ExitCode::from(2);
+    }
     let config = Config::parse();
     let telemetry = match pipeline_runtime::telemetry::init(&config.telemetry, "query-api") {
         Ok(telemetry) => telemetry,

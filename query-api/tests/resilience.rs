@@ -79,10 +79,15 @@ async fn redis_down_still_serves_from_postgres_quickly() -> TestResult {
 
     let readyz = app.get("/readyz").await;
     assert_eq!(readyz.status(), 200, "redis down is degraded, not unready");
+    let body = readyz.json::<Value>().await?;
     assert_eq!(
-        readyz.json::<Value>().await?,
-        serde_json::json!({"status": "ready", "postgres": "up", "redis": "down"})
+        (&body["status"], &body["postgres"], &body["redis"]),
+        (&"ready".into(), &"up".into(), &"down".into()),
+        "{body}"
     );
+    // The failing dependency's last error, and only that one's.
+    assert!(body["errors"]["redis"].is_string(), "{body}");
+    assert!(body["errors"].get("postgres").is_none(), "{body}");
     app.stop().await;
     if let Some(name) = db_name {
         drop_db(&name).await;
@@ -150,10 +155,13 @@ async fn both_down_answers_503_fast_and_starts_not_ready() -> TestResult {
     assert_eq!(app.get("/healthz").await.status(), 200);
     let readyz = app.get("/readyz").await;
     assert_eq!(readyz.status(), 503);
+    let body = readyz.json::<Value>().await?;
     assert_eq!(
-        readyz.json::<Value>().await?,
-        serde_json::json!({"status": "not_ready", "postgres": "down", "redis": "down"})
+        (&body["status"], &body["postgres"], &body["redis"]),
+        (&"not_ready".into(), &"down".into(), &"down".into()),
+        "{body}"
     );
+    assert!(body["errors"]["postgres"].is_string() && body["errors"]["redis"].is_string());
     app.stop().await;
     Ok(())
 }

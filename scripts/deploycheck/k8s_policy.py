@@ -54,8 +54,11 @@ def _pod(by: dict, where: str, name: str, ps: dict, need, fail) -> None:
         refs = [e.get("configMapRef", {}).get("name") or e.get("secretRef", {}).get("name")
                 for e in c.get("envFrom") or []]
         need(any(r == "order-pipeline-config" for r in refs), f"{cn}: envFrom configMap order-pipeline-config missing")
+        # Credentials come as files (contract section 9, *_FILE): the secret is a mounted volume.
+        mounted = {m.get("name") for m in c.get("volumeMounts") or []}
+        refs += [(v.get("secret") or {}).get("secretName") for v in ps.get("volumes") or [] if v.get("name") in mounted]
         need(any(r and r.startswith("order-pipeline-secrets") for r in refs),
-             f"{cn}: envFrom secret order-pipeline-secrets missing")
+             f"{cn}: secret order-pipeline-secrets not mounted")
         for r in refs:
             if r and r.startswith("order-pipeline-secrets") and ("Secret", r) not in by \
                     and where.startswith("k8s/overlays"):

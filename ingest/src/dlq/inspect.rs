@@ -59,12 +59,8 @@ pub async fn inspect(
 ) -> anyhow::Result<InspectSummary> {
     let selection = &args.selection;
     selection.validate()?;
-    let topic = DlqTopic::connect(
-        &kafka.brokers,
-        &kafka.dlq_topic,
-        &super::client_id(group, "inspect"),
-    )?;
-    let extent = topic.extent(&selection.partition)?;
+    let topic = DlqTopic::connect(kafka, &kafka.dlq_topic, &super::client_id(group, "inspect"))?;
+    let extent = topic.extent(&selection.partition).await?;
     let mut reader = topic.read(&extent)?;
     let mut summary = InspectSummary::default();
     let mut table = Table::default();

@@ -56,8 +56,8 @@ pub async fn plan(
     done: &HashMap<(i32, i64), Option<i64>>,
 ) -> anyhow::Result<Plan> {
     let dlq = &kafka.dlq_topic;
-    let topic = DlqTopic::connect(&kafka.brokers, dlq, client_id)?;
-    let extent = topic.extent(&args.selection.partition)?;
+    let topic = DlqTopic::connect(kafka, dlq, client_id)?;
+    let extent = topic.extent(&args.selection.partition).await?;
     let mut reader = topic.read(&extent)?;
     let mut summary = ReplaySummary {
         dry_run: args.dry_run,

@@ -3,7 +3,9 @@
 
 use super::record::DeadLetter;
 use anyhow::Context as _;
+use pipeline_kafka::failure::ReportingContext;
 use pipeline_kafka::headers::REPLAYED_FROM;
+use pipeline_kafka::KafkaArgs;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -15,11 +17,16 @@ const DELIVERY_TIMEOUT_MS: &str = "30000";
 /// How long `send` may wait for room in the producer's queue.
 const QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The replay producer; its context logs login and TLS failures as one line.
+pub type ReplayProducer = FutureProducer<ReportingContext>;
+
 /// Idempotent, `acks=all`, no lingering: each record is awaited before the next one is sent.
-pub fn producer(brokers: &str, client_id: &str) -> anyhow::Result<FutureProducer> {
-    let mut config = pipeline_kafka::client::safe_producer(brokers, client_id, 0);
+pub fn producer(kafka: &KafkaArgs, client_id: &str) -> anyhow::Result<ReplayProducer> {
+    let mut config = pipeline_kafka::client::safe_producer(kafka, client_id, 0)?;
     config.set("message.timeout.ms", DELIVERY_TIMEOUT_MS);
-    config.create().context("cannot create a Kafka producer")
+    config
+        .create_with_context(ReportingContext::default())
+        .context("cannot create a Kafka producer")
 }
 
 /// Where a record landed.
@@ -31,7 +38,7 @@ pub struct Delivered {
 
 /// Sends `dead_letter` to `target` and waits for the acknowledgement.
 pub async fn publish(
-    producer: &FutureProducer,
+    producer: &ReplayProducer,
     dead_letter: &DeadLetter,
     target: &str,
 ) -> Result<Delivered, KafkaError> {

@@ -114,9 +114,9 @@ async fn publish_chosen(
     let Plan { summary, chosen } = plan;
     let total = chosen.len();
     let per_record = total <= PER_RECORD_LINES;
-    let producer = publish::producer(&kafka.brokers, client_id)?;
+    let producer = publish::producer(kafka, client_id)?;
     let mut pacer = Pacer::new(args.rate);
-    let mut reader = DlqTopic::connect(&kafka.brokers, dlq, client_id)?.read(&ranges)?;
+    let mut reader = DlqTopic::connect(kafka, dlq, client_id)?.read(&ranges)?;
     let mut failures_in_a_row = 0;
     let mut last_progress = Instant::now();
     while let Some(dead_letter) = reader.next().await? {

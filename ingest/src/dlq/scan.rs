@@ -5,6 +5,8 @@
 
 use super::record::DeadLetter;
 use anyhow::Context as _;
+use pipeline_kafka::failure::{LastFailure, ReportingContext};
+use pipeline_kafka::KafkaArgs;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
@@ -25,15 +27,19 @@ pub struct Range {
     pub end: i64,
 }
 
+type DlqConsumer = StreamConsumer<ReportingContext>;
+
 /// A consumer of one DLQ topic, not yet reading anything.
 pub struct DlqTopic {
-    consumer: StreamConsumer,
+    consumer: DlqConsumer,
     topic: String,
+    /// A login or TLS failure the client reported: what a timeout really was.
+    last: LastFailure,
 }
 
 impl DlqTopic {
-    pub fn connect(brokers: &str, topic: &str, client_id: &str) -> anyhow::Result<DlqTopic> {
-        let mut config: ClientConfig = pipeline_kafka::client::base(brokers, client_id);
+    pub fn connect(kafka: &KafkaArgs, topic: &str, client_id: &str) -> anyhow::Result<DlqTopic> {
+        let mut config: ClientConfig = pipeline_kafka::client::base(kafka, client_id)?;
         // librdkafka wants a group id for assign(); it is never joined or committed to.
         config
             .set("group.id", client_id)
@@ -42,20 +48,30 @@ impl DlqTopic {
             .set("enable.partition.eof", "true")
             .set("auto.offset.reset", "earliest")
             .set("fetch.wait.max.ms", "100");
-        let consumer: StreamConsumer = config.create().context("cannot create a Kafka consumer")?;
+        let context = ReportingContext::default();
+        let last = context.last.clone();
+        let consumer: DlqConsumer = config
+            .create_with_context(context)
+            .context("cannot create a Kafka consumer")?;
         Ok(DlqTopic {
             consumer,
             topic: topic.to_owned(),
+            last,
         })
     }
 
     /// Every partition's (or only `only`'s) offsets from the low to the high watermark now.
-    pub fn extent(&self, only: &[i32]) -> anyhow::Result<Vec<Range>> {
+    pub async fn extent(&self, only: &[i32]) -> anyhow::Result<Vec<Range>> {
         let topic = &self.topic;
-        let metadata = self
-            .consumer
-            .fetch_metadata(Some(topic), REQUEST_TIMEOUT)
-            .with_context(|| format!("cannot fetch metadata of {topic}"))?;
+        let metadata = match self.consumer.fetch_metadata(Some(topic), REQUEST_TIMEOUT) {
+            Ok(metadata) => metadata,
+            Err(err) => {
+                let err =
+                    anyhow::Error::new(err).context(format!("cannot fetch metadata of {topic}"));
+                self.serve_events().await;
+                return self.last.explain(err);
+            }
+        };
         let found = metadata.topics().iter().find(|t| t.name() == topic);
         let Some(found) = found else {
             anyhow::bail!("DLQ topic {topic} does not exist")
@@ -89,6 +105,16 @@ impl DlqTopic {
         Ok(ranges)
     }
 
+    /// Lets the client deliver what it queued meanwhile (its error and log events reach the
+    /// context only when the consumer is polled), so a refused login explains a timeout.
+    async fn serve_events(&self) {
+        let until = Instant::now() + Duration::from_millis(500);
+        while tokio::time::timeout_at(until, self.consumer.recv())
+            .await
+            .is_ok()
+        {}
+    }
+
     /// Starts reading `ranges` (empty ones are skipped).
     pub fn read(self, ranges: &[Range]) -> anyhow::Result<DlqReader> {
         let mut assignment = TopicPartitionList::new();
@@ -108,16 +134,18 @@ impl DlqTopic {
             consumer: self.consumer,
             topic: self.topic,
             open,
+            last: self.last,
         })
     }
 }
 
 /// Yields the records of the assigned ranges in offset order per partition, then `None`.
 pub struct DlqReader {
-    consumer: StreamConsumer,
+    consumer: DlqConsumer,
     topic: String,
     /// Partitions not finished yet, with their end offset (exclusive).
     open: HashMap<i32, i64>,
+    last: LastFailure,
 }
 
 impl DlqReader {
@@ -131,12 +159,12 @@ impl DlqReader {
             let Ok(received) = received else {
                 let mut waiting: Vec<_> = self.open.keys().copied().collect();
                 waiting.sort_unstable();
-                anyhow::bail!(
+                return self.last.explain(anyhow::anyhow!(
                     "no progress reading {} for {}s (partitions {waiting:?} not read to their \
                      end); is Kafka reachable?",
                     self.topic,
                     STALL_TIMEOUT.as_secs()
-                );
+                ));
             };
             match received {
                 Ok(message) => {

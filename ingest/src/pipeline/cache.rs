@@ -46,6 +46,7 @@ mod tests {
             ttl_secs: 60,
             key_prefix: "unit:".into(),
             timeout_ms: 200,
+            tls: Default::default(),
         };
         let cache = OrderCache::new(&args).expect("redis settings");
         (CacheStep { cache, events }, metrics)

@@ -36,6 +36,7 @@ pub fn error_class(err: StoreError) -> ErrorClass {
         // A schema or driver problem is ours, not the record's: dead-lettering valid orders
         // for it would lose them from the read side, so it is handled like an outage.
         other @ (StoreError::Unavailable(_)
+        | StoreError::Refused(_)
         | StoreError::SchemaBehind { .. }
         | StoreError::Other(_)) => ErrorClass::Outage(other.to_string()),
     }

@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 pub fn producer() -> FutureProducer {
-    pipeline_kafka::client::safe_producer(&pipeline_testing::kafka::brokers(), "ingest-tests", 5)
+    pipeline_kafka::client::safe_producer(&pipeline_testing::kafka::local(), "ingest-tests", 5)
+        .expect("kafka settings")
         .create()
         .expect("producer")
 }

@@ -44,7 +44,8 @@ impl Env {
         let topics = TestTopics::create(partitions).await;
         let kafka = kafka_args(&topics);
         let (db, db_name) = db::fresh_db().await;
-        let producer = pipeline_kafka::client::safe_producer(&kafka.brokers, "dlq-tests", 0)
+        let producer = pipeline_kafka::client::safe_producer(&kafka, "dlq-tests", 0)
+            .expect("kafka settings")
             .create()
             .expect("test producer");
         Env {
@@ -58,7 +59,8 @@ impl Env {
 
     /// Sum of the high watermarks of `topic`: how many records were ever written to it.
     pub fn high_watermarks(&self, topic: &str) -> i64 {
-        let consumer: BaseConsumer = pipeline_kafka::client::base(&self.kafka.brokers, "dlq-tests")
+        let consumer: BaseConsumer = pipeline_kafka::client::base(&self.kafka, "dlq-tests")
+            .expect("kafka settings")
             .create()
             .expect("consumer");
         let metadata = consumer
@@ -220,7 +222,7 @@ pub async fn put(env: &Env, letter: &Letter) -> String {
 
 /// The first `count` records of every partition of `topic`, read from the beginning.
 pub async fn read_topic(env: &Env, topic: &str, count: usize) -> Vec<OwnedMessage> {
-    let mut config = pipeline_kafka::client::base(&env.kafka.brokers, "dlq-tests");
+    let mut config = pipeline_kafka::client::base(&env.kafka, "dlq-tests").expect("kafka settings");
     config
         .set("group.id", pipeline_testing::unique_name("dlq-tests"))
         .set("enable.auto.commit", "false");

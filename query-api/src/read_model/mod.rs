@@ -216,7 +216,9 @@ impl Inner {
             }
             Ok(None) => Ok(None),
             Err(DbFailure::Store(
-                err @ (StoreError::Unavailable(_) | StoreError::Transient(_)),
+                err @ (StoreError::Unavailable(_)
+                | StoreError::Refused(_)
+                | StoreError::Transient(_)),
             )) => Err(Failure::Unavailable(
                 format!("postgres: {err}; redis: {redis_state}").into(),
             )),

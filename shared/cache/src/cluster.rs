@@ -5,7 +5,8 @@
 //! sent to all masters at once, a lazy connection like the single-node one, and retries kept short
 //! so a dead master costs a caller one timeout, after which it reads PostgreSQL.
 
-use crate::CacheError;
+use crate::config::RedisTlsArgs;
+use crate::{connect, CacheError};
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{MultipleNodeRoutingInfo, ResponsePolicy, RoutingInfo};
@@ -33,6 +34,38 @@ pub fn seeds(urls: &str) -> Vec<String> {
         .filter(|url| !url.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// The cluster client for `urls`, with the TLS settings of contract §9 when the seeds are
+/// `rediss://` (the same trust and client certificate as for one Redis; every node's
+/// certificate must name the address the cluster announces for it).
+pub fn builder(urls: &str, tls: &RedisTlsArgs) -> Result<ClusterClientBuilder, CacheError> {
+    let seeds = seeds(urls);
+    let secure = seeds
+        .iter()
+        .filter(|url| url.starts_with("rediss://"))
+        .count();
+    if seeds.is_empty() {
+        return Err(CacheError::Config(
+            "REDIS_CLUSTER_URLS lists no seed URL".into(),
+        ));
+    }
+    if secure == 0 {
+        // The same checks as for one Redis: TLS files without rediss:// would do nothing.
+        connect::client(&seeds[0], tls)?;
+        return Ok(ClusterClientBuilder::new(seeds));
+    }
+    if secure != seeds.len() {
+        return Err(CacheError::Config(
+            "REDIS_CLUSTER_URLS mixes redis:// and rediss:// seeds".into(),
+        ));
+    }
+    if seeds.iter().any(|url| url.contains("#insecure")) {
+        return Err(CacheError::Config(
+            "rediss:// URLs with #insecure are refused: certificates are always verified".into(),
+        ));
+    }
+    Ok(ClusterClientBuilder::new(seeds).certs(connect::tls_certificates(tls)?))
 }
 
 /// The hash slot of `key`: CRC16 (XMODEM) of the key, or of its `{hash tag}` when it has a
@@ -195,6 +228,27 @@ mod tests {
         assert_eq!(slot(b"foo{{bar}}zap"), slot(b"{bar"));
         assert_eq!(slot(b""), 0);
         assert_eq!(group("foo"), 12_182 * GROUPS / 16_384);
+    }
+
+    #[test]
+    fn seeds_must_agree_on_tls_and_tls_files_need_rediss() {
+        let none = RedisTlsArgs::default();
+        let error = |urls: &str, tls: &RedisTlsArgs| match builder(urls, tls) {
+            Ok(_) => panic!("{urls} was accepted"),
+            Err(err) => err.to_string(),
+        };
+        let mixed = error("redis://a:7000,rediss://b:7001", &none);
+        assert!(mixed.contains("mixes"), "{mixed}");
+        assert!(error(" , ", &none).contains("no seed"));
+        let ca = RedisTlsArgs {
+            ca_file: Some("/ca.pem".into()),
+            ..RedisTlsArgs::default()
+        };
+        let plain = error("redis://a:7000", &ca);
+        assert!(plain.contains("rediss://"), "{plain}");
+        let missing = error("rediss://a:7000", &ca);
+        assert!(missing.contains("/ca.pem"), "{missing}");
+        assert!(builder("redis://a:7000,redis://b:7001", &none).is_ok());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use clap::Args;
 use pipeline_runtime::config::redact_url;
 use std::fmt;
+use std::path::PathBuf;
 
 /// Redis read-model settings.
 #[derive(Clone, Args)]
@@ -45,6 +46,23 @@ pub struct RedisArgs {
         default_value_t = 250
     )]
     pub timeout_ms: u64,
+    #[command(flatten)]
+    pub tls: RedisTlsArgs,
+}
+
+/// Trust and client identity for `rediss://` (contract §9). The server certificate and its host
+/// name are always verified.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RedisTlsArgs {
+    /// PEM CA certificates for `rediss://` (default: the system's).
+    #[arg(long = "redis-tls-ca-file", env = "REDIS_TLS_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate for Redis mutual TLS (with --redis-tls-key-file).
+    #[arg(long = "redis-tls-cert-file", env = "REDIS_TLS_CERT_FILE")]
+    pub cert_file: Option<PathBuf>,
+    /// PEM key of the client certificate.
+    #[arg(long = "redis-tls-key-file", env = "REDIS_TLS_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
 }
 
 impl fmt::Debug for RedisArgs {
@@ -63,6 +81,7 @@ impl fmt::Debug for RedisArgs {
             .field("ttl_secs", &self.ttl_secs)
             .field("key_prefix", &self.key_prefix)
             .field("timeout_ms", &self.timeout_ms)
+            .field("tls", &self.tls)
             .finish()
     }
 }

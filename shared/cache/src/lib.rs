@@ -1,20 +1,32 @@
 //! The Redis read model (contract §4): key `order:{order_uid}` holds the order JSON exactly as
 //! the read API serves it. Ingest fills it after each stored batch; query-api reads it and fills
 //! it on a miss. Every call has a timeout so a slow or dead Redis degrades to a miss, never a hang.
-//! On a Redis Cluster (`REDIS_CLUSTER_URLS`) the calls go through [`cluster`] instead.
+//! How the client connects (TLS, ACL login) is in [`connect`]. On a Redis Cluster
+//! (`REDIS_CLUSTER_URLS`) the calls go through [`cluster`] instead.
 
 pub mod cluster;
 mod config;
+pub mod connect;
 
-pub use config::RedisArgs;
+pub use config::{RedisArgs, RedisTlsArgs};
 
 use redis::aio::ConnectionManager;
 use std::time::Duration;
 
+/// Settings a binary may read from a mounted secret file (`REDIS_URL_FILE`, `REDIS_CLUSTER_URLS_FILE`).
+pub const SECRET_SETTINGS: &[&str] = &["REDIS_URL", "REDIS_CLUSTER_URLS"];
+
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
     #[error("redis: {0}")]
-    Redis(#[from] redis::RedisError),
+    Redis(redis::RedisError),
+    /// Redis refused us for a reason only the operator can fix (credentials, certificate, host
+    /// name): one line naming Redis and the cause (contract §9).
+    #[error("{0}")]
+    Refused(String),
+    /// The settings cannot work (TLS files, URL).
+    #[error("{0}")]
+    Config(String),
     #[error("redis did not answer within {0:?}")]
     Timeout(Duration),
     #[error("redis is not connected")]
@@ -26,6 +38,22 @@ pub enum CacheError {
         slots: usize,
         first: Box<CacheError>,
     },
+}
+
+impl From<redis::RedisError> for CacheError {
+    fn from(err: redis::RedisError) -> Self {
+        match connect::refusal(&err) {
+            Some(failure) => CacheError::Refused(failure.to_string()),
+            None => CacheError::Redis(err),
+        }
+    }
+}
+
+impl CacheError {
+    /// A failure an operator must fix (see [`CacheError::Refused`]).
+    pub fn is_refused(&self) -> bool {
+        matches!(self, CacheError::Refused(_))
+    }
 }
 
 /// A cheap-to-clone handle on the shared order cache.
@@ -57,7 +85,7 @@ impl OrderCache {
         let timeout = Duration::from_millis(args.timeout_ms.max(1));
         let cluster = match &args.cluster_urls {
             Some(urls) => Some(cluster::Cluster::new(
-                redis::cluster::ClusterClientBuilder::new(cluster::seeds(urls)),
+                cluster::builder(urls, &args.tls)?,
                 timeout,
             )?),
             None => None,
@@ -65,7 +93,7 @@ impl OrderCache {
         // REDIS_URL is ignored on a cluster (contract §10).
         let client = match cluster {
             Some(_) => None,
-            None => Some(redis::Client::open(args.redis_url.as_str())?),
+            None => Some(connect::client(&args.redis_url, &args.tls)?),
         };
         Ok(Self {
             client,
@@ -76,6 +104,11 @@ impl OrderCache {
             ttl_secs: args.ttl_secs,
             timeout,
         })
+    }
+
+    /// The bound on one call (and on connecting), `REDIS_TIMEOUT_MS`.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// The Redis key of an order.

@@ -1,24 +1,32 @@
 //! Client configuration builders, so every producer and consumer in the project is tuned the
-//! same way and a setting is changed in one place.
+//! same way, connects the same way (security settings, properties file), and a setting is
+//! changed in one place.
 
+use crate::{KafkaArgs, KafkaConfigError};
 use rdkafka::ClientConfig;
 
-/// Base settings for any client talking to `brokers`.
-pub fn base(brokers: &str, client_id: &str) -> ClientConfig {
+/// Base settings for any client talking to `kafka`'s brokers, security included. Fails on
+/// security settings that cannot work together or an unreadable properties file.
+pub fn base(kafka: &KafkaArgs, client_id: &str) -> Result<ClientConfig, KafkaConfigError> {
     let mut config = ClientConfig::new();
     config
-        .set("bootstrap.servers", brokers)
+        .set("bootstrap.servers", &kafka.brokers)
         .set("client.id", client_id)
         .set("socket.keepalive.enable", "true")
         // Fail fast on a missing broker at start-up instead of retrying silently forever.
         .set("reconnect.backoff.max.ms", "2000");
-    config
+    kafka.security.apply(&mut config)?;
+    Ok(config)
 }
 
 /// A producer that never loses or reorders an acknowledged record: idempotent, `acks=all`.
 /// `linger_ms` trades latency for batching (the simulator lingers, the DLQ writer does not).
-pub fn safe_producer(brokers: &str, client_id: &str, linger_ms: u32) -> ClientConfig {
-    let mut config = base(brokers, client_id);
+pub fn safe_producer(
+    kafka: &KafkaArgs,
+    client_id: &str,
+    linger_ms: u32,
+) -> Result<ClientConfig, KafkaConfigError> {
+    let mut config = base(kafka, client_id)?;
     config
         .set("enable.idempotence", "true")
         .set("acks", "all")
@@ -27,13 +35,17 @@ pub fn safe_producer(brokers: &str, client_id: &str, linger_ms: u32) -> ClientCo
         .set("batch.num.messages", "10000")
         .set("message.timeout.ms", "120000")
         .set("message.max.bytes", "4194304");
-    config
+    Ok(config)
 }
 
 /// A consumer-group member whose offsets move only when the application stores them
 /// (`enable.auto.offset.store=false`), so nothing is committed before its outcome is durable.
-pub fn manual_offset_consumer(brokers: &str, group: &str, client_id: &str) -> ClientConfig {
-    let mut config = base(brokers, client_id);
+pub fn manual_offset_consumer(
+    kafka: &KafkaArgs,
+    group: &str,
+    client_id: &str,
+) -> Result<ClientConfig, KafkaConfigError> {
+    let mut config = base(kafka, client_id)?;
     config
         .set("group.id", group)
         .set("enable.auto.commit", "true")
@@ -53,5 +65,5 @@ pub fn manual_offset_consumer(brokers: &str, group: &str, client_id: &str) -> Cl
         .set("fetch.wait.max.ms", "50")
         .set("queued.min.messages", "20000")
         .set("enable.partition.eof", "false");
-    config
+    Ok(config)
 }

@@ -1,9 +1,10 @@
-//! The Kafka settings group (contract §3): brokers and topic names, flattened into each binary's
-//! clap arguments.
+//! The Kafka settings group (contract §3, §9): brokers, topic names and security, flattened into
+//! each binary's clap arguments.
 
+use crate::security::KafkaSecurityArgs;
 use clap::Args;
 
-/// Kafka brokers and topic names.
+/// Kafka brokers, topic names and how to authenticate.
 #[derive(Debug, Clone, Args)]
 pub struct KafkaArgs {
     /// Comma-separated bootstrap servers.
@@ -26,4 +27,6 @@ pub struct KafkaArgs {
     /// Dead-letter topic.
     #[arg(long = "dlq-topic", env = "DLQ_TOPIC", default_value = "orders.dlq")]
     pub dlq_topic: String,
+    #[command(flatten)]
+    pub security: KafkaSecurityArgs,
 }

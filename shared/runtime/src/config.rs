@@ -1,10 +1,26 @@
-//! Configuration plumbing every binary shares: [`load_dotenv`] fills the environment from `./.env`
-//! before clap reads flags and variables, [`redact_url`] keeps passwords out of logs, and
+//! Configuration plumbing every binary shares: [`load_environment`] fills the environment from
+//! `./.env` and secret files before clap reads flags and variables, [`redact_url`] keeps passwords out of logs, and
 //! [`TelemetryArgs`] is the logging/tracing group. Each dependency's own settings group lives with
 //! its client crate (`order_store::PostgresArgs`, `order_cache::RedisArgs`,
 //! `pipeline_kafka::KafkaArgs`); binaries flatten the groups they need.
 
 use clap::Args;
+
+/// Prepares the environment that clap reads the settings from; call first thing in `main`:
+/// `./.env` ([`load_dotenv`]), then empty variables dropped (an empty value means unset, the way
+/// compose files, `.env` templates and Kubernetes leave optional settings), then settings read
+/// from their `X_FILE` ([`crate::secrets`]). Fails, naming the variables, when a secret cannot be
+/// read or is set twice.
+pub fn load_environment(secret_settings: &[&str]) -> Result<(), crate::secrets::SecretError> {
+    load_dotenv();
+    for (name, value) in std::env::vars_os() {
+        if value.is_empty() {
+            // Before any other thread reads the environment (see `load_secret_files`).
+            std::env::remove_var(name);
+        }
+    }
+    crate::secrets::load_secret_files(secret_settings)
+}
 
 /// Reads `./.env` when present. Variables already set in the environment win.
 pub fn load_dotenv() {
@@ -40,16 +56,35 @@ impl Default for TelemetryArgs {
     }
 }
 
-/// `scheme://user:secret@host/db` → `scheme://user:***@host/db`.
+/// `scheme://user:secret@host/db?password=x` → `scheme://user:***@host/db?password=***`: the
+/// URL as it may appear in a message, without its passwords.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
     };
-    let Some((credentials, host)) = rest.rsplit_once('@') else {
-        return url.to_owned();
+    let mut redacted = match base.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((credentials, host)) => {
+                let user = credentials.split(':').next().unwrap_or("");
+                format!("{scheme}://{user}:***@{host}")
+            }
+            None => base.to_owned(),
+        },
+        None => base.to_owned(),
     };
-    let user = credentials.split(':').next().unwrap_or("");
-    format!("{scheme}://{user}:***@{host}")
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|param| match param.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => param.to_owned(),
+            })
+            .collect();
+        redacted.push('?');
+        redacted.push_str(&params.join("&"));
+    }
+    redacted
 }
 
 #[cfg(test)]
@@ -65,6 +100,14 @@ mod tests {
         assert_eq!(
             redact_url("redis://127.0.0.1:6379"),
             "redis://127.0.0.1:6379"
+        );
+        assert_eq!(
+            redact_url("postgres://db/orders?sslmode=verify-full&password=pw&user=u"),
+            "postgres://db/orders?sslmode=verify-full&password=***&user=u"
+        );
+        assert_eq!(
+            redact_url("rediss://orders:p@ss@cache:6380/0"),
+            "rediss://orders:***@cache:6380/0"
         );
     }
 }

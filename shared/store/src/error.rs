@@ -6,6 +6,7 @@
 //! driver's error kinds keeps that policy out of every call site.
 
 use deadpool_postgres::PoolError;
+use pipeline_runtime::failure::{tls_cause, Cause, Failure};
 use std::error::Error as _;
 use tokio_postgres::error::SqlState;
 
@@ -31,6 +32,12 @@ pub enum StoreError {
          run `ingest migrate up`"
     )]
     SchemaBehind { current: i64, required: i64 },
+    /// PostgreSQL refused us for a reason only the operator can fix: wrong credentials, an
+    /// untrusted certificate, a host-name mismatch, TLS required or missing (contract §9). The
+    /// text is one line naming the service and the cause. Handled like an outage (pause, not
+    /// ready) until fixed, and reported at error level.
+    #[error("{0}")]
+    Refused(String),
     /// Anything else: a bug, a misconfiguration, or an unexpected server answer.
     #[error("database error: {0}")]
     Other(String),
@@ -39,7 +46,12 @@ pub enum StoreError {
 impl StoreError {
     /// A dependency outage: nothing about the current record is wrong.
     pub fn is_outage(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_))
+        matches!(self, StoreError::Unavailable(_) | StoreError::Refused(_))
+    }
+
+    /// A failure an operator must fix (credentials, certificates, TLS), see [`StoreError::Refused`].
+    pub fn is_refused(&self) -> bool {
+        matches!(self, StoreError::Refused(_))
     }
 
     /// A record-level failure worth retrying later.
@@ -59,6 +71,9 @@ const CONNECTIVITY_KINDS: &[&str] = &[
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(err: tokio_postgres::Error) -> Self {
+        if let Some(failure) = refusal(&err) {
+            return StoreError::Refused(failure.to_string());
+        }
         if let Some(db) = err.as_db_error() {
             let text = match db.detail() {
                 Some(detail) => format!("{} ({}): {detail}", db.message(), db.code().code()),
@@ -90,6 +105,64 @@ impl From<PoolError> for StoreError {
             PoolError::NoRuntimeSpecified => StoreError::Other(err.to_string()),
         }
     }
+}
+
+/// The one-line diagnosis of a login or TLS failure, naming the setting to check.
+fn refusal(err: &tokio_postgres::Error) -> Option<Failure> {
+    let failure = |cause, detail: String, hint: &str| {
+        Some(Failure {
+            service: "PostgreSQL",
+            cause,
+            detail,
+            hint: hint.to_owned(),
+        })
+    };
+    if let Some(db) = err.as_db_error() {
+        let message = db.message().to_owned();
+        return match db.code().code() {
+            // invalid_password, and invalid_authorization_specification (no pg_hba.conf entry,
+            // certificate login refused).
+            "28P01" => failure(
+                Cause::Authentication,
+                message,
+                "check the user and password of DATABASE_URL",
+            ),
+            "28000" if message.contains("no encryption") => failure(
+                Cause::Authentication,
+                message,
+                "the server accepts only TLS: set sslmode=verify-full in DATABASE_URL",
+            ),
+            "28000" => failure(
+                Cause::Authentication,
+                message,
+                "check the user, the client certificate (sslcert, sslkey) and the server's \
+                 pg_hba.conf",
+            ),
+            _ => None,
+        };
+    }
+    if let Some((cause, detail)) = tls_cause(err) {
+        let hint = match cause {
+            Cause::HostName => {
+                "connect with a host name the server certificate lists, or use sslmode=verify-ca"
+            }
+            _ => {
+                "check sslrootcert (the CA of the server certificate), sslcert and sslkey in \
+                  DATABASE_URL"
+            }
+        };
+        return failure(cause, detail, hint);
+    }
+    // tokio-postgres' words when `require`/`verify-*` meets a server without TLS.
+    let text = describe(err);
+    if text.contains("server does not support TLS") {
+        return failure(
+            Cause::Tls,
+            "the server does not support TLS".into(),
+            "sslmode in DATABASE_URL requires it; nothing falls back to plaintext",
+        );
+    }
+    None
 }
 
 /// Maps a server-reported SQLSTATE to the class the caller acts on.
@@ -136,6 +209,14 @@ mod tests {
         assert!(matches!(class("23505"), StoreError::Rejected(_)));
         assert!(matches!(class("22021"), StoreError::Rejected(_)));
         assert!(matches!(class("42P01"), StoreError::Other(_)));
+    }
+
+    #[test]
+    fn refusals_are_outages_an_operator_fixes() {
+        let refused = StoreError::Refused("PostgreSQL: authentication failed: x".into());
+        assert!(refused.is_outage() && refused.is_refused());
+        assert_eq!(refused.to_string(), "PostgreSQL: authentication failed: x");
+        assert!(!StoreError::Unavailable("down".into()).is_refused());
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod error;
 pub mod migrate;
 mod read;
 mod repository;
+pub mod tls;
 mod write;
 
 pub use config::PostgresArgs;
@@ -22,6 +23,9 @@ pub use migrate::MigrationStatus;
 pub use read::OrderSummary;
 pub use repository::{OrderRepository, StoreOutcome};
 
+/// Settings a binary may read from a mounted secret file (`DATABASE_URL_FILE`).
+pub const SECRET_SETTINGS: &[&str] = &["DATABASE_URL"];
+
 /// A connection taken from [`Db::pool`]; it goes back to the pool when dropped.
 pub type PooledClient = deadpool_postgres::Object;
 
@@ -29,7 +33,16 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use pipeline_runtime::config::redact_url;
 use std::future::Future;
 use std::time::Duration;
-use tokio_postgres::NoTls;
+
+/// The connection string as it may appear in a message: a URL without its password; nothing of
+/// a key=value string, whose quoting a redaction could get wrong.
+fn shown(url: &str) -> String {
+    if url.contains("://") {
+        redact_url(url)
+    } else {
+        "(key=value string)".into()
+    }
+}
 
 /// A pool of PostgreSQL connections. Cheap to clone (the pool is reference-counted).
 ///
@@ -56,12 +69,15 @@ impl Db {
     /// Builds the pool from the settings. Fails only on an unusable URL, never because
     /// PostgreSQL is unreachable (connections are opened on first use).
     pub async fn connect(args: &PostgresArgs) -> Result<Db, StoreError> {
-        let mut config: tokio_postgres::Config = args.database_url.parse().map_err(|err| {
+        let tls = tls::split(&args.database_url)?;
+        let mut config: tokio_postgres::Config = tls.rest.parse().map_err(|err| {
             StoreError::Other(format!(
                 "invalid database URL {}: {err}",
-                redact_url(&args.database_url)
+                shown(&args.database_url)
             ))
         })?;
+        config.ssl_mode(tls.driver_mode());
+        let connector = tls.connector()?;
         let timeout = args.connect_timeout();
         config.connect_timeout(timeout);
         if config.get_application_name().is_none() {
@@ -89,7 +105,7 @@ impl Db {
         let manager_config = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         };
-        let manager = Manager::from_config(config, NoTls, manager_config);
+        let manager = Manager::from_config(config, connector, manager_config);
         let pool = Pool::builder(manager)
             .max_size(args.pool_size.max(1))
             .wait_timeout(Some(timeout))

@@ -4,8 +4,9 @@
 //! readers for what the binaries emit (exported traces, dashboards' metric names) and the decode
 //! oracle the property tests and the fuzzer share.
 //!
-//! Each client sits behind a feature (`store`, `cache`, `kafka`, `traces`, and `cluster` for the
-//! clustered engines of contract §10), so a crate's tests build only the clients that crate uses.
+//! Each client sits behind a feature (`store`, `cache`, `kafka`, `traces`), so a crate's tests
+//! build only the clients that crate uses; `secure` finds the secure stack ([`secure`]) and
+//! `cluster` the clustered engines of contract §10 ([`cluster`]).
 
 #[cfg(feature = "cluster")]
 pub mod cluster;
@@ -15,6 +16,8 @@ pub mod db;
 pub mod decode_oracle;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+#[cfg(feature = "secure")]
+pub mod secure;
 #[cfg(feature = "traces")]
 pub mod traces;
 
@@ -33,6 +36,7 @@ pub fn redis_args() -> order_cache::RedisArgs {
         ttl_secs: 600,
         key_prefix: format!("{}:", unique_name("test")),
         timeout_ms: 500,
+        tls: Default::default(),
     }
 }
 
@@ -44,5 +48,6 @@ pub fn kafka_args(topics: &kafka::TestTopics) -> pipeline_kafka::KafkaArgs {
         orders_topic: topics.orders.clone(),
         retry_topic: topics.retry.clone(),
         dlq_topic: topics.dlq.clone(),
+        security: Default::default(),
     }
 }

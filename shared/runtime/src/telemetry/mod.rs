@@ -5,8 +5,8 @@
 //!   stderr, written by a thread of their own ([`writer`]: drop and count, never block), so a
 //!   binary's stdout stays clean for its output (`producer-sim --print`, `--json`).
 //! - Traces: off unless `OTEL_EXPORTER_OTLP_ENDPOINT` names a collector; then every `tracing`
-//!   span the filter lets through is also an OpenTelemetry span, exported over OTLP/HTTP
-//!   ([`export`]). [`continue_trace`] and [`traceparent`] carry W3C trace context across Kafka
+//!   span the filter lets through is also an OpenTelemetry span, exported over OTLP/HTTP, plain
+//!   or https ([`export`]). [`continue_trace`] and [`traceparent`] carry W3C trace context across Kafka
 //!   records and HTTP requests.
 //!
 //! With export off, none of the OpenTelemetry machinery is installed: spans cost what they cost
@@ -35,11 +35,12 @@ pub fn exporting() -> bool {
 /// Why telemetry could not be set up; the binary stops with this one line.
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {
-    #[error(
-        "OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// URL (TLS to the collector is not built \
-         in: send to a node-local or sidecar collector), got `{0}`"
-    )]
+    #[error("OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL, got `{0}`")]
     Endpoint(String),
+    #[error("OTLP over https: {0}")]
+    Tls(crate::tls::TlsError),
+    #[error("cannot build the OTLP HTTP client: {0}")]
+    Client(String),
     #[error("OTLP protocol `{0}` is not built in; use http/protobuf (a collector's port 4318)")]
     Protocol(String),
     #[error("cannot build the OTLP trace exporter: {0}")]

@@ -1,0 +1,150 @@
+//! PostgreSQL over TLS against the secure stack (`scripts/stack.sh up --secure`, TLS-only server,
+//! certificate for `localhost` only): libpq's `sslmode` levels, client-certificate login, and a
+//! one-line diagnosis naming PostgreSQL and the cause for a wrong password, an unknown CA, a
+//! host-name mismatch and a plaintext attempt, none of which carries a secret.
+
+use order_store::{Db, StoreError};
+use pipeline_testing::secure::{stack, SecureStack};
+
+/// `DATABASE_URL` of the stack with `from` replaced by `to`.
+fn url_with(stack: &SecureStack, from: &str, to: &str) -> String {
+    let url = stack.database_url("orders");
+    assert!(url.contains(from), "{url} has no {from}");
+    url.replacen(from, to, 1)
+}
+
+async fn ping(url: String) -> Result<(), StoreError> {
+    let db = Db::connect(&stack().postgres_args(url)).await?;
+    db.ping().await
+}
+
+/// Whether the session of a fresh pool connection is encrypted (pg_stat_ssl).
+async fn encrypted(url: String) -> bool {
+    let db = Db::connect(&stack().postgres_args(url))
+        .await
+        .expect("pool");
+    let client = db.pool().get().await.expect("connection");
+    let row = client
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .expect("pg_stat_ssl");
+    row.get(0)
+}
+
+/// Asserts `result` is a refusal naming PostgreSQL and `cause`, without any secret.
+fn assert_refused(result: Result<(), StoreError>, cause: &str) {
+    let err = result.expect_err("the connection must fail");
+    assert!(err.is_refused(), "not diagnosed: {err:?}");
+    let line = err.to_string();
+    assert!(
+        line.starts_with(&format!("PostgreSQL: {cause}")),
+        "expected `PostgreSQL: {cause}`: {line}"
+    );
+    assert!(!line.contains('\n'), "one line: {line}");
+    stack().assert_no_secret("the error", &line);
+}
+
+#[tokio::test]
+async fn verify_full_with_the_stack_ca_connects_encrypted() {
+    let url = stack().database_url("orders");
+    assert!(url.contains("sslmode=verify-full"), "{url}");
+    assert!(encrypted(url).await);
+}
+
+#[tokio::test]
+async fn an_unknown_ca_is_a_certificate_failure() {
+    let stack = stack();
+    let url = url_with(
+        stack,
+        stack.var("SECURE_CA_FILE"),
+        stack.var("SECURE_OTHER_CA_FILE"),
+    );
+    assert_refused(ping(url).await, "certificate rejected");
+}
+
+#[tokio::test]
+async fn require_with_a_root_certificate_checks_the_chain_as_libpq_does() {
+    let stack = stack();
+    let other = url_with(stack, "verify-full", "require").replace(
+        stack.var("SECURE_CA_FILE"),
+        stack.var("SECURE_OTHER_CA_FILE"),
+    );
+    assert_refused(ping(other).await, "certificate rejected");
+    // Without a root certificate, `require` encrypts without checking.
+    let unchecked = url_with(stack, "sslmode=verify-full", "sslmode=require")
+        .replace(&format!("&sslrootcert={}", stack.var("SECURE_CA_FILE")), "");
+    assert!(!unchecked.contains("sslrootcert"), "{unchecked}");
+    assert!(encrypted(unchecked).await);
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_an_authentication_failure() {
+    let stack = stack();
+    let url = url_with(
+        stack,
+        &format!(":{}@", stack.var("SECURE_PG_PASSWORD")),
+        ":not-the-password@",
+    );
+    assert_refused(ping(url).await, "authentication failed");
+}
+
+#[tokio::test]
+async fn verify_full_checks_the_host_name_and_verify_ca_does_not() {
+    let stack = stack();
+    // The server certificate names `localhost` only.
+    let by_address = url_with(stack, "@localhost:", "@127.0.0.1:");
+    assert_refused(ping(by_address.clone()).await, "host name mismatch");
+    let chain_only = by_address.replace("sslmode=verify-full", "sslmode=verify-ca");
+    ping(chain_only)
+        .await
+        .expect("verify-ca ignores the host name");
+}
+
+#[tokio::test]
+async fn plaintext_never_reaches_a_tls_only_server() {
+    let stack = stack();
+    let url = url_with(stack, "sslmode=verify-full", "sslmode=disable");
+    assert_refused(ping(url).await, "authentication failed");
+}
+
+#[tokio::test]
+async fn a_client_certificate_logs_in_and_one_from_another_ca_is_refused() {
+    let stack = stack();
+    let url = stack.var("SECURE_DATABASE_CERT_URL").to_owned();
+    assert!(url.contains("sslcert="), "{url}");
+    assert!(encrypted(url.clone()).await);
+    let other = url
+        .replace(
+            stack.var("SECURE_CLIENT_CERT"),
+            stack.var("SECURE_OTHER_CLIENT_CERT"),
+        )
+        .replace(
+            stack.var("SECURE_CLIENT_KEY"),
+            stack.var("SECURE_OTHER_CLIENT_KEY"),
+        );
+    let err = ping(other).await.expect_err("a foreign client certificate");
+    assert!(err.is_refused(), "{err:?}");
+    let line = err.to_string();
+    assert!(
+        line.starts_with("PostgreSQL: certificate rejected")
+            || line.starts_with("PostgreSQL: authentication failed"),
+        "{line}"
+    );
+    stack.assert_no_secret("the error", &line);
+}
+
+#[tokio::test]
+async fn a_missing_root_certificate_file_is_named_at_connect() {
+    let url = url_with(
+        stack(),
+        stack().var("SECURE_CA_FILE"),
+        "/nonexistent/ca.pem",
+    );
+    let err = Db::connect(&stack().postgres_args(url))
+        .await
+        .expect_err("unreadable sslrootcert");
+    assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
+}
