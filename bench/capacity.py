@@ -7,8 +7,9 @@ and the bytes an order takes in Kafka, in PostgreSQL (tables, indexes, WAL) and 
 CPU *time* per unit of work, read from /proc (utime + stime, children reaped by the server
 included), divides out the machine: an order that costs ingest 60 µs of CPU means one core
 stores about 16,000 orders/s, however many other things the machine runs. Other load still
-inflates it (shared caches, frequency), so the figures for docs/SCALING.md are taken on a quiet
-machine; the script says how busy the machine was (load average) next to them.
+inflates it (shared caches, frequency), and the servers' figures (PostgreSQL, Redis, Kafka) count
+everything they did meanwhile, for anyone: the figures for docs/SCALING.md are taken on a quiet
+machine, and the script says how busy the machine was (load average) next to them.
 
 Steps: a fresh database and topic (6 partitions); producer-sim loads N orders with --rate 0;
 ingest consumes the backlog into PostgreSQL and Redis; query-api answers GET /order/{uid} for
@@ -19,6 +20,7 @@ the local stack (scripts/stack.sh up), release binaries and wrk (bench/capacity.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import re
@@ -27,6 +29,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,9 +174,11 @@ end
 """
 
 
-def reads(env: dict, work: Path, pids: dict, seconds: int) -> dict:
+def reads(env: dict, work: Path, pids: dict, seconds: int, count: int) -> dict:
     results = {}
-    modes = {"memory": {}, "redis": {"NEAR_CACHE_ENTRIES": "0"},
+    # The process cache sized to hold every order, so "memory" means memory only.
+    whole = {"NEAR_CACHE_ENTRIES": str(count), "NEAR_CACHE_MAX_BYTES": str(count * 4096)}
+    modes = {"memory": whole, "redis": {"NEAR_CACHE_ENTRIES": "0"},
              "postgres": {"NEAR_CACHE_ENTRIES": "0", "REDIS_URL": "redis://127.0.0.1:1"}}
     for mode, extra in modes.items():
         port = free_port()
@@ -182,6 +187,8 @@ def reads(env: dict, work: Path, pids: dict, seconds: int) -> dict:
         try:
             wait_http(port)
             url = f"http://127.0.0.1:{port}"
+            if mode == "memory":
+                touch_all(port, work)  # every order in the process cache before timing
             wrk(url, work, 3)  # warm-up: caches, connections, prepared statements
             meter = Meter({**pids, "query-api": (proc.pid, False)}).start()
             out = wrk(url, work, seconds)
@@ -194,6 +201,24 @@ def reads(env: dict, work: Path, pids: dict, seconds: int) -> dict:
                          "cpu_us_per_read": {n: round(s * 1e6 / out["requests"], 1) for n, s in used.items()}}
         log(f"reads from {mode}: {results[mode]}")
     return results
+
+
+def touch_all(port: int, work: Path, workers: int = 8) -> None:
+    """GETs every stored order once, over keep-alive connections."""
+    uids = (work / "uids.txt").read_text().split()
+
+    def chunk(part: list[str]) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for uid in part:
+            conn.request("GET", f"/order/{uid}")
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                raise SystemExit(f"GET /order/{uid}: {response.status}")
+        conn.close()
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(chunk, [uids[i::workers] for i in range(workers)]))
 
 
 def wrk(url: str, work: Path, seconds: int) -> dict:
@@ -215,6 +240,21 @@ def wait_http(port: int) -> None:
             pass
         time.sleep(0.1)
     raise SystemExit(f"query-api on {port} not ready")
+
+
+def per_core(r: dict) -> dict:
+    """What one fully busy core of each process handles, from its CPU time per unit of work."""
+    def rate(us: float) -> int:
+        return round(1e6 / us) if us > 0 else 0
+    out = {"ingest_orders_per_s": rate(r["ingest_cpu_us_per_order"]["ingest"]),
+           "postgres_orders_per_s": rate(r["ingest_cpu_us_per_order"]["postgres"]),
+           "redis_order_writes_per_s": rate(r["ingest_cpu_us_per_order"]["redis"]),
+           "producer_sim_records_per_s": rate(r["producer_cpu_us_per_order"])}
+    for mode, m in r["reads"].items():
+        out[f"query_api_reads_per_s_{mode}"] = rate(m["cpu_us_per_read"]["query-api"])
+    out["redis_reads_per_s"] = rate(r["reads"]["redis"]["cpu_us_per_read"]["redis"])
+    out["postgres_reads_per_s"] = rate(r["reads"]["postgres"]["cpu_us_per_read"]["postgres"])
+    return out
 
 
 def main() -> int:
@@ -251,7 +291,7 @@ def main() -> int:
         sizes = storage(db, prefix, count)
         (work / "uids.txt").write_text(psql(db, "SELECT order_uid FROM orders") + "\n")
         (work / "pick.lua").write_text(LUA % (work / "uids.txt"))
-        read = reads(env, work, servers, seconds)
+        read = reads(env, work, servers, seconds, count)
         result = {
             "orders": count, "load_average_at_start": [round(x, 2) for x in load], "cores": os.cpu_count(),
             "producer_cpu_us_per_order": round(producer_cpu * 1e6 / count, 1),
@@ -261,6 +301,7 @@ def main() -> int:
             "ingest_cpu_us_per_order": {n: round(s * 1e6 / count, 1) for n, s in written["cpu_s"].items()},
             "wal_bytes_per_order": round(written["wal_bytes"] / count), **sizes, "reads": read,
         }
+        result["per_core"] = per_core(result)
     finally:
         scratch.drop()
     text = json.dumps(result, indent=2)
