@@ -307,6 +307,7 @@ def main() -> int:
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(text + "\n")
     return 0
 
