@@ -94,13 +94,27 @@ def redis_nodes() -> list[dict]:
     raise DrillError("no Redis Cluster node answers")
 
 
-def master_of(slot: int) -> dict | None:
-    return next((n for n in redis_nodes() if n["master"] and any(lo <= slot <= hi for lo, hi in n["slots"])), None)
+def slot(key: str) -> int:
+    """The key's hash slot (CRC16/XMODEM of the key or its {hash tag}, modulo 16384), as the
+    cluster computes it, without asking it."""
+    data = key.encode()
+    start = data.find(b"{")
+    if start >= 0:
+        end = data.find(b"}", start + 1)
+        if end > start + 1:
+            data = data[start + 1:end]
+    crc = 0
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc % 16384
 
 
-def keyslot(key: str) -> int:
-    return int(redis_cli(7000 if infra.port_open(7000) else next(p for p in REDIS_PORTS if infra.port_open(p)),
-                         "cluster", "keyslot", key))
+def master_of(key_slot: int) -> dict | None:
+    return next((n for n in redis_nodes() if n["master"] and any(lo <= key_slot <= hi for lo, hi in n["slots"])),
+                None)
 
 
 def redis_get(key: str) -> str | None:
