@@ -206,7 +206,7 @@ MISS_PID=$LAST_PID
 for uid in $(head -5 "$WORK/uids.txt"); do curl -fsS -o /dev/null "$MISS_API/order/$uid"; done
 run_wrk miss "$MISS_API" "$MISS_PID"
 read -r miss_rps miss_p50 miss_p99 miss_cpu < <(medians miss)
-miss_db_reads="$(curl -fsS "$MISS_API/metrics" | awk '$1 == "order_db_reads_total" {print $2}')"
+miss_db_reads="$(curl -fsS "$MISS_API/metrics" | awk '$1 ~ /^order_db_reads_total($|\{)/ {n += $2} END {print n + 0}')"
 
 log "comparing bodies across instances and nginx"
 compare="$("$TARGET_DIR/release/examples/bench_seed" compare --urls "$HOT,$REDIS_API,$MISS_API,http://127.0.0.1:$NGINX_PORT" \

@@ -5,7 +5,8 @@
 use clap::Parser;
 use order_cache::RedisArgs;
 use order_store::PostgresArgs;
-use pipeline_runtime::config::TelemetryArgs;
+use pipeline_runtime::config::{redact_url, TelemetryArgs};
+use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -112,6 +113,16 @@ impl AuthArgs {
 /// How reads are cached and bounded.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReadArgs {
+    /// PostgreSQL read replica (contract §10): reads go to it first; the primary
+    /// (`DATABASE_URL`) answers when it cannot and confirms every not-found. Same pool settings
+    /// as the primary.
+    #[arg(
+        long = "database-read-url",
+        env = "DATABASE_READ_URL",
+        hide_env_values = true
+    )]
+    pub database_read_url: Option<SecretUrl>,
+
     /// Orders kept in this process's memory (0 disables the near cache). Orders never change
     /// once stored, so a cached copy never goes stale.
     #[arg(
@@ -203,6 +214,7 @@ impl Default for ReadArgs {
     /// The same values as the flags' defaults, for tests that build a [`Config`] by hand.
     fn default() -> Self {
         Self {
+            database_read_url: None,
             near_cache_entries: 10_000,
             near_cache_max_bytes: 32 << 20,
             db_read_timeout_ms: 3_000,
@@ -212,5 +224,27 @@ impl Default for ReadArgs {
             shutdown_grace_ms: 10_000,
             http_header_timeout_ms: 10_000,
         }
+    }
+}
+
+/// Settings of this binary alone that may be read from a mounted secret file
+/// (`DATABASE_READ_URL_FILE`); the shared groups list theirs.
+pub const SECRET_SETTINGS: &[&str] = &["DATABASE_READ_URL"];
+
+/// A connection URL that may carry a password: `Debug` shows it redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretUrl(pub String);
+
+impl std::str::FromStr for SecretUrl {
+    type Err = std::convert::Infallible;
+
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        Ok(SecretUrl(url.to_owned()))
+    }
+}
+
+impl fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&redact_url(&self.0))
     }
 }

@@ -112,11 +112,7 @@ pub struct OrdersQuery {
 pub async fn list_orders(query: Option<String>, state: Arc<AppState>) -> Response {
     let result = async {
         let limit = input::orders_limit(query.as_deref())?;
-        let newest = state.repository.newest(limit, None);
-        match tokio::time::timeout(state.db_read_timeout, newest).await {
-            Ok(orders) => Ok(orders?),
-            Err(_) => Err(ApiError::Unavailable("postgres: /orders timed out".into())),
-        }
+        state.read_model.newest(limit).await
     };
     match result.await {
         Ok(orders) => json_response(StatusCode::OK, &orders),

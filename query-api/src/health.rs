@@ -4,7 +4,8 @@
 //! the load balancer because of a cache outage would turn a degradation into a full outage.
 //! A failing dependency's last error is in the body under `errors`, one line each; a wrong
 //! password or certificate names the service and the cause (contract §9) and is logged at error
-//! level when it first appears.
+//! level when it first appears. The read replica (`DATABASE_READ_URL`) is shown like Redis: down,
+//! it degrades (reads go to the primary) but does not make the instance not-ready.
 //! The body also says how access is controlled (`"auth": "off"` stands out) and, with JWT, whether
 //! the verification keys are loaded: without them and without API keys nobody can read, so the
 //! instance is not ready.
@@ -54,7 +55,11 @@ pub struct Readiness {
     /// With `jwt`: whether the JWKS is loaded (a failed refresh keeps the previous keys).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks: Option<DependencyState>,
-    /// The last error of each dependency that is down (`postgres`, `redis`), one line each.
+    /// With `DATABASE_READ_URL` only: `down` sends reads to the primary, not readiness.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postgres_replica: Option<DependencyState>,
+    /// The last error of each dependency that is down (`postgres`, `redis`,
+    /// `postgres_replica`), one line each.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub errors: BTreeMap<String, String>,
 }
@@ -64,6 +69,7 @@ pub struct Readiness {
 pub struct Health {
     db: Db,
     cache: OrderCache,
+    replica: Option<Db>,
     schema: Arc<AtomicU8>,
     /// The errors of the last check, so a new one is logged once, not at every probe.
     logged: Arc<Mutex<BTreeMap<String, String>>>,
@@ -81,15 +87,22 @@ impl Health {
         Self {
             db,
             cache,
+            replica: None,
             schema: Arc::new(AtomicU8::new(schema)),
             logged: Arc::default(),
             auth,
         }
     }
 
+    /// Also probes the read replica.
+    pub fn with_replica(mut self, replica: Option<Db>) -> Self {
+        self.replica = replica;
+        self
+    }
+
     pub async fn check(&self) -> Readiness {
-        let ((postgres, pg_error), (redis, redis_error)) =
-            tokio::join!(self.postgres(), self.redis());
+        let ((postgres, pg_error), (redis, redis_error), (postgres_replica, replica_error)) =
+            tokio::join!(self.postgres(), self.redis(), self.replica());
         let jwks = self.auth.jwks().map(|jwks| {
             if jwks.loaded() {
                 DependencyState::Up
@@ -103,7 +116,11 @@ impl Health {
         } else {
             Status::NotReady
         };
-        let problems = [("postgres", pg_error), ("redis", redis_error)];
+        let problems = [
+            ("postgres", pg_error),
+            ("redis", redis_error),
+            ("postgres_replica", replica_error),
+        ];
         self.log_new(&problems);
         let errors = problems
             .into_iter()
@@ -115,7 +132,23 @@ impl Health {
             redis,
             auth: self.auth.mode(),
             jwks,
+            postgres_replica,
             errors,
+        }
+    }
+
+    async fn replica(&self) -> (Option<DependencyState>, Option<Problem>) {
+        let Some(replica) = &self.replica else {
+            return (None, None);
+        };
+        match tokio::time::timeout(PROBE_TIMEOUT, replica.ping()).await {
+            Ok(Ok(())) => (Some(DependencyState::Up), None),
+            Ok(Err(err)) => (Some(DependencyState::Down), Some(Problem::store(&err))),
+            Err(_) => {
+                let text =
+                    format!("the PostgreSQL replica did not answer within {PROBE_TIMEOUT:?}");
+                (Some(DependencyState::Down), Some(Problem::plain(text)))
+            }
         }
     }
 

@@ -64,23 +64,26 @@ impl Application {
         let schema_current = check_schema(&db, config.postgres.connect_timeout()).await?;
         let cache = OrderCache::new(&config.redis).context("invalid Redis settings")?;
         let repository = OrderRepository::new(db.clone());
+        let databases = read_model::replica::Databases::connect(
+            repository.clone(),
+            &config.postgres,
+            &config.read,
+            metrics.clone(),
+        )
+        .await?;
         let settings = ReadModelSettings {
             near_cache_entries: config.read.near_cache_entries,
             near_cache_max_bytes: config.read.near_cache_max_bytes,
-            db_read_timeout: config.read.db_read_timeout(),
             breaker_failures: config.read.redis_breaker_failures,
             breaker_cooldown: config.read.redis_breaker_cooldown(),
             redis_timeout: Duration::from_millis(config.redis.timeout_ms.max(1)),
         };
+        let health = health::Health::new(db, cache.clone(), schema_current, Arc::clone(&auth))
+            .with_replica(databases.replica_db().cloned());
         let state = AppState {
-            read_model: ReadModel::new(
-                &settings,
-                cache.clone(),
-                repository.clone(),
-                metrics.clone(),
-            ),
+            read_model: ReadModel::new(&settings, cache, databases, metrics.clone()),
             repository,
-            health: health::Health::new(db, cache, schema_current, Arc::clone(&auth)),
+            health,
             metrics,
             db_read_timeout: config.read.db_read_timeout(),
             openapi: openapi::document()?,

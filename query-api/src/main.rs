@@ -9,7 +9,12 @@ use std::process::ExitCode;
 // the app and waits for signals.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let secrets = [order_store::SECRET_SETTINGS, order_cache::SECRET_SETTINGS].concat();
+    let secrets = [
+        order_store::SECRET_SETTINGS,
+        order_cache::SECRET_SETTINGS,
+        query_api::config::SECRET_SETTINGS,
+    ]
+    .concat();
     if let Err(err) = pipeline_runtime::config::load_environment(&secrets) {
         eprintln!("query-api: {err}");
         return ExitCode::from(2);

@@ -33,6 +33,22 @@ impl ReadSource {
     }
 }
 
+/// Which PostgreSQL a read went to (contract §10: the replica with `DATABASE_READ_URL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbSource {
+    Primary,
+    Replica,
+}
+
+impl DbSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DbSource::Primary => "primary",
+            DbSource::Replica => "replica",
+        }
+    }
+}
+
 /// Cheap to clone: every clone shares one set of metrics.
 #[derive(Debug, Clone)]
 pub struct ApiMetrics {
@@ -46,7 +62,9 @@ struct Inner {
     http_duration: HistogramVec,
     cache_requests: IntCounterVec,
     read_sources: IntCounterVec,
-    db_reads: IntCounter,
+    db_reads: IntCounterVec,
+    replica_fallbacks: IntCounterVec,
+    replica_breaker_open: IntGauge,
     near_cache_entries: IntGauge,
     redis_failures: IntCounter,
     redis_breaker_open: IntGauge,
@@ -85,9 +103,21 @@ impl ApiMetrics {
             "Time to answer an HTTP request, by route template.",
             &["route"],
         )?;
-        let db_reads = IntCounter::new(
+        let db_reads = counter_vec(
             "order_db_reads_total",
-            "Single-order reads sent to PostgreSQL (concurrent misses for one uid share one).",
+            "Reads sent to PostgreSQL, by database: primary, or replica with DATABASE_READ_URL \
+             (concurrent misses for one uid share one).",
+            &["source"],
+        )?;
+        let replica_fallbacks = counter_vec(
+            "order_db_replica_fallbacks_total",
+            "Reads the primary answered in the replica's place: not_found (checked on the \
+             primary, the replica may lag), failed, skipped (replica breaker open).",
+            &["reason"],
+        )?;
+        let replica_breaker_open = IntGauge::new(
+            "order_db_replica_breaker_open",
+            "1 while the read replica is skipped after repeated failures, else 0.",
         )?;
         let near_cache_entries = IntGauge::new(
             "order_near_cache_entries",
@@ -99,7 +129,8 @@ impl ApiMetrics {
         )?;
         let redis_breaker_open = IntGauge::new(
             "order_cache_breaker_open",
-            "1 while Redis is skipped after repeated failures, else 0.",
+            "Parts of Redis skipped after repeated failures: 1 while a single Redis is; on a \
+             Redis Cluster, the slot groups (of 64) whose master keeps failing.",
         )?;
         let auth_failures = counter_vec(
             "auth_failures_total",
@@ -116,7 +147,7 @@ impl ApiMetrics {
             "Callers the rate limiter currently tracks (bounded; idle ones are forgotten).",
         )?;
         registry.register(Box::new(rate_limited_callers.clone()))?;
-        registry.register(Box::new(db_reads.clone()))?;
+        registry.register(Box::new(replica_breaker_open.clone()))?;
         registry.register(Box::new(near_cache_entries.clone()))?;
         registry.register(Box::new(redis_failures.clone()))?;
         registry.register(Box::new(redis_breaker_open.clone()))?;
@@ -127,6 +158,8 @@ impl ApiMetrics {
             cache_requests,
             read_sources,
             db_reads,
+            replica_fallbacks,
+            replica_breaker_open,
             near_cache_entries,
             redis_failures,
             redis_breaker_open,
@@ -184,10 +217,31 @@ impl ApiMetrics {
         tracing::debug!(source = source.as_str(), "order read");
     }
 
-    /// A single-order read was sent to PostgreSQL.
-    pub fn db_read(&self) {
-        self.inner.db_reads.inc();
-        tracing::debug!("order read from postgres");
+    /// A read was sent to PostgreSQL (`source`: primary or replica).
+    pub fn db_read(&self, source: DbSource) {
+        self.inner
+            .db_reads
+            .with_label_values(&[source.as_str()])
+            .inc();
+        tracing::debug!(source = source.as_str(), "read from postgres");
+    }
+
+    /// The primary answered in the replica's place (`reason`: not_found, failed, skipped).
+    pub fn replica_fallback(&self, reason: &'static str) {
+        self.inner
+            .replica_fallbacks
+            .with_label_values(&[reason])
+            .inc();
+    }
+
+    /// The replica breaker opened (`true`) or closed again (`false`).
+    pub fn replica_breaker(&self, open: bool) {
+        self.inner.replica_breaker_open.set(i64::from(open));
+        if open {
+            tracing::warn!("the read replica keeps failing; reading from the primary for a while");
+        } else {
+            tracing::info!("the read replica answers again");
+        }
     }
 
     pub fn near_cache_size(&self, entries: usize) {
@@ -214,13 +268,19 @@ impl ApiMetrics {
             .set(i64::try_from(callers).unwrap_or(i64::MAX));
     }
 
-    /// The Redis circuit breaker opened (`true`) or closed again (`false`).
-    pub fn redis_breaker(&self, open: bool) {
-        self.inner.redis_breaker_open.set(i64::from(open));
-        if open {
-            tracing::warn!("redis keeps failing; reading from postgres only for a while");
+    /// A Redis circuit breaker opened or closed: `open` of `groups` (slot groups on a cluster,
+    /// one group for a single Redis) are now skipped.
+    pub fn redis_breaker(&self, open: i64, groups: usize) {
+        let before = self.inner.redis_breaker_open.get();
+        self.inner.redis_breaker_open.set(open);
+        if open > before {
+            tracing::warn!(
+                open,
+                groups,
+                "redis keeps failing; reading those keys from postgres only for a while"
+            );
         } else {
-            tracing::info!("redis answers again");
+            tracing::info!(open, groups, "redis answers again");
         }
     }
 }

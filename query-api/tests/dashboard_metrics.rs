@@ -1,6 +1,6 @@
 //! Every metric the Grafana dashboard and the alert rules query is exported by query-api.
 
-use query_api::metrics::{ApiMetrics, ReadSource};
+use query_api::metrics::{ApiMetrics, DbSource, ReadSource};
 use std::time::Duration;
 use warp::http::StatusCode;
 
@@ -24,7 +24,9 @@ fn dashboards_and_alerts_only_use_exported_metrics() {
     );
     metrics.order_read(ReadSource::Memory);
     metrics.order_read(ReadSource::Postgres);
-    metrics.db_read();
+    metrics.db_read(DbSource::Primary);
+    metrics.db_read(DbSource::Replica);
+    metrics.replica_fallback("not_found");
     pipeline_testing::dashboards::assert_dashboards_covered(
         &metrics.render(),
         &["http_", "order_"],

@@ -22,7 +22,7 @@ from pathlib import Path
 from pipelinekit import resources as kit
 from pipelinekit.services import BIN
 
-from . import catalogue, hardening, infra, probe
+from . import catalogue, cluster, cluster_drills, hardening, infra, probe
 from .checks import Result
 from .infra import STATE, log
 from .pipeline import DrillEnv, Stream
@@ -92,14 +92,17 @@ def cleanup_leftovers() -> None:
     for db in kit.list_databases("drills_"):
         kit.drop_database(db)
     kit.delete_topics("drills\\..*")
+    if cluster.running():
+        kit.delete_topics("drills\\..*", brokers=cluster.BROKERS)
+        cluster.redis_delete_prefix("drills:")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="scripts/drills.sh", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
-                        help="CI version: one short kill drill, one 10 s PostgreSQL outage, the API probe and"
-                             " schemathesis")
+                        help="CI version: one short kill drill, one 10 s PostgreSQL outage, a Kafka broker kill"
+                             " on the clustered engines, the API probe and schemathesis")
     parser.add_argument("--only", default="", help="comma-separated drill names (see --list)")
     parser.add_argument("--keep", action="store_true",
                         help="keep every drill's database and topics (default: failed ones)")
@@ -108,7 +111,7 @@ def main() -> int:
                         help="(scripts/drills.sh) skip `cargo build --release --bins`, use the binaries as they are")
     args = parser.parse_args()
 
-    drills = catalogue.catalogue(args.quick)
+    drills = catalogue.catalogue(args.quick) + cluster_drills.catalogue(args.quick)
     names = [d.name for d in drills] + ["api"] + list(hardening.CATALOGUE)
     if args.list:
         for d in drills:
@@ -140,6 +143,8 @@ def main() -> int:
     interrupted = False
     try:
         infra.restore_services()
+        if cluster_drills.needs_cluster([d for d in drills if d.name in selected]):
+            cluster.up()
         cleanup_leftovers()
         for drill in drills:
             if drill.name in selected:

@@ -39,6 +39,7 @@ class Drill:
     exactly_once_dlq: bool = True  # no crash: nothing may be dead-lettered twice
     needs_after_fault: bool = True
     stopped_service: str | None = None  # what the finally block must bring back
+    env_class: type = DrillEnv  # the cluster drills run on the clustered engines (cluster.py)
 
 
 # ======================================================================================= catalogue
@@ -79,7 +80,7 @@ def catalogue(quick: bool) -> list[Drill]:
 def run_drill(drill: Drill, run_id: str, logroot: Path, keep_all: bool = False) -> Result:
     result = Result(drill.name)
     started = time.time()
-    env = DrillEnv(run_id, drill.name, logroot / drill.name)
+    env = drill.env_class(run_id, drill.name, logroot / drill.name)
     ctx = Ctx(env, drill.stream, result)
     log(f"== {drill.name}: {drill.description} (logs {env.logdir})")
     try:

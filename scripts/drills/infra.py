@@ -137,10 +137,10 @@ PROCS = Processes()
 # A service the drills stopped is marked so that scripts/drills.sh's trap restarts it even if
 # this runner dies without running its finally blocks.
 def stack(action: str, service: str) -> float:
-    """`scripts/stack.sh stop|start SERVICE`; returns the time it returned."""
+    """`scripts/stack.sh stop|start|kill SERVICE`; returns the time it returned."""
     STATE.mkdir(parents=True, exist_ok=True)
     marker = STATE / f"stopped.{service}"
-    if action == "stop":
+    if action in ("stop", "kill"):
         marker.touch()
     run([str(ROOT / "scripts" / "stack.sh"), action, service], timeout=300)
     if action == "start":
@@ -164,10 +164,10 @@ OFFSET_SHELL = "org.apache.kafka.tools.GetOffsetShell"
 CONSOLE_CONSUMER = "org.apache.kafka.tools.consumer.ConsoleConsumer"
 
 
-def end_offsets_many(topics: list[str]) -> dict[str, dict[int, int]]:
+def end_offsets_many(topics: list[str], brokers: str = BROKERS) -> dict[str, dict[int, int]]:
     """End offsets per partition of each topic, from Kafka's GetOffsetShell (one JVM for all)."""
     pattern = "|".join(re.escape(t) for t in topics)
-    cp = kafka_tool(OFFSET_SHELL, "--bootstrap-server", BROKERS, "--topic", f"^({pattern})$", timeout=60)
+    cp = kafka_tool(OFFSET_SHELL, "--bootstrap-server", brokers, "--topic", f"^({pattern})$", timeout=60)
     result: dict[str, dict[int, int]] = {t: {} for t in topics}
     for line in cp.stdout.splitlines():
         parts = line.strip().rsplit(":", 2)
@@ -183,10 +183,10 @@ def end_offsets(topic: str) -> dict[int, int]:
     return end_offsets_many([topic])[topic]
 
 
-def group_table(group: str, *flags: str, missing: int) -> tuple[list[dict[str, str]], str]:
+def group_table(group: str, *flags: str, missing: int, brokers: str = BROKERS) -> tuple[list[dict[str, str]], str]:
     """The rows of `kafka-consumer-groups --describe [flags] --group group` as dicts keyed by the
     table header, skipping rows that lack more than `missing` columns, and the raw output."""
-    cp = kafka_tool(GROUP_COMMAND, "--bootstrap-server", BROKERS, "--describe", *flags, "--group", group,
+    cp = kafka_tool(GROUP_COMMAND, "--bootstrap-server", brokers, "--describe", *flags, "--group", group,
                     timeout=60, check=False)
     rows, header = [], None
     for line in cp.stdout.splitlines():
@@ -201,10 +201,10 @@ def group_table(group: str, *flags: str, missing: int) -> tuple[list[dict[str, s
     return rows, cp.stdout + cp.stderr
 
 
-def describe_group(group: str) -> tuple[dict[tuple[str, int], int | None], str]:
+def describe_group(group: str, brokers: str = BROKERS) -> tuple[dict[tuple[str, int], int | None], str]:
     """Committed offsets of `group` per (topic, partition), from Kafka's ConsumerGroupCommand."""
     # Kafka leaves CONSUMER-ID, HOST and CLIENT-ID empty for partitions no member holds.
-    rows, output = group_table(group, missing=3)
+    rows, output = group_table(group, missing=3, brokers=brokers)
     committed: dict[tuple[str, int], int | None] = {}
     for row in rows:
         try:
@@ -222,13 +222,13 @@ def group_members(group: str) -> list[dict[str, str]]:
     return rows
 
 
-def group_lag(group: str, topics: list[str]) -> tuple[int, dict]:
+def group_lag(group: str, topics: list[str], brokers: str = BROKERS) -> tuple[int, dict]:
     """Records not yet committed by `group` in `topics`: end offset minus committed offset, summed
     over every partition (a partition the group never committed counts in full)."""
     holder: dict = {}
-    describer = threading.Thread(target=lambda: holder.update(committed=describe_group(group)[0]))
+    describer = threading.Thread(target=lambda: holder.update(committed=describe_group(group, brokers)[0]))
     describer.start()
-    ends = end_offsets_many(topics)
+    ends = end_offsets_many(topics, brokers)
     describer.join()
     committed = holder.get("committed", {})
     total, detail = 0, {}

@@ -121,6 +121,8 @@ def manifest_supported() -> bool:
 
 
 class DrillEnv:
+    brokers = infra.BROKERS  # the Kafka this pipeline runs on (the cluster drills' differs)
+
     def __init__(self, run_id: str, name: str, logdir: Path) -> None:
         self.name = name
         slug = name.replace("-", "_")
@@ -163,6 +165,10 @@ class DrillEnv:
         })
         env.update(extra)
         return env
+
+    def query_api_env(self) -> dict[str, str]:
+        """query-api's environment (a drill may tune its read path apart from ingest's)."""
+        return self.env()
 
     def cache_key(self, uid: str) -> str:
         return f"{self.key_prefix}order:{uid}"
@@ -211,7 +217,7 @@ class DrillEnv:
         return infra.scrape(self.ingest_ports[name])
 
     def start_query_api(self) -> Proc:
-        self.query_api = infra.PROCS.spawn("query-api", [str(BIN / "query-api")], self.env(),
+        self.query_api = infra.PROCS.spawn("query-api", [str(BIN / "query-api")], self.query_api_env(),
                                            self.logdir / "query-api.log", self.logdir)
         if not infra.wait_until(lambda: infra.http_status(self.http_port, "/healthz") == 200, 30):
             raise DrillError(f"query-api did not answer /healthz:\n{self.query_api.tail()}")
@@ -312,13 +318,13 @@ class DrillEnv:
                 last = count
                 stalled_since = time.monotonic()
             if count >= expected_valid or time.monotonic() - stalled_since > 30:
-                lag, detail = infra.group_lag(self.group, [self.orders_topic, self.retry_topic])
+                lag, detail = infra.group_lag(self.group, [self.orders_topic, self.retry_topic], self.brokers)
                 if lag == 0 and count >= expected_valid:
                     return True, 0, detail
                 if lag == 0 and time.monotonic() - stalled_since > 30:
                     return False, 0, detail  # consumed everything, yet orders are missing
             time.sleep(1.0)
-        lag, detail = infra.group_lag(self.group, [self.orders_topic, self.retry_topic])
+        lag, detail = infra.group_lag(self.group, [self.orders_topic, self.retry_topic], self.brokers)
         return lag == 0 and last >= expected_valid, lag, detail
 
     def dlq_inspect(self) -> list[dict]:

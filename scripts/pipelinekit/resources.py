@@ -66,12 +66,15 @@ def kafka_tool(cls: str, *args: str, timeout: float = 120, check: bool = True) -
     return run(argv, timeout=timeout, check=check)
 
 
-def create_topics(topics: list[str], partitions: int = 6) -> None:
-    """Creates the topics in parallel (one JVM each, so they start together)."""
+def create_topics(topics: list[str], partitions: int = 6, brokers: str = BROKERS, replication: int = 1,
+                  configs: tuple[str, ...] = ()) -> None:
+    """Creates the topics in parallel (one JVM each, so they start together); `configs` are
+    `name=value` topic settings (e.g. min.insync.replicas=2 on a cluster)."""
+    extra = [arg for c in configs for arg in ("--config", c)]
 
     def create(topic: str) -> None:
-        kafka_tool(TOPIC_COMMAND, "--bootstrap-server", BROKERS, "--create", "--topic", topic,
-                   "--partitions", str(partitions), "--replication-factor", "1")
+        kafka_tool(TOPIC_COMMAND, "--bootstrap-server", brokers, "--create", "--topic", topic,
+                   "--partitions", str(partitions), "--replication-factor", str(replication), *extra)
 
     with ThreadPoolExecutor(max(1, len(topics))) as pool:
         errors = [f.exception() for f in [pool.submit(create, t) for t in topics]]
@@ -80,10 +83,10 @@ def create_topics(topics: list[str], partitions: int = 6) -> None:
         raise KitError(f"topic creation failed: {errors[0]}")
 
 
-def delete_topics(pattern: str) -> None:
+def delete_topics(pattern: str, brokers: str = BROKERS) -> None:
     """Deletes every topic whose whole name matches the (Java) regular expression."""
     try:
-        kafka_tool(TOPIC_COMMAND, "--bootstrap-server", BROKERS, "--delete", "--if-exists", "--topic", pattern,
+        kafka_tool(TOPIC_COMMAND, "--bootstrap-server", brokers, "--delete", "--if-exists", "--topic", pattern,
                    timeout=60)
     except KitError as exc:
         log(f"could not delete topics {pattern}: {exc}")
@@ -94,9 +97,9 @@ def exact(names: list[str]) -> str:
     return "|".join(re.escape(n) for n in names)
 
 
-def delete_group(group: str) -> None:
+def delete_group(group: str, brokers: str = BROKERS) -> None:
     try:
-        kafka_tool(GROUP_COMMAND, "--bootstrap-server", BROKERS, "--delete", "--group", group, timeout=60,
+        kafka_tool(GROUP_COMMAND, "--bootstrap-server", brokers, "--delete", "--group", group, timeout=60,
                    check=False)
     except KitError as exc:
         log(f"could not delete consumer group {group}: {exc}")
@@ -132,19 +135,22 @@ class Scratch:
     groups: list[str] = field(default_factory=list)
     key_prefixes: list[str] = field(default_factory=list)
     partitions: int = 6
+    brokers: str = BROKERS  # the Kafka of the topics and groups (several brokers on a cluster)
+    replication: int = 1
+    topic_configs: tuple[str, ...] = ()
 
     def create(self) -> None:
         """Databases (empty: the caller migrates them) and topics; groups and keys appear on use."""
         for db in self.databases:
             create_database(db)
         if self.topics:
-            create_topics(self.topics, self.partitions)
+            create_topics(self.topics, self.partitions, self.brokers, self.replication, self.topic_configs)
 
     def drop(self) -> None:
         threads = [threading.Thread(target=drop_database, args=(db,)) for db in self.databases]
         if self.topics:
-            threads.append(threading.Thread(target=delete_topics, args=(exact(self.topics),)))
-        threads += [threading.Thread(target=delete_group, args=(g,)) for g in self.groups]
+            threads.append(threading.Thread(target=delete_topics, args=(exact(self.topics), self.brokers)))
+        threads += [threading.Thread(target=delete_group, args=(g, self.brokers)) for g in self.groups]
         for t in threads:
             t.start()
         for prefix in self.key_prefixes:

@@ -42,6 +42,7 @@ mod tests {
         let events = Events::new(metrics.clone(), Arc::new(Health::default()));
         let args = RedisArgs {
             redis_url: redis_url.into(),
+            cluster_urls: None,
             ttl_secs: 60,
             key_prefix: "unit:".into(),
             timeout_ms: 200,

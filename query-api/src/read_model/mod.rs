@@ -1,5 +1,7 @@
 //! Answers "the JSON of order X" as cheaply as possible: this process's memory, then Redis,
-//! then PostgreSQL (one round trip), then fills Redis in the background.
+//! then PostgreSQL (one round trip; the read replica first when there is one, see [`replica`]),
+//! then fills Redis in the background. On a Redis Cluster, Redis failures are tracked per group
+//! of hash slots, so a master that is down sends only its own keys to PostgreSQL.
 //!
 //! Concurrent misses for one uid are coalesced: the first starts a lookup task, later ones
 //! await the same task, so a burst for an uncached order costs one Redis GET and at most one
@@ -8,6 +10,7 @@
 
 mod breaker;
 mod near_cache;
+pub mod replica;
 
 use crate::error::ApiError;
 use crate::metrics::{ApiMetrics, ReadSource};
@@ -16,8 +19,10 @@ use bytes::Bytes;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use near_cache::NearCache;
 use order_cache::OrderCache;
-use order_store::{OrderRepository, StoreError};
+use order_store::{OrderSummary, StoreError};
+use replica::{Databases, DbFailure};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tracing::Instrument;
@@ -44,7 +49,6 @@ type InFlight = Shared<BoxFuture<'static, Outcome>>;
 pub struct ReadModelSettings {
     pub near_cache_entries: usize,
     pub near_cache_max_bytes: usize,
-    pub db_read_timeout: Duration,
     pub breaker_failures: u32,
     pub breaker_cooldown: Duration,
     /// Bound on one Redis call, including the wait for its connection.
@@ -60,9 +64,10 @@ pub struct ReadModel {
 struct Inner {
     near: NearCache,
     redis: OrderCache,
-    breaker: Breaker,
-    repository: OrderRepository,
-    db_read_timeout: Duration,
+    /// One per slot group of the cache (one in all on a single Redis).
+    breakers: Vec<Breaker>,
+    open_breakers: AtomicI64,
+    databases: Databases,
     redis_timeout: Duration,
     metrics: ApiMetrics,
     in_flight: Mutex<HashMap<Box<str>, InFlight>>,
@@ -72,15 +77,18 @@ impl ReadModel {
     pub fn new(
         settings: &ReadModelSettings,
         redis: OrderCache,
-        repository: OrderRepository,
+        databases: Databases,
         metrics: ApiMetrics,
     ) -> Self {
+        let breakers = (0..redis.shard_groups())
+            .map(|_| Breaker::new(settings.breaker_failures, settings.breaker_cooldown))
+            .collect();
         let inner = Inner {
             near: NearCache::new(settings.near_cache_entries, settings.near_cache_max_bytes),
             redis,
-            breaker: Breaker::new(settings.breaker_failures, settings.breaker_cooldown),
-            repository,
-            db_read_timeout: settings.db_read_timeout,
+            breakers,
+            open_breakers: AtomicI64::new(0),
+            databases,
             redis_timeout: settings.redis_timeout,
             metrics,
             in_flight: Mutex::default(),
@@ -109,6 +117,25 @@ impl ReadModel {
             Err(Failure::Unavailable(detail)) => Err(ApiError::Unavailable(detail.to_string())),
             Err(Failure::Internal(detail)) => Err(ApiError::Internal(detail.to_string())),
         }
+    }
+
+    /// The newest orders (the replica first, like single-order reads).
+    pub async fn newest(&self, limit: i64) -> Result<Vec<OrderSummary>, ApiError> {
+        self.inner
+            .databases
+            .newest(limit)
+            .await
+            .map_err(|failure| match failure {
+                DbFailure::Store(err) => ApiError::from(err),
+                DbFailure::TimedOut(_) => {
+                    ApiError::Unavailable("postgres: /orders timed out".into())
+                }
+            })
+    }
+
+    /// The replica's pool, for readiness (`None` without `DATABASE_READ_URL`).
+    pub fn replica_db(&self) -> Option<&order_store::Db> {
+        self.inner.databases.replica_db()
     }
 
     /// Joins the lookup already running for `uid`, or starts one.
@@ -178,10 +205,8 @@ impl Inner {
             Ok(None) => "no entry",
             Err(state) => state,
         };
-        self.metrics.db_read();
-        let read = tokio::time::timeout(self.db_read_timeout, self.repository.get_json(uid)).await;
-        match read {
-            Ok(Ok(Some(json))) => {
+        match self.databases.order_json(uid).await {
+            Ok(Some(json)) => {
                 let body = Bytes::from(json);
                 self.fill_redis(uid, body.clone());
                 Ok(Some(Served {
@@ -189,28 +214,25 @@ impl Inner {
                     source: ReadSource::Postgres,
                 }))
             }
-            Ok(Ok(None)) => Ok(None),
-            Ok(Err(
+            Ok(None) => Ok(None),
+            Err(DbFailure::Store(
                 err @ (StoreError::Unavailable(_)
                 | StoreError::Refused(_)
                 | StoreError::Transient(_)),
             )) => Err(Failure::Unavailable(
                 format!("postgres: {err}; redis: {redis_state}").into(),
             )),
-            Ok(Err(err)) => Err(Failure::Internal(format!("postgres: {err}").into())),
-            Err(_) => Err(Failure::Unavailable(
-                format!(
-                    "postgres: no answer within {:?}; redis: {redis_state}",
-                    self.db_read_timeout
-                )
-                .into(),
+            Err(DbFailure::Store(err)) => Err(Failure::Internal(format!("postgres: {err}").into())),
+            Err(DbFailure::TimedOut(limit)) => Err(Failure::Unavailable(
+                format!("postgres: no answer within {limit:?}; redis: {redis_state}").into(),
             )),
         }
     }
 
     /// `Err` carries a short description of Redis's state for the 503 log line.
     async fn redis_get(&self, uid: &str) -> Result<Option<String>, &'static str> {
-        if !self.breaker.allow() {
+        let breaker = self.breaker(uid);
+        if !breaker.allow() {
             return Err("skipped (breaker open)");
         }
         // The cache bounds each command, but callers also queue for its lazily opened
@@ -218,18 +240,18 @@ impl Inner {
         // Redis wait for each other's connection attempts one after another.
         match tokio::time::timeout(self.redis_timeout, self.redis.get(uid)).await {
             Ok(Ok(found)) => {
-                self.report(self.breaker.success());
+                self.report(breaker.success());
                 Ok(found)
             }
             Ok(Err(err)) => {
                 self.metrics.redis_failed("get", &err);
-                self.report(self.breaker.failure());
+                self.report(breaker.failure());
                 Err("failed")
             }
             Err(_) => {
                 self.metrics
                     .redis_failed("get", &"timed out waiting for a connection");
-                self.report(self.breaker.failure());
+                self.report(breaker.failure());
                 Err("timed out")
             }
         }
@@ -237,7 +259,7 @@ impl Inner {
 
     /// Writes the order to Redis in the background so other instances find it there.
     fn fill_redis(self: &Arc<Self>, uid: &str, body: Bytes) {
-        if !self.breaker.is_closed() {
+        if !self.breaker(uid).is_closed() {
             return;
         }
         let inner = Arc::clone(self);
@@ -254,15 +276,23 @@ impl Inner {
                 Err(_) => "timed out waiting for a connection".to_owned(),
             };
             inner.metrics.redis_failed("put", &failure);
-            inner.report(inner.breaker.failure());
+            inner.report(inner.breaker(&uid).failure());
         });
     }
 
+    /// The breaker of `uid`'s slot group.
+    fn breaker(&self, uid: &str) -> &Breaker {
+        let group = self.redis.shard_group(uid);
+        &self.breakers[group.min(self.breakers.len() - 1)]
+    }
+
     fn report(&self, transition: Option<Transition>) {
-        match transition {
-            Some(Transition::Opened) => self.metrics.redis_breaker(true),
-            Some(Transition::Closed) => self.metrics.redis_breaker(false),
-            None => {}
-        }
+        let change = match transition {
+            Some(Transition::Opened) => 1,
+            Some(Transition::Closed) => -1,
+            None => return,
+        };
+        let open = self.open_breakers.fetch_add(change, Ordering::AcqRel) + change;
+        self.metrics.redis_breaker(open, self.breakers.len());
     }
 }

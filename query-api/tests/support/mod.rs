@@ -188,7 +188,7 @@ impl TestApp {
             .expect("metrics text")
     }
 
-    /// The value of an unlabelled metric (0 when absent).
+    /// The value of a metric on the admin listener, summed over its label sets (0 when absent).
     pub async fn metric(&self, name: &str) -> f64 {
         metric_value(&self.metrics_text().await, name)
     }
@@ -219,13 +219,23 @@ impl TestApp {
     }
 }
 
-/// The value of the line `name value` (or `name{labels} value` when `name` includes them).
+/// The value of metric `name`, summed over its label sets (`name{source="replica"} 3` and
+/// `name{source="primary"} 1` give 4); a label filter is part of `name`, e.g.
+/// `order_db_reads_total{source="replica"}`.
 pub fn metric_value(text: &str, name: &str) -> f64 {
     text.lines()
-        .filter_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-        .filter_map(|value| value.trim().parse().ok())
-        .next()
-        .unwrap_or(0.0)
+        .filter_map(|line| {
+            let rest = line.strip_prefix(name)?;
+            match rest.strip_prefix(' ') {
+                Some(value) => Some(value),
+                None if !name.ends_with('}') => {
+                    rest.strip_prefix('{')?.split_once("} ").map(|(_, v)| v)
+                }
+                None => None,
+            }
+        })
+        .filter_map(|value| value.trim().parse::<f64>().ok())
+        .sum()
 }
 
 /// The contract's sample order.

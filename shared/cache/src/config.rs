@@ -17,6 +17,14 @@ pub struct RedisArgs {
         hide_env_values = true
     )]
     pub redis_url: String,
+    /// Comma-separated seed URLs of a Redis Cluster (`redis://` or `rediss://`); when set, the
+    /// cache runs on the cluster and `REDIS_URL` is ignored (contract §10).
+    #[arg(
+        long = "redis-cluster-urls",
+        env = "REDIS_CLUSTER_URLS",
+        hide_env_values = true
+    )]
+    pub cluster_urls: Option<String>,
     /// Lifetime of a cached order, in seconds (0 = no expiry).
     #[arg(
         long = "cache-ttl-secs",
@@ -61,6 +69,15 @@ impl fmt::Debug for RedisArgs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisArgs")
             .field("redis_url", &redact_url(&self.redis_url))
+            .field(
+                "cluster_urls",
+                &self.cluster_urls.as_deref().map(|urls| {
+                    crate::cluster::seeds(urls)
+                        .iter()
+                        .map(|url| redact_url(url))
+                        .collect::<Vec<_>>()
+                }),
+            )
             .field("ttl_secs", &self.ttl_secs)
             .field("key_prefix", &self.key_prefix)
             .field("timeout_ms", &self.timeout_ms)

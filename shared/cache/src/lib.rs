@@ -1,8 +1,10 @@
 //! The Redis read model (contract §4): key `order:{order_uid}` holds the order JSON exactly as
 //! the read API serves it. Ingest fills it after each stored batch; query-api reads it and fills
 //! it on a miss. Every call has a timeout so a slow or dead Redis degrades to a miss, never a hang.
-//! How the client connects (TLS, ACL login) is in [`connect`].
+//! How the client connects (TLS, ACL login) is in [`connect`]. On a Redis Cluster
+//! (`REDIS_CLUSTER_URLS`) the calls go through [`cluster`] instead.
 
+pub mod cluster;
 mod config;
 pub mod connect;
 
@@ -11,8 +13,8 @@ pub use config::{RedisArgs, RedisTlsArgs};
 use redis::aio::ConnectionManager;
 use std::time::Duration;
 
-/// Settings a binary may read from a mounted secret file (`REDIS_URL_FILE`).
-pub const SECRET_SETTINGS: &[&str] = &["REDIS_URL"];
+/// Settings a binary may read from a mounted secret file (`REDIS_URL_FILE`, `REDIS_CLUSTER_URLS_FILE`).
+pub const SECRET_SETTINGS: &[&str] = &["REDIS_URL", "REDIS_CLUSTER_URLS"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -29,6 +31,13 @@ pub enum CacheError {
     Timeout(Duration),
     #[error("redis is not connected")]
     NotConnected,
+    /// Some hash slots of a cluster write failed (typically those of a master that is down).
+    #[error("redis cluster: {failed_slots} of {slots} slot writes failed, first: {first}")]
+    Partial {
+        failed_slots: usize,
+        slots: usize,
+        first: Box<CacheError>,
+    },
 }
 
 impl From<redis::RedisError> for CacheError {
@@ -50,7 +59,10 @@ impl CacheError {
 /// A cheap-to-clone handle on the shared order cache.
 #[derive(Clone)]
 pub struct OrderCache {
-    client: redis::Client,
+    /// One Redis (`REDIS_URL`), or `None` on a cluster.
+    client: Option<redis::Client>,
+    /// Set with `REDIS_CLUSTER_URLS`: every call goes to the cluster.
+    cluster: Option<cluster::Cluster>,
     connection: std::sync::Arc<std::sync::OnceLock<ConnectionManager>>,
     connecting: std::sync::Arc<tokio::sync::Mutex<()>>,
     key_prefix: String,
@@ -70,13 +82,27 @@ impl OrderCache {
     /// Builds the handle; connecting happens on first use so a binary can start while Redis is
     /// down (orders are still stored and served from PostgreSQL).
     pub fn new(args: &RedisArgs) -> Result<Self, CacheError> {
+        let timeout = Duration::from_millis(args.timeout_ms.max(1));
+        let cluster = match &args.cluster_urls {
+            Some(urls) => Some(cluster::Cluster::new(
+                cluster::builder(urls, &args.tls)?,
+                timeout,
+            )?),
+            None => None,
+        };
+        // REDIS_URL is ignored on a cluster (contract §10).
+        let client = match cluster {
+            Some(_) => None,
+            None => Some(connect::client(&args.redis_url, &args.tls)?),
+        };
         Ok(Self {
-            client: connect::client(&args.redis_url, &args.tls)?,
+            client,
+            cluster,
             connection: Default::default(),
             connecting: Default::default(),
             key_prefix: args.key_prefix.clone(),
             ttl_secs: args.ttl_secs,
-            timeout: Duration::from_millis(args.timeout_ms.max(1)),
+            timeout,
         })
     }
 
@@ -90,6 +116,24 @@ impl OrderCache {
         format!("{}order:{uid}", self.key_prefix)
     }
 
+    /// How many groups of keys [`OrderCache::shard_group`] tells apart: 1 on one Redis.
+    pub fn shard_groups(&self) -> usize {
+        match self.cluster {
+            Some(_) => cluster::GROUPS,
+            None => 1,
+        }
+    }
+
+    /// The group of hash slots `uid`'s key lives in (always 0 on one Redis), so a caller can
+    /// track failures per group: on a cluster, one master down must not make every key look
+    /// uncacheable.
+    pub fn shard_group(&self, uid: &str) -> usize {
+        match self.cluster {
+            Some(_) => cluster::group(&self.key(uid)),
+            None => 0,
+        }
+    }
+
     /// The shared connection, connecting on first use. While one caller connects, the others
     /// fail fast with `NotConnected` instead of queueing behind it: a dead Redis must cost each
     /// request at most one timeout, never a queue of them.
@@ -97,6 +141,9 @@ impl OrderCache {
         if let Some(manager) = self.connection.get() {
             return Ok(manager.clone());
         }
+        let Some(client) = &self.client else {
+            return Err(CacheError::NotConnected);
+        };
         let Ok(_connecting) = self.connecting.try_lock() else {
             return Err(CacheError::NotConnected);
         };
@@ -109,7 +156,7 @@ impl OrderCache {
             .set_number_of_retries(1);
         let manager = tokio::time::timeout(
             self.timeout,
-            ConnectionManager::new_with_config(self.client.clone(), config),
+            ConnectionManager::new_with_config(client.clone(), config),
         )
         .await
         .map_err(|_| CacheError::Timeout(self.timeout))??;
@@ -130,8 +177,11 @@ impl OrderCache {
 
     /// The cached JSON of an order, if present.
     pub async fn get(&self, uid: &str) -> Result<Option<String>, CacheError> {
-        let mut connection = self.connection().await?;
         let key = self.key(uid);
+        if let Some(cluster) = &self.cluster {
+            return cluster.get(&key).await;
+        }
+        let mut connection = self.connection().await?;
         self.bounded(redis::cmd("GET").arg(&key).query_async(&mut connection))
             .await
     }
@@ -141,6 +191,10 @@ impl OrderCache {
     where
         I: IntoIterator<Item = (&'a str, &'a str)>,
     {
+        if let Some(cluster) = &self.cluster {
+            let entries = entries.into_iter().map(|(uid, json)| (self.key(uid), json));
+            return cluster.put_many(entries.collect(), self.ttl_secs).await;
+        }
         let mut pipe = redis::pipe();
         let mut count = 0;
         for (uid, json) in entries {
@@ -162,6 +216,9 @@ impl OrderCache {
 
     /// Round trip to Redis, for readiness checks.
     pub async fn ping(&self) -> Result<(), CacheError> {
+        if let Some(cluster) = &self.cluster {
+            return cluster.ping().await;
+        }
         let mut connection = self.connection().await?;
         self.bounded(redis::cmd("PING").query_async::<String>(&mut connection))
             .await

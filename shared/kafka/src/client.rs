@@ -53,8 +53,14 @@ pub fn manual_offset_consumer(
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("partition.assignment.strategy", "cooperative-sticky")
-        .set("session.timeout.ms", "10000")
-        .set("heartbeat.interval.ms", "2000")
+        // Longer than a broker failure takes to detect (the controller fences a dead broker
+        // after `broker.session.timeout.ms`, 9 s by default): until then an offset commit waits
+        // for the dead follower, and the coordinator answers this member's heartbeats only
+        // after that commit, so a shorter session gets a live member thrown out of the group
+        // (and its uncommitted records processed twice) whenever any broker dies. The cost: a
+        // crashed instance's partitions move to the others after up to 30 s.
+        .set("session.timeout.ms", "30000")
+        .set("heartbeat.interval.ms", "3000")
         .set("max.poll.interval.ms", "300000")
         .set("fetch.wait.max.ms", "50")
         .set("queued.min.messages", "20000")

@@ -5,8 +5,11 @@
 //! oracle the property tests and the fuzzer share.
 //!
 //! Each client sits behind a feature (`store`, `cache`, `kafka`, `traces`), so a crate's tests
-//! build only the clients that crate uses; `secure` finds the secure stack ([`secure`]).
+//! build only the clients that crate uses; `secure` finds the secure stack ([`secure`]) and
+//! `cluster` the clustered engines of contract §10 ([`cluster`]).
 
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod dashboards;
 #[cfg(feature = "store")]
 pub mod db;
@@ -29,6 +32,7 @@ pub fn unique_name(prefix: &str) -> String {
 pub fn redis_args() -> order_cache::RedisArgs {
     order_cache::RedisArgs {
         redis_url: std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+        cluster_urls: None,
         ttl_secs: 600,
         key_prefix: format!("{}:", unique_name("test")),
         timeout_ms: 500,

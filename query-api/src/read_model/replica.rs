@@ -1,0 +1,160 @@
+//! Which PostgreSQL answers a read (contract §10). With `DATABASE_READ_URL` the replica answers
+//! first, taking the read load off the primary that ingest writes to; the primary answers when
+//! the replica cannot, and confirms every not-found, because a replica that lags must never turn
+//! a stored order into a 404. A replica that keeps failing is skipped for a cooldown (the Redis
+//! breaker's logic), so a dead replica costs a few requests one timeout each, not all of them.
+
+use super::breaker::{Breaker, Transition};
+use crate::config::ReadArgs;
+use crate::metrics::{ApiMetrics, DbSource};
+use anyhow::Context as _;
+use order_store::{Db, OrderRepository, OrderSummary, PostgresArgs, StoreError};
+use std::future::Future;
+use std::time::Duration;
+
+/// Why PostgreSQL gave no answer.
+#[derive(Debug)]
+pub enum DbFailure {
+    Store(StoreError),
+    TimedOut(Duration),
+}
+
+/// The primary and, when configured, the replica.
+pub struct Databases {
+    primary: OrderRepository,
+    replica: Option<Replica>,
+    read_timeout: Duration,
+    metrics: ApiMetrics,
+}
+
+struct Replica {
+    repository: OrderRepository,
+    breaker: Breaker,
+}
+
+impl Databases {
+    /// The replica's pool (lazy, like the primary's: the replica may be down at start) with the
+    /// primary's pool settings; the breaker settings are Redis's.
+    pub async fn connect(
+        primary: OrderRepository,
+        postgres: &PostgresArgs,
+        read: &ReadArgs,
+        metrics: ApiMetrics,
+    ) -> anyhow::Result<Self> {
+        let replica = match &read.database_read_url {
+            Some(url) => {
+                let args = PostgresArgs {
+                    database_url: url.0.clone(),
+                    ..postgres.clone()
+                };
+                let db = Db::connect(&args)
+                    .await
+                    .context("invalid DATABASE_READ_URL")?;
+                Some(OrderRepository::new(db))
+            }
+            None => None,
+        };
+        let breaker = (read.redis_breaker_failures, read.redis_breaker_cooldown());
+        Ok(Self::new(
+            primary,
+            replica,
+            breaker,
+            read.db_read_timeout(),
+            metrics,
+        ))
+    }
+
+    /// `replica`: the repository on `DATABASE_READ_URL`, if set. `read_timeout` bounds a read on
+    /// the primary; the replica gets half of it, so a hung replica leaves time for the primary.
+    pub fn new(
+        primary: OrderRepository,
+        replica: Option<OrderRepository>,
+        breaker: (u32, Duration),
+        read_timeout: Duration,
+        metrics: ApiMetrics,
+    ) -> Self {
+        let replica = replica.map(|repository| Replica {
+            repository,
+            breaker: Breaker::new(breaker.0, breaker.1),
+        });
+        Self {
+            primary,
+            replica,
+            read_timeout,
+            metrics,
+        }
+    }
+
+    /// The replica's pool, for readiness (`None` without `DATABASE_READ_URL`).
+    pub fn replica_db(&self) -> Option<&Db> {
+        self.replica.as_ref().map(|replica| replica.repository.db())
+    }
+
+    /// The canonical JSON of one order, `None` only when the primary has no such order.
+    pub async fn order_json(&self, uid: &str) -> Result<Option<String>, DbFailure> {
+        if let Some(found) = self.on_replica(|r| r.get_json(uid)).await {
+            match found {
+                Some(json) => return Ok(Some(json)),
+                None => self.metrics.replica_fallback("not_found"),
+            }
+        }
+        self.on_primary(self.primary.get_json(uid)).await
+    }
+
+    /// The newest orders. A replica that lags shows a page a moment old, as any cache would.
+    pub async fn newest(&self, limit: i64) -> Result<Vec<OrderSummary>, DbFailure> {
+        if let Some(page) = self.on_replica(|r| r.newest(limit, None)).await {
+            return Ok(page);
+        }
+        self.on_primary(self.primary.newest(limit, None)).await
+    }
+
+    async fn on_primary<T>(
+        &self,
+        read: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, DbFailure> {
+        self.metrics.db_read(DbSource::Primary);
+        match tokio::time::timeout(self.read_timeout, read).await {
+            Ok(result) => result.map_err(DbFailure::Store),
+            Err(_) => Err(DbFailure::TimedOut(self.read_timeout)),
+        }
+    }
+
+    /// The replica's answer, or `None` when there is no replica, it is skipped, or it failed
+    /// (the caller then asks the primary).
+    async fn on_replica<'a, T, F>(
+        &'a self,
+        read: impl FnOnce(&'a OrderRepository) -> F,
+    ) -> Option<T>
+    where
+        F: Future<Output = Result<T, StoreError>> + 'a,
+    {
+        let replica = self.replica.as_ref()?;
+        if !replica.breaker.allow() {
+            self.metrics.replica_fallback("skipped");
+            return None;
+        }
+        self.metrics.db_read(DbSource::Replica);
+        let limit = self.read_timeout / 2;
+        let error = match tokio::time::timeout(limit, read(&replica.repository)).await {
+            Ok(Ok(found)) => {
+                self.report(replica.breaker.success());
+                return Some(found);
+            }
+            Ok(Err(err)) => err.to_string(),
+            Err(_) => format!("no answer within {limit:?}"),
+        };
+        self.metrics.replica_fallback("failed");
+        tracing::debug!(%error, "replica read failed; asking the primary");
+        self.report(replica.breaker.failure());
+        None
+    }
+
+    fn report(&self, transition: Option<Transition>) {
+        match transition {
+            Some(Transition::Opened) => self.metrics.replica_breaker(true),
+            Some(Transition::Closed) => self.metrics.replica_breaker(false),
+            None => {}
+        }
+    }
+}
