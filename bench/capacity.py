@@ -182,7 +182,9 @@ def reads(env: dict, work: Path, pids: dict, seconds: int, count: int) -> dict:
              "postgres": {"NEAR_CACHE_ENTRIES": "0", "REDIS_URL": "redis://127.0.0.1:1"}}
     for mode, extra in modes.items():
         port = free_port()
-        proc = subprocess.Popen([str(BIN / "query-api")], env={**env, **extra, "HTTP_ADDR": f"127.0.0.1:{port}"},
+        api_env = {**env, **extra, "HTTP_ADDR": f"127.0.0.1:{port}", "ADMIN_ADDR": f"127.0.0.1:{free_port()}",
+                   "AUTH_MODE": "off"}
+        proc = subprocess.Popen([str(BIN / "query-api")], env=api_env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_http(port)

@@ -5,19 +5,22 @@
 #   bench/http.sh --quick    2,000 orders, 1 round of 3 s runs
 #
 # Needs the local stack (scripts/stack.sh up), wrk and nginx (Debian packages; installed when
-# missing and running as root). Runs, each with wrk -t2 -c64 over all stored uids (random pick):
-#   hot    query-api with warm caches (near cache in memory, Redis behind it)
-#   nginx  nginx serving D/www/order/<uid> (sendfile, keep-alive, no access log)
-#   redis  a second query-api with its near cache off: every read goes to Redis
-#   miss   a third query-api with its near cache off and no Redis: every read is a PostgreSQL read
-# then checks that two instances (and nginx) serve identical bytes for the same uids, and reads
-# the peak RSS of the hot instance. Targets (req/s and p99 against nginx, peak RSS, identical
-# bodies): bench.http.* in scripts/pipelinekit/targets.py. Prints a table and one `BENCH_JSON` line.
+# missing and running as root). wrk -t2 -c64 runs (script bench/http.lua), each against its
+# same-run reference:
+#   hot       query-api, warm caches, quiet (RUST_LOG=warn, auth off)  vs nginx quiet (no access log)
+#   deployed  query-api as shipped: RUST_LOG=info, LOG_FORMAT=json     vs nginx with its access log
+#   auth      query-api quiet with AUTH_MODE=api-key, one key on every request  vs nginx quiet
+#   scan      the hot instance, every stored uid in turn (no reuse)    vs nginx quiet, same scan
+#   redis     a query-api with its near cache off: every read goes to Redis
+#   miss      a query-api with its near cache off and no Redis: every read is a PostgreSQL read
+# Random picks over all stored uids except the scan. Then checks that the instances (and nginx)
+# serve identical bytes for the same uids, and reads the peak RSS of the hot instance. Targets
+# (req/s and p99 against nginx, peak RSS, identical bodies): bench.http.* in
+# scripts/pipelinekit/targets.py. Prints a table and one `BENCH_JSON` line.
 #
 # All processes share the machine's cores with wrk (and whatever else runs), so absolute numbers
-# are low and drift; hot, nginx and redis runs therefore alternate for several rounds and the
-# medians are reported. The miss run comes last because it loads PostgreSQL. query-api runs with
-# RUST_LOG=warn (the per-request access log is at info).
+# are low and drift; the pairs therefore alternate for several rounds and the medians are
+# reported. The miss run comes last because it loads PostgreSQL.
 set -euo pipefail
 
 # shellcheck source=bench/lib.sh
@@ -66,14 +69,17 @@ wait_ready() { # url
   echo "query-api at $1 did not become ready" >&2; exit 1
 }
 
-start_api() { # port, extra env...
-  local port="$1"; shift
-  env HTTP_ADDR="127.0.0.1:$port" DATABASE_URL="$API_DB_URL" ORDER_CACHE_KEY_PREFIX="$PREFIX" \
-    ORDER_CACHE_TTL_SECS=900 RUST_LOG=warn "$@" "$TARGET_DIR/release/query-api" \
-    >>"$WORK/query-api.log" 2>&1 &
+start_api() { # name, extra env... (later settings win): sets LAST_PID, LAST_URL, LAST_ADMIN
+  local name="$1" port admin; shift
+  port="$(free_port)"; admin="$(free_port)"
+  env HTTP_ADDR="127.0.0.1:$port" ADMIN_ADDR="127.0.0.1:$admin" DATABASE_URL="$API_DB_URL" \
+    ORDER_CACHE_KEY_PREFIX="$PREFIX" ORDER_CACHE_TTL_SECS=900 RUST_LOG=warn AUTH_MODE=off "$@" \
+    "$TARGET_DIR/release/query-api" >>"$WORK/query-api-$name.log" 2>&1 &
   PIDS+=($!)
   LAST_PID=$!
-  wait_ready "http://127.0.0.1:$port"
+  LAST_URL="http://127.0.0.1:$port"
+  LAST_ADMIN="http://127.0.0.1:$admin"
+  wait_ready "$LAST_URL"
 }
 
 log "building query-api and the bench helper (release)"
@@ -85,26 +91,13 @@ log "storing $COUNT synthetic orders in a fresh database"
 seeded="$("$TARGET_DIR/release/examples/bench_seed" seed --count "$COUNT" --dir "$WORK")"
 DB_NAME="$(sed -n 's/^DB_NAME=//p' <<<"$seeded")"
 API_DB_URL="$(sed -n 's/^DATABASE_URL=//p' <<<"$seeded")"
+API_KEY="$(sed -n 's/^API_KEY=//p' <<<"$seeded")"
+API_KEYS_FILE="$(sed -n 's/^API_KEYS_FILE=//p' <<<"$seeded")"
 [[ -n "$DB_NAME" && -n "$API_DB_URL" ]] || { echo "bench_seed printed no database: $seeded" >&2; exit 1; }
 # nginx workers run as an unprivileged user when started as root: let them read the files.
 chmod 755 "$WORK" && chmod -R a+rX "$WORK/www"
 
-cat >"$WORK/pick.lua" <<LUA
--- Each request asks for a random one of the stored uids.
-local uids = {}
-for line in io.lines("$WORK/uids.txt") do uids[#uids + 1] = line end
-math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "0", 16) % 100000)
-request = function()
-  return wrk.format("GET", "/order/" .. uids[math.random(#uids)])
-end
-done = function(summary, latency, requests)
-  local seconds = summary.duration / 1e6
-  io.write(string.format("WRK rps=%.1f p50_ms=%.3f p99_ms=%.3f requests=%d errors=%d non2xx=%d\n",
-    summary.requests / seconds, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    summary.requests, summary.errors.connect + summary.errors.read + summary.errors.write
-    + summary.errors.timeout, summary.errors.status))
-end
-LUA
+export WRK_UIDS="$WORK/uids.txt" WRK_THREADS="$THREADS"
 
 cpu_ticks() { # pids... -> utime+stime summed, in clock ticks
   local total=0 pid
@@ -115,10 +108,11 @@ cpu_ticks() { # pids... -> utime+stime summed, in clock ticks
 }
 
 run_wrk() { # name url server-pids...: appends "rps p50 p99 cpu_us_per_request" to $WORK/res_<name>
+  # WRK_PATTERN and WRK_API_KEY from the caller's environment choose the uids and the credential.
   local name=$1 url=$2 out before after
   shift 2
   before="$(cpu_ticks "$@")"
-  out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/pick.lua" "$url" | grep '^WRK ')"
+  out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$ROOT/bench/http.lua" "$url" | grep '^WRK ')"
   after="$(cpu_ticks "$@")"
   log "$name: ${out#WRK }"
   local errors non2xx requests
@@ -143,8 +137,10 @@ medians() { # name -> "rps p50 p99 cpu", each the median over the rounds
   echo "$(median "$1" 1) $(median "$1" 2) $(median "$1" 3) $(median "$1" 4)"
 }
 
-# nginx: foreground master, two workers like query-api's two runtime threads, same keep-alive.
+# nginx: foreground master, two workers like query-api's two runtime threads, same keep-alive;
+# one server quiet, one with nginx's default access log (the combined format, a write per request).
 NGINX_PORT="$(free_port)"
+NGINX_LOGGED_PORT="$(free_port)"
 mkdir -p "$WORK/nginx"
 cat >"$WORK/nginx.conf" <<CONF
 daemon off;
@@ -167,77 +163,113 @@ http {
     root $WORK/www;
     location /order/ { default_type application/json; }
   }
+  server {
+    listen 127.0.0.1:$NGINX_LOGGED_PORT;
+    access_log $WORK/nginx/access.log combined;
+    root $WORK/www;
+    location /order/ { default_type application/json; }
+  }
 }
 CONF
 "$NGINX" -c "$WORK/nginx.conf" -p "$WORK/nginx" &
 PIDS+=($!)
 NGINX_PID=$!
 
-HOT_PORT="$(free_port)"
-start_api "$HOT_PORT"
-HOT_PID=$LAST_PID
-HOT="http://127.0.0.1:$HOT_PORT"
-log "warming query-api's caches"
-"$TARGET_DIR/release/examples/bench_seed" warm --url "$HOT" --uids "$WORK/uids.txt"
-curl -fsS -o /dev/null "http://127.0.0.1:$NGINX_PORT/order/$(head -1 "$WORK/uids.txt")"
+start_api hot
+HOT_PID=$LAST_PID HOT=$LAST_URL
+start_api deployed RUST_LOG=info LOG_FORMAT=json
+DEPLOYED_PID=$LAST_PID DEPLOYED=$LAST_URL
+start_api auth AUTH_MODE=api-key API_KEYS_FILE="$API_KEYS_FILE"
+AUTH_PID=$LAST_PID AUTH=$LAST_URL
+log "warming the caches of query-api's instances"
+for url in "$HOT" "$DEPLOYED"; do
+  "$TARGET_DIR/release/examples/bench_seed" warm --url "$url" --uids "$WORK/uids.txt"
+done
+API_KEY="$API_KEY" "$TARGET_DIR/release/examples/bench_seed" warm --url "$AUTH" --uids "$WORK/uids.txt"
+NGINX="http://127.0.0.1:$NGINX_PORT" NGINX_LOGGED="http://127.0.0.1:$NGINX_LOGGED_PORT"
+curl -fsS -o /dev/null "$NGINX/order/$(head -1 "$WORK/uids.txt")"
 mapfile -t NGINX_WORKERS < <(pgrep -P "$NGINX_PID")
+NGINX_PIDS=("$NGINX_PID" "${NGINX_WORKERS[@]}")
 
-REDIS_PORT="$(free_port)"
-start_api "$REDIS_PORT" NEAR_CACHE_ENTRIES=0
-REDIS_API="http://127.0.0.1:$REDIS_PORT"
-REDIS_PID=$LAST_PID
+start_api redis NEAR_CACHE_ENTRIES=0
+REDIS_PID=$LAST_PID REDIS_API=$LAST_URL
 
 for round in $(seq 1 "$ROUNDS"); do
   log "round $round of $ROUNDS"
   run_wrk hot "$HOT" "$HOT_PID"
-  run_wrk nginx "http://127.0.0.1:$NGINX_PORT" "$NGINX_PID" "${NGINX_WORKERS[@]}"
+  run_wrk nginx "$NGINX" "${NGINX_PIDS[@]}"
+  run_wrk deployed "$DEPLOYED" "$DEPLOYED_PID"
+  run_wrk nginx_logged "$NGINX_LOGGED" "${NGINX_PIDS[@]}"
+  WRK_API_KEY="$API_KEY" run_wrk auth "$AUTH" "$AUTH_PID"
+  WRK_PATTERN=scan run_wrk scan "$HOT" "$HOT_PID"
+  WRK_PATTERN=scan run_wrk nginx_scan "$NGINX" "${NGINX_PIDS[@]}"
   run_wrk redis "$REDIS_API" "$REDIS_PID"
 done
-read -r hot_rps hot_p50 hot_p99 hot_cpu < <(medians hot)
-read -r nginx_rps nginx_p50 nginx_p99 nginx_cpu < <(medians nginx)
-read -r redis_rps redis_p50 redis_p99 redis_cpu < <(medians redis)
+for name in hot nginx deployed nginx_logged auth scan nginx_scan redis; do
+  # shellcheck disable=SC2034 # read through ${!name}
+  read -r "${name}_rps" "${name}_p50" "${name}_p99" "${name}_cpu" < <(medians "$name")
+done
 
-MISS_PORT="$(free_port)"
-start_api "$MISS_PORT" NEAR_CACHE_ENTRIES=0 REDIS_URL=redis://127.0.0.1:1
-MISS_API="http://127.0.0.1:$MISS_PORT"
-MISS_PID=$LAST_PID
+start_api miss NEAR_CACHE_ENTRIES=0 REDIS_URL=redis://127.0.0.1:1
+MISS_PID=$LAST_PID MISS_API=$LAST_URL MISS_ADMIN=$LAST_ADMIN
 # A few requests first, so Redis's breaker has opened: this run measures PostgreSQL reads, not
 # how long it takes to notice that Redis is gone.
 for uid in $(head -5 "$WORK/uids.txt"); do curl -fsS -o /dev/null "$MISS_API/order/$uid"; done
 run_wrk miss "$MISS_API" "$MISS_PID"
+# shellcheck disable=SC2034 # read through ${!name} by row() and the BENCH_JSON loop
 read -r miss_rps miss_p50 miss_p99 miss_cpu < <(medians miss)
-miss_db_reads="$(curl -fsS "$MISS_API/metrics" | awk '$1 ~ /^order_db_reads_total($|\{)/ {n += $2} END {print n + 0}')"
+miss_db_reads="$(curl -fsS "$MISS_ADMIN/metrics" | awk '$1 ~ /^order_db_reads_total($|\{)/ {n += $2} END {print n + 0}')"
 
 log "comparing bodies across instances and nginx"
-compare="$("$TARGET_DIR/release/examples/bench_seed" compare --urls "$HOT,$REDIS_API,$MISS_API,http://127.0.0.1:$NGINX_PORT" \
+compare="$("$TARGET_DIR/release/examples/bench_seed" compare --urls "$HOT,$DEPLOYED,$REDIS_API,$MISS_API,$NGINX" \
   --uids "$WORK/uids.txt" --dir "$WORK" --sample 200)"
 checked="$(sed -E 's/.*checked=([0-9]+).*/\1/' <<<"$compare")"
 differing="$(sed -E 's/.*differing=([0-9]+).*/\1/' <<<"$compare")"
 
 hwm_kb="$(awk '/VmHWM/ {print $2}' "/proc/$HOT_PID/status")"
 peak_rss_mb="$(awk -v kb="$hwm_kb" 'BEGIN {printf "%.1f", kb / 1024}')"
-rps_ratio="$(awk -v a="$hot_rps" -v b="$nginx_rps" 'BEGIN {printf "%.2f", a / b}')"
-p99_ratio="$(awk -v a="$hot_p99" -v b="$nginx_p99" 'BEGIN {printf "%.2f", a / b}')"
-cpu_ratio="$(awk -v a="$hot_cpu" -v b="$nginx_cpu" 'BEGIN {printf "%.2f", a / b}')"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
-printf '\n%-36s %10s %9s %9s %12s\n' "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, median of $ROUNDS" "req/s" "p50 ms" "p99 ms" "CPU us/req"
-row() { printf '%-36s %10.0f %9.3f %9.3f %12.1f\n' "$1" "$2" "$3" "$4" "$5"; }
-row "query-api hot (memory, redis behind)" "$hot_rps" "$hot_p50" "$hot_p99" "$hot_cpu"
-row "nginx static files" "$nginx_rps" "$nginx_p50" "$nginx_p99" "$nginx_cpu"
-row "query-api redis (near cache off)" "$redis_rps" "$redis_p50" "$redis_p99" "$redis_cpu"
-row "query-api miss (postgres only)" "$miss_rps" "$miss_p50" "$miss_p99" "$miss_cpu"
-printf '\nreq/s ratio hot/nginx  %s (target >= %s: %s)\n' "$rps_ratio" "$TARGET_HOT_VS_NGINX_RPS" \
-  "$(judge bench.http.hot_vs_nginx_rps "$rps_ratio")"
-printf 'p99 ratio hot/nginx    %s (target <= %s: %s)\n' "$p99_ratio" "$TARGET_HOT_VS_NGINX_P99" \
-  "$(judge bench.http.hot_vs_nginx_p99 "$p99_ratio")"
-printf 'CPU per request        %sx nginx (server CPU time per answered request)\n' "$cpu_ratio"
-printf 'peak RSS (VmHWM)       %s MB (target <= %s: %s)\n' "$peak_rss_mb" "$TARGET_PEAK_RSS_MB" \
+printf '\n%-40s %10s %9s %9s %12s\n' "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, median of $ROUNDS" "req/s" "p50 ms" "p99 ms" "CPU us/req"
+row() { # label name
+  local rps="${2}_rps" p50="${2}_p50" p99="${2}_p99" cpu="${2}_cpu"
+  printf '%-40s %10.0f %9.3f %9.3f %12.1f\n' "$1" "${!rps}" "${!p50}" "${!p99}" "${!cpu}"
+}
+row "query-api hot (quiet, memory)" hot
+row "nginx quiet" nginx
+row "query-api as deployed (info, json logs)" deployed
+row "nginx with its access log" nginx_logged
+row "query-api with an API key" auth
+row "query-api hot, scan of every uid" scan
+row "nginx quiet, same scan" nginx_scan
+row "query-api redis (near cache off)" redis
+row "query-api miss (postgres only)" miss
+
+# Each pair: query-api against its reference, req/s and p99 ratios with their verdicts.
+JSON=""
+printf '\n%-10s %-14s %12s %12s %12s\n' pair reference "req/s ratio" "p99 ratio" "CPU ratio"
+for pair in hot:nginx deployed:nginx_logged auth:nginx scan:nginx_scan; do
+  ours="${pair%%:*}" ref="${pair#*:}"
+  a_rps="${ours}_rps" b_rps="${ref}_rps" a_p99="${ours}_p99" b_p99="${ref}_p99" a_cpu="${ours}_cpu" b_cpu="${ref}_cpu"
+  rps_ratio="$(ratio "${!a_rps}" "${!b_rps}")"
+  p99_ratio="$(ratio "${!a_p99}" "${!b_p99}")"
+  cpu_ratio="$(ratio "${!a_cpu}" "${!b_cpu}")"
+  printf '%-10s %-14s %6s %-5s %6s %-5s %6s %-5s\n' "$ours" "$ref" \
+    "$rps_ratio" "$(judge "bench.http.${ours}_vs_nginx_rps" "$rps_ratio")" \
+    "$p99_ratio" "$(judge "bench.http.${ours}_vs_nginx_p99" "$p99_ratio")" \
+    "$cpu_ratio" "$(judge bench.http.cpu_vs_nginx "$cpu_ratio")"
+  JSON+="$(printf '"%s_rps_ratio":%s,"%s_p99_ratio":%s,"%s_cpu_ratio":%s,' "$ours" "$rps_ratio" "$ours" "$p99_ratio" "$ours" "$cpu_ratio")"
+done
+printf '\npeak RSS (VmHWM)       %s MB (target <= %s: %s)\n' "$peak_rss_mb" "$TARGET_PEAK_RSS_MB" \
   "$(judge bench.http.peak_rss_mb "$peak_rss_mb")"
-printf 'identical bodies       %s uids x 4 servers, %s differing\n' "$checked" "$differing"
+printf 'identical bodies       %s uids x 5 servers, %s differing\n' "$checked" "$differing"
 printf 'miss run db reads      %s\n\n' "$miss_db_reads"
 
-printf 'BENCH_JSON {"orders":%d,"duration":"%s","rounds":%d,"connections":%d,"hot_rps":%.0f,"hot_p50_ms":%s,"hot_p99_ms":%s,"nginx_rps":%.0f,"nginx_p50_ms":%s,"nginx_p99_ms":%s,"rps_ratio":%s,"rps_ratio_target":%s,"p99_ratio":%s,"p99_ratio_target":%s,"hot_cpu_us_per_req":%s,"nginx_cpu_us_per_req":%s,"cpu_ratio":%s,"redis_rps":%.0f,"redis_p99_ms":%s,"miss_rps":%.0f,"miss_p50_ms":%s,"miss_p99_ms":%s,"miss_db_reads":%s,"identical_checked":%d,"identical_differing":%d,"peak_rss_mb":%s,"rss_target_mb":%s}\n' \
-  "$COUNT" "$DURATION" "$ROUNDS" "$CONNECTIONS" "$hot_rps" "$hot_p50" "$hot_p99" "$nginx_rps" "$nginx_p50" "$nginx_p99" \
-  "$rps_ratio" "$TARGET_HOT_VS_NGINX_RPS" "$p99_ratio" "$TARGET_HOT_VS_NGINX_P99" "$hot_cpu" "$nginx_cpu" "$cpu_ratio" "$redis_rps" "$redis_p99" "$miss_rps" "$miss_p50" "$miss_p99" "${miss_db_reads:-0}" \
-  "$checked" "$differing" "$peak_rss_mb" "$TARGET_PEAK_RSS_MB"
+for name in hot nginx deployed nginx_logged auth scan nginx_scan redis miss; do
+  rps="${name}_rps" p50="${name}_p50" p99="${name}_p99" cpu="${name}_cpu"
+  JSON+="$(printf '"%s_rps":%.0f,"%s_p50_ms":%s,"%s_p99_ms":%s,"%s_cpu_us_per_req":%s,' \
+    "$name" "${!rps}" "$name" "${!p50}" "$name" "${!p99}" "$name" "${!cpu}")"
+done
+printf 'BENCH_JSON {"orders":%d,"duration":"%s","rounds":%d,"connections":%d,%s"miss_db_reads":%s,"identical_checked":%d,"identical_differing":%d,"peak_rss_mb":%s}\n' \
+  "$COUNT" "$DURATION" "$ROUNDS" "$CONNECTIONS" "$JSON" "${miss_db_reads:-0}" "$checked" "$differing" "$peak_rss_mb"
 [[ "$(judge bench.http.differing_bodies "$differing")" == meets ]]

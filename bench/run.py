@@ -105,10 +105,17 @@ def main():
     rows.append(row("ingest peak RSS", "MB", ingest["peak_rss_mb"], goal=target("bench.ingest.peak_rss_mb")))
 
     http = run_bench("http", ["bench/http.sh", *quick])
-    rows.append(row("query-api cache hits", "req/s", http["hot_rps"], http["nginx_rps"],
-                    "nginx, same JSON as static files", target("bench.http.hot_vs_nginx_rps")))
-    rows.append(row("query-api cache-hit p99", "ms", http["hot_p99_ms"], http["nginx_p99_ms"],
-                    "nginx p99", target("bench.http.hot_vs_nginx_p99")))
+    pairs = [("hot", "nginx", "query-api cache hits, quiet", "nginx quiet, same JSON as static files"),
+             ("deployed", "nginx_logged", "query-api as deployed (info, JSON logs)", "nginx with its access log"),
+             ("auth", "nginx", "query-api cache hits, API key", "nginx quiet"),
+             ("scan", "nginx_scan", "query-api scan of every uid", "nginx quiet, same scan")]
+    for ours, ref, figure, reference_is in pairs:
+        rows.append(row(figure, "req/s", http[f"{ours}_rps"], http[f"{ref}_rps"], reference_is,
+                        target(f"bench.http.{ours}_vs_nginx_rps")))
+        rows.append(row(f"{figure}, p99", "ms", http[f"{ours}_p99_ms"], http[f"{ref}_p99_ms"],
+                        f"{reference_is}, p99", target(f"bench.http.{ours}_vs_nginx_p99")))
+        rows.append(row(f"{figure}, CPU", "us/req", http[f"{ours}_cpu_us_per_req"],
+                        http[f"{ref}_cpu_us_per_req"], f"{reference_is}, CPU", target("bench.http.cpu_vs_nginx")))
     rows.append(row("query-api Redis reads (no near cache)", "req/s", http["redis_rps"], http["nginx_rps"], "nginx"))
     rows.append(row("query-api cache misses (PostgreSQL)", "req/s", http["miss_rps"], read_by_uid,
                     "repository read-by-uid, 16 readers"))

@@ -191,4 +191,4 @@ class ClusterEnv(DrillEnv):
             redis_delete_prefix(self.key_prefix)
 
     def query_metric(self, name: str, **labels: str) -> float:
-        return infra.metric_sum(infra.scrape(self.http_port), name, **labels)
+        return infra.metric_sum(infra.scrape(self.admin_port), name, **labels)

@@ -135,6 +135,7 @@ class DrillEnv:
                                    groups=[self.group], key_prefixes=[self.key_prefix])
         self.logdir = logdir
         self.http_port = free_port()
+        self.admin_port = free_port()  # query-api's /metrics
         self.ingest_ports: dict[str, int] = {}
         self.ingests: dict[str, Proc] = {}
         self.query_api: Proc | None = None
@@ -159,6 +160,9 @@ class DrillEnv:
             "ORDER_CACHE_KEY_PREFIX": self.key_prefix,
             "ORDER_CACHE_TTL_SECS": "3600",
             "HTTP_ADDR": f"127.0.0.1:{self.http_port}",
+            "ADMIN_ADDR": f"127.0.0.1:{self.admin_port}",
+            # The drills test delivery and robustness; access control has its own tests.
+            "AUTH_MODE": "off",
             "RUST_LOG": os.environ.get("DRILLS_RUST_LOG", "info"),
             "LOG_FORMAT": "text",
             "NO_COLOR": "1",
