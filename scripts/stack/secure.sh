@@ -101,6 +101,10 @@ SELECT 'CREATE ROLE $SECURE_PG_CERT_USER' WHERE NOT EXISTS (SELECT 1 FROM pg_rol
 ALTER ROLE $SECURE_PG_CERT_USER LOGIN CREATEDB;
 SELECT 'GRANT orders TO $SECURE_PG_CERT_USER' WHERE NOT pg_has_role('$SECURE_PG_CERT_USER', 'orders', 'MEMBER') \gexec
 SELECT 'CREATE DATABASE orders OWNER orders' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'orders') \gexec
+-- The group roles the migrations grant to (scripts/db-roles.sql), as on the plain stack.
+SELECT 'CREATE ROLE orders_writer NOLOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'orders_writer') \gexec
+SELECT 'CREATE ROLE orders_reader NOLOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'orders_reader') \gexec
+SELECT 'GRANT orders_writer, orders_reader TO orders' WHERE NOT pg_has_role('orders', 'orders_writer', 'MEMBER') \gexec
 SQL
     die "secure PostgreSQL roles failed (see $LOGS/postgres-secure.log)"
 }
