@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 import random
 import string
+import subprocess
 import tempfile
 from pathlib import Path
 
-import infra
-from infra import BIN, BROKERS, DrillError
+from pipelinekit.services import BIN, BROKERS, JARS, ROOT, run
+
+from .infra import DrillError
 
 CONSOLE_PRODUCER = "org.apache.kafka.tools.ConsoleProducer"
 ONE_MIB = 1024 * 1024
@@ -21,7 +23,7 @@ def valid_orders(env, count: int, seed: int) -> list[dict]:
     """`count` valid orders from `producer-sim --print` (seeded, no poison, no re-sends)."""
     argv = [str(BIN / "producer-sim"), "--count", str(count), "--seed", str(seed), "--rate", "0",
             "--invalid-ratio", "0", "--duplicate-ratio", "0", "--print"]
-    cp = infra.run(argv, env=env.env(), timeout=300)
+    cp = run(argv, env=env.env(), timeout=300)
     orders = [json.loads(line) for line in cp.stdout.splitlines() if line.startswith("{")]
     if len(orders) != count:
         raise DrillError(f"producer-sim --print gave {len(orders)} orders, not {count}")
@@ -72,12 +74,18 @@ def produce(topic: str, records: list[tuple[dict[str, str], str, bytes]], logdir
             "--property", "parse.headers=true", "--property", "parse.key=true",
             "--producer-property", "acks=all", "--producer-property", "max.request.size=4194304",
             "--producer-property", "linger.ms=5"]
-    log4j = infra.ROOT / "scripts" / "kafka" / "log4j2-tools.yaml"
+    # Not pipelinekit's kafka_tool, which gives its tools no stdin: ConsoleProducer reads the
+    # records there, as bytes (a few hundred MiB for the big-orders backlog).
+    log4j = ROOT / "scripts" / "kafka" / "log4j2-tools.yaml"
     java = ["java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xms64m", "-Xmx1g",
-            f"-Dlog4j2.configurationFile={log4j}", "-cp", f"{infra.JARS}/*", CONSOLE_PRODUCER]
+            f"-Dlog4j2.configurationFile={log4j}", "-cp", f"{JARS}/*", CONSOLE_PRODUCER]
     with open(path, "rb") as stdin:
-        cp = infra.subprocess.run([*java, *argv], stdin=stdin, capture_output=True, timeout=900)
-    Path(path).unlink(missing_ok=True)
+        try:
+            cp = subprocess.run([*java, *argv], stdin=stdin, capture_output=True, timeout=900)
+        except subprocess.TimeoutExpired as exc:
+            raise DrillError(f"ConsoleProducer to {topic} timed out after 900 s") from exc
+        finally:
+            Path(path).unlink(missing_ok=True)
     if cp.returncode != 0:
         raise DrillError(f"ConsoleProducer failed: {cp.stderr.decode(errors='replace')[-600:]}")
 
