@@ -9,8 +9,9 @@ from collections.abc import Callable
 from .contract import INPUT_PARTITIONS
 
 EXPECTED = {  # name: (requests, limits, port, command)
-    "query-api": ({"cpu": "50m", "memory": "64Mi"}, {"cpu": "1", "memory": "128Mi"}, 8080, ["query-api"]),
-    "ingest": ({"cpu": "100m", "memory": "128Mi"}, {"cpu": "1", "memory": "256Mi"}, 9100, ["ingest", "run"]),
+    # (requests, limits, probe port, metrics port, command); query-api's /metrics is on ADMIN_ADDR (contract §8).
+    "query-api": ({"cpu": "50m", "memory": "64Mi"}, {"cpu": "1", "memory": "128Mi"}, 8080, 9101, ["query-api"]),
+    "ingest": ({"cpu": "100m", "memory": "128Mi"}, {"cpu": "1", "memory": "256Mi"}, 9100, 9100, ["ingest", "run"]),
 }
 
 
@@ -56,7 +57,12 @@ def _pod(by: dict, where: str, name: str, ps: dict, need, fail) -> None:
         need(any(r == "order-pipeline-config" for r in refs), f"{cn}: envFrom configMap order-pipeline-config missing")
         # Credentials come as files (contract section 9, *_FILE): the secret is a mounted volume.
         mounted = {m.get("name") for m in c.get("volumeMounts") or []}
-        refs += [(v.get("secret") or {}).get("secretName") for v in ps.get("volumes") or [] if v.get("name") in mounted]
+        for v in ps.get("volumes") or []:
+            if v.get("name") in mounted:
+                refs.append((v.get("secret") or {}).get("secretName"))
+                # A projected volume: the shared Secret and the component's own, in one folder.
+                refs += [(src.get("secret") or {}).get("name")
+                         for src in (v.get("projected") or {}).get("sources") or []]
         need(any(r and r.startswith("order-pipeline-secrets") for r in refs),
              f"{cn}: secret order-pipeline-secrets not mounted")
         for r in refs:
@@ -76,7 +82,7 @@ def _workloads(by: dict, need, fail) -> None:
         cs = pod_spec(o).get("containers") or []
         return o, (cs[0] if cs else {})
 
-    for n, (req, lim, port, cmd) in EXPECTED.items():
+    for n, (req, lim, port, metrics_port, cmd) in EXPECTED.items():
         o, c = container("Deployment", n)
         if not o:
             continue
@@ -92,7 +98,7 @@ def _workloads(by: dict, need, fail) -> None:
             pp = ports.get(g.get("port"), g.get("port"))
             need(g.get("path") == path and pp == port, f"Deployment/{n}: {probe} must GET {path} on {port}, has {g}")
         ann = ((o["spec"]["template"].get("metadata") or {}).get("annotations")) or {}
-        need(ann.get("prometheus.io/scrape") == "true" and ann.get("prometheus.io/port") == str(port)
+        need(ann.get("prometheus.io/scrape") == "true" and ann.get("prometheus.io/port") == str(metrics_port)
              and ann.get("prometheus.io/path") == "/metrics", f"Deployment/{n}: prometheus.io annotations")
     o = by.get(("Deployment", "ingest"))
     if o:

@@ -57,7 +57,7 @@ def _config(report: Report, prom_dir: str, cfg_path: str) -> list[str]:
         for st in sc.get("static_configs") or []:
             for t in st.get("targets") or []:
                 targets[t] = sc.get("metrics_path", "/metrics")
-    for t in ("ingest:9100", "query-api:8080"):
+    for t in ("ingest:9100", "query-api:9101"):
         if targets.get(t) != "/metrics":
             report.fail(report.rel(cfg_path), f"no scrape of {t}/metrics")
     return paths
