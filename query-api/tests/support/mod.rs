@@ -14,7 +14,7 @@ use order_store::PostgresArgs;
 use order_store::{Db, OrderRepository};
 use pipeline_runtime::config::TelemetryArgs;
 use pipeline_runtime::shutdown::{Shutdown, ShutdownTrigger};
-use pipeline_testing::db::{drop_db, fresh_db, postgres_args};
+use pipeline_testing::db::{drop_db, fresh_db, read_only_args};
 use query_api::config::{AuthArgs, Config, ReadArgs};
 use query_api::Application;
 use std::time::Duration;
@@ -78,7 +78,9 @@ pub async fn spawn_app_with(read: ReadArgs) -> TestApp {
 /// A fresh database and Redis prefix, these auth settings; `client` sends `token` when given.
 pub async fn spawn_app_with_auth(read: ReadArgs, auth: AuthArgs, token: Option<String>) -> TestApp {
     let (db, name) = fresh_db().await;
-    let mut config = config(postgres_args(&name), pipeline_testing::redis_args(), read);
+    // query-api connects with only the read-only role's grants (orders_reader), as deployed; the
+    // test stores orders through `db`, the owner's pool.
+    let mut config = config(read_only_args(&name), pipeline_testing::redis_args(), read);
     config.auth = auth;
     let mut app = start_as(config, token).await;
     app.db = Some(db);
