@@ -123,6 +123,11 @@ def main():
                     goal=target("bench.http.differing_bodies")))
     rows.append(row("query-api peak RSS", "MB", http["peak_rss_mb"], goal=target("bench.http.peak_rss_mb")))
 
+    fresh = run_bench("freshness", ["bench/freshness.sh", *quick])
+    for q in ("p50", "p99"):
+        rows.append(row(f"freshness at {fresh['rate']}/s, send to 200, {q}", "ms", fresh[f"{q}_ms"],
+                        goal=target(f"bench.freshness.{q}_ms")))
+
     producer = run_bench("producer", ["bench/producer.sh", *quick])
     rows.append(row(f"producer-sim, {producer['records']} records", "records/s", producer["producer_sim_rps"],
                     producer["java_perf_rps"], "Kafka ProducerPerformance, same size/acks",
@@ -141,7 +146,7 @@ def main():
     results = ROOT / "bench/results"
     results.mkdir(parents=True, exist_ok=True)
     out = results / time.strftime("%Y%m%dT%H%M%S.json")
-    raw = {"store": store, "ingest": ingest, "http": http, "producer": producer}
+    raw = {"store": store, "ingest": ingest, "http": http, "freshness": fresh, "producer": producer}
     out.write_text(json.dumps({"mode": "quick" if QUICK else "full", "machine": machine, "rows": rows,
                                "raw": raw}, indent=2))
     print(f"\nwritten {out.relative_to(ROOT)}")

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Freshness: how long after a producer sends an order query-api serves it (issue #19, point 6).
+#
+#   bench/freshness.sh            60 s at 2,000 orders/s
+#   bench/freshness.sh --quick    10 s at 2,000 orders/s
+#
+# Steps: release build; a fresh database (migrated) and fresh topics (6 partitions); ingest and
+# query-api start as shipped (RUST_LOG=info, LOG_FORMAT=json, default batch settings; query-api
+# with AUTH_MODE=off) on free ports; the helper tests/e2e/examples/freshness.rs streams
+# producer-sim's valid orders at a steady rate with the pipeline's producer settings and, for one
+# order in 20, times the send until query-api's first 200 for it (polling every 10 ms, then a
+# tenth of the order's age; each 404 poll is a Redis GET and a PostgreSQL read, kept few so).
+# The helper first waits for one probe order to be served, so the group join is not counted.
+# Targets (p50, p99): bench.freshness.* in scripts/pipelinekit/targets.py. ingest's own metrics
+# (batches, their size, time settling them and in PostgreSQL) say where the time goes.
+# Needs the local stack (scripts/stack.sh up). Prints a table and one `BENCH_JSON {...}` line.
+set -euo pipefail
+
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+PARTITIONS=6
+RATE=2000
+RUN_SECS=60
+SAMPLE_EVERY=20
+POLL_MS=10
+
+bench_args 16 "$@"
+if [ "$QUICK" = 1 ]; then RUN_SECS=10; fi
+eval "$(kit targets --shell bench.freshness)" # TARGET_P50_MS, TARGET_P99_MS
+
+db_url() { kit db-url "$1"; }
+
+require_kafka
+
+RUN_ID="$(date +%s)_$$"
+WORK="$(mktemp -d)"
+DB="bench_fresh_$RUN_ID"
+PREFIX="bench:fresh:$RUN_ID:"
+TOPIC_BASE="bench.fresh.$RUN_ID"
+TOPICS=("$TOPIC_BASE.orders" "$TOPIC_BASE.retry" "$TOPIC_BASE.dlq")
+GROUP="$TOPIC_BASE.group"
+SCRATCH=(--db "$DB" --topic "${TOPICS[0]}" --topic "${TOPICS[1]}" --topic "${TOPICS[2]}"
+  --group "$GROUP" --prefix "$PREFIX" --partitions "$PARTITIONS")
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  kit scratch drop "${SCRATCH[@]}" || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log "building ingest, query-api and the freshness helper (release)"
+(cd "$ROOT" && cargo build --release -q -p ingest -p query-api -p pipeline-e2e \
+  --bin ingest --bin query-api --example freshness)
+INGEST="$TARGET_DIR/release/ingest"
+API="$TARGET_DIR/release/query-api"
+HELPER="$TARGET_DIR/release/examples/freshness"
+
+log "fresh database $DB and topics $TOPIC_BASE.* ($PARTITIONS partitions)"
+kit scratch create "${SCRATCH[@]}"
+DATABASE_URL="$(db_url "$DB")" RUST_LOG=warn "$INGEST" migrate up >/dev/null
+
+wait_ready() { # name url pid
+  local _
+  for _ in $(seq 1 300); do
+    curl -fsS -o /dev/null "$2/readyz" 2>/dev/null && return 0
+    kill -0 "$3" 2>/dev/null || { tail -20 "$WORK/$1.log" >&2; echo "$1 exited" >&2; exit 1; }
+    sleep 0.1
+  done
+  tail -20 "$WORK/$1.log" >&2
+  echo "$1 at $2 did not become ready within 30 s" >&2
+  exit 1
+}
+
+METRICS_PORT="$(kit free-port)"
+log "starting ingest (metrics on 127.0.0.1:$METRICS_PORT)"
+KAFKA_BROKERS="$BROKERS" ORDERS_TOPIC="${TOPICS[0]}" RETRY_TOPIC="${TOPICS[1]}" DLQ_TOPIC="${TOPICS[2]}" \
+  KAFKA_GROUP="$GROUP" DATABASE_URL="$(db_url "$DB")" REDIS_URL="$REDIS_URL" \
+  ORDER_CACHE_KEY_PREFIX="$PREFIX" METRICS_ADDR="127.0.0.1:$METRICS_PORT" RUST_LOG=info LOG_FORMAT=json \
+  "$INGEST" run >"$WORK/ingest.log" 2>&1 &
+PIDS+=($!)
+INGEST_PID=$!
+
+HTTP_PORT="$(kit free-port)"
+ADMIN_PORT="$(kit free-port)"
+API_URL="http://127.0.0.1:$HTTP_PORT"
+log "starting query-api on $API_URL (admin on 127.0.0.1:$ADMIN_PORT)"
+HTTP_ADDR="127.0.0.1:$HTTP_PORT" ADMIN_ADDR="127.0.0.1:$ADMIN_PORT" DATABASE_URL="$(db_url "$DB")" \
+  REDIS_URL="$REDIS_URL" ORDER_CACHE_KEY_PREFIX="$PREFIX" AUTH_MODE=off RUST_LOG=info LOG_FORMAT=json \
+  "$API" >"$WORK/query-api.log" 2>&1 &
+PIDS+=($!)
+API_PID=$!
+
+wait_ready ingest "http://127.0.0.1:$METRICS_PORT" "$INGEST_PID"
+wait_ready query-api "$API_URL" "$API_PID"
+
+log "streaming $RATE orders/s for $RUN_SECS s, timing one in $SAMPLE_EVERY"
+"$HELPER" --url "$API_URL" --topic "${TOPICS[0]}" --brokers "$BROKERS" --rate "$RATE" \
+  --seconds "$RUN_SECS" --sample-every "$SAMPLE_EVERY" --poll-ms "$POLL_MS" >"$WORK/fresh.out" ||
+  { cat "$WORK/fresh.out" >&2; tail -20 "$WORK/ingest.log" >&2; echo "the freshness helper failed" >&2; exit 1; }
+FRESH="$(sed -n 's/^FRESH_JSON //p' "$WORK/fresh.out")"
+[ -n "$FRESH" ] || { echo "the helper printed no FRESH_JSON line" >&2; exit 1; }
+
+field() { # name -> that field of the helper's JSON ("null" when absent)
+  python3 -c 'import json, sys; v = json.loads(sys.argv[1]).get(sys.argv[2]); print("null" if v is None else v)' \
+    "$FRESH" "$1"
+}
+P50="$(field p50_ms)" P95="$(field p95_ms)" P99="$(field p99_ms)" MAX="$(field max_ms)"
+ACK50="$(field ack_p50_ms)" ACK99="$(field ack_p99_ms)"
+SAMPLED="$(field sampled)" SERVED="$(field served)" TIMEOUTS="$(field timeouts)"
+COUNT="$(field count)" ACHIEVED="$(field achieved_rps)" POLLS="$(field polls)"
+
+# Where the time went, from ingest's own histograms (sums in seconds, counts in batches).
+curl -fsS "http://127.0.0.1:$METRICS_PORT/metrics" >"$WORK/metrics.txt" 2>/dev/null || true
+metric() { awk -v m="$1" '$1 == m { print $2 }' "$WORK/metrics.txt"; }
+mean_ms() { # sum-metric count-metric -> mean in ms ("null" without batches)
+  awk -v s="$(metric "$1")" -v c="$(metric "$2")" 'BEGIN { if (c > 0) printf "%.1f", s * 1000 / c; else print "null" }'
+}
+BATCHES="$(metric ingest_batch_size_count)"
+BATCH_MEAN="$(awk -v s="$(metric ingest_batch_size_sum)" -v c="${BATCHES:-0}" \
+  'BEGIN { if (c > 0) printf "%.0f", s / c; else print "null" }')"
+SETTLE_MS="$(mean_ms ingest_batch_duration_seconds_sum ingest_batch_duration_seconds_count)"
+STORE_MS="$(mean_ms ingest_store_duration_seconds_sum ingest_store_duration_seconds_count)"
+over_250ms() { # histogram -> its observations above 0.25 s (a bucket bound), the stalls
+  awk -v c="$(metric "${1}_count")" -v b="$(metric "${1}_bucket{le=\"0.25\"}")" 'BEGIN { print c - b }'
+}
+SLOW_BATCHES="$(over_250ms ingest_batch_duration_seconds)"
+SLOW_STORES="$(over_250ms ingest_store_duration_seconds)"
+
+LOAD="$(cut -d' ' -f1 /proc/loadavg)" # what else shared the two cores
+P50_OK="$(judge bench.freshness.p50_ms "$P50")"
+P99_OK="$(judge bench.freshness.p99_ms "$P99")"
+
+echo
+printf '%-48s %10s\n' "orders sent (achieved rate, orders/s)" "$COUNT ($ACHIEVED)"
+printf '%-48s %10s\n' "sampled / served / timed out" "$SAMPLED / $SERVED / $TIMEOUTS"
+printf '%-48s %10s\n' "poll requests (404s and the 200s)" "$POLLS"
+printf '%-48s %7s ms  (%s the %s ms target)\n' "send -> first 200, p50" "$P50" "$P50_OK" "$TARGET_P50_MS"
+printf '%-48s %7s ms\n' "send -> first 200, p95" "$P95"
+printf '%-48s %7s ms  (%s the %s ms target)\n' "send -> first 200, p99" "$P99" "$P99_OK" "$TARGET_P99_MS"
+printf '%-48s %7s ms\n' "send -> first 200, max" "$MAX"
+printf '%-48s %7s ms / %s ms\n' "send -> broker ack, p50 / p99" "$ACK50" "$ACK99"
+printf '%-48s %7s\n' "ingest batches (mean records per batch)" "${BATCHES:-?} ($BATCH_MEAN)"
+printf '%-48s %7s ms / %s ms\n' "ingest mean batch settle / of which PostgreSQL" "$SETTLE_MS" "$STORE_MS"
+printf '%-48s %7s / %s\n' "ingest batches over 250 ms / PostgreSQL inserts" "$SLOW_BATCHES" "$SLOW_STORES"
+printf '%-48s %7s\n' "load average (1 min) at the end" "$LOAD"
+printf 'BENCH_JSON {"rate":%s,"seconds":%s,"count":%s,"achieved_rps":%s,"sampled":%s,"served":%s,"timeouts":%s,"polls":%s,"p50_ms":%s,"p95_ms":%s,"p99_ms":%s,"max_ms":%s,"ack_p50_ms":%s,"ack_p99_ms":%s,"batches":%s,"batch_mean":%s,"batch_settle_ms":%s,"batch_store_ms":%s,"slow_batches":%s,"slow_stores":%s,"p50_target_ms":%s,"p99_target_ms":%s,"p50_verdict":"%s","p99_verdict":"%s","load_avg_1m":%s}\n' \
+  "$RATE" "$RUN_SECS" "$COUNT" "$ACHIEVED" "$SAMPLED" "$SERVED" "$TIMEOUTS" "$POLLS" "$P50" "$P95" "$P99" "$MAX" \
+  "$ACK50" "$ACK99" "${BATCHES:-null}" "$BATCH_MEAN" "$SETTLE_MS" "$STORE_MS" "$SLOW_BATCHES" "$SLOW_STORES" "$TARGET_P50_MS" "$TARGET_P99_MS" \
+  "$P50_OK" "$P99_OK" "$LOAD"
