@@ -13,10 +13,11 @@
 
 use bytes::Bytes;
 use moka::sync::Cache;
+use std::sync::Arc;
 
 pub struct NearCache {
     /// `None` when disabled (no entries or no bytes allowed).
-    cache: Option<Cache<Box<str>, Bytes>>,
+    cache: Option<Cache<Arc<str>, Bytes>>,
     /// The largest order worth holding: a bigger one would evict many for one.
     max_entry_bytes: usize,
 }
@@ -33,7 +34,7 @@ impl NearCache {
         let floor = u32::try_from((bytes / entries).max(1)).unwrap_or(u32::MAX);
         let cache = Cache::builder()
             .max_capacity(u64::try_from(bytes).unwrap_or(u64::MAX))
-            .weigher(move |uid: &Box<str>, body: &Bytes| {
+            .weigher(move |uid: &Arc<str>, body: &Bytes| {
                 let weight = u32::try_from(uid.len() + body.len()).unwrap_or(u32::MAX);
                 weight.max(floor)
             })
