@@ -53,10 +53,14 @@ impl NearCache {
         let Some(cache) = &self.cache else { return };
         if body.len() <= self.max_entry_bytes {
             cache.insert(uid.into(), body);
+            // Apply the admission and eviction now rather than on a later call, so the count
+            // (and the entries gauge) is current. Only misses insert, and a miss already cost a
+            // Redis or PostgreSQL round trip, so the bookkeeping is small beside it.
+            cache.run_pending_tasks();
         }
     }
 
-    /// Orders held now (moka's count, which trails inserts and evictions by a moment).
+    /// Orders held now, as of the last insert.
     pub fn len(&self) -> usize {
         self.cache.as_ref().map_or(0, |cache| {
             usize::try_from(cache.entry_count()).unwrap_or(usize::MAX)
