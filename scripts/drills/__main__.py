@@ -13,7 +13,9 @@ lost, stored twice or dead-lettered wrongly. Results: a table on stdout and
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import secrets
 import signal
 import sys
 import time
@@ -38,6 +40,11 @@ def api_drill(run_id: str, logroot: Path, quick: bool, keep_all: bool) -> Result
     try:
         env.setup()
         env.start_ingest("i0")
+        # Access control on, as deployed: one random API key with both scopes (contract §8).
+        token = secrets.token_hex(32)
+        keys = env.logdir / "api-keys"
+        keys.write_text(f"drill {hashlib.sha256(token.encode()).hexdigest()} orders:read,orders:list\n")
+        env.query_api_settings = {"AUTH_MODE": "api-key", "API_KEYS_FILE": str(keys)}
         env.start_query_api()
         stream = Stream(400, 0, seed=108, invalid_ratio=0.0, duplicate_ratio=0.0)
         env.start_producer(stream, env.logdir / "manifest.tsv")
@@ -49,8 +56,8 @@ def api_drill(run_id: str, logroot: Path, quick: bool, keep_all: bool) -> Result
         result.lag = lag
         result.check("setup: the orders are stored", drained, f"{env.stored_count()} of {len(manifest.valid)}")
         uid = next(iter(manifest.valid))
-        probe.robustness_probe(env.http_port, uid, result, slow_wait=20.0)
-        probe.run_schemathesis(env.http_port, env.logdir, result, max_examples=25 if quick else 100)
+        probe.robustness_probe(env.http_port, uid, result, token, slow_wait=20.0)
+        probe.run_schemathesis(env.http_port, env.logdir, result, max_examples=25 if quick else 100, token=token)
         result.check("query-api still running", env.query_api is not None and env.query_api.alive())
     except Exception as exc:  # noqa: BLE001
         import traceback

@@ -29,19 +29,14 @@ RETRY_MAX_DELAY_MS = 20_000  # the far-future drill's INGEST_RETRY_MAX_DELAY_MS
 class TunedEnv(DrillEnv):
     """A drill pipeline whose processes get the drill's own settings (a database role, a retry
     bound) once it is set up, so the migrations still run as the owner and the watcher's restart
-    of a crashed ingest keeps them. query-api runs without access control: the checks read every
-    order without credentials."""
+    of a crashed ingest keeps them. query-api's own settings go in `query_api_settings`."""
 
     def __init__(self, run_id: str, name: str, logdir: Path) -> None:
         super().__init__(run_id, name, logdir)
         self.tuning: dict[str, str] = {}  # ingest and the tools (dlq inspect, producer-sim)
-        self.query_api_tuning: dict[str, str] = {"AUTH_MODE": "off"}
 
     def env(self, **extra: str) -> dict[str, str]:
         return super().env(**{**self.tuning, **extra})
-
-    def query_api_env(self) -> dict[str, str]:
-        return self.env(**self.query_api_tuning)
 
 
 def role_url(db: str, role: str) -> str:
@@ -182,7 +177,7 @@ def revoked_grant(env: TunedEnv, r: Result, outage_s: float = 15.0) -> None:
     nothing because of it, and resume by itself once the grant is back."""
     stream = Stream(20_000, 1_000, seed=204)
     env.tuning["DATABASE_URL"] = role_url(env.db, "orders_writer")
-    env.query_api_tuning["DATABASE_URL"] = role_url(env.db, "orders_reader")
+    env.query_api_settings["DATABASE_URL"] = role_url(env.db, "orders_reader")
     env.start_ingest("i0")
     env.start_query_api()
     env.watch()

@@ -136,6 +136,7 @@ class DrillEnv:
         self.logdir = logdir
         self.http_port = free_port()
         self.admin_port = free_port()  # query-api's /metrics
+        self.query_api_settings: dict[str, str] = {}  # a drill's own query-api settings
         self.ingest_ports: dict[str, int] = {}
         self.ingests: dict[str, Proc] = {}
         self.query_api: Proc | None = None
@@ -172,7 +173,7 @@ class DrillEnv:
 
     def query_api_env(self) -> dict[str, str]:
         """query-api's environment (a drill may tune its read path apart from ingest's)."""
-        return self.env()
+        return self.env(**self.query_api_settings)
 
     def cache_key(self, uid: str) -> str:
         return f"{self.key_prefix}order:{uid}"

@@ -56,11 +56,18 @@ def raw_request(port: int, request: bytes, timeout: float = 10.0) -> tuple[int |
     return status, data, elapsed
 
 
-def get(path: bytes, headers: bytes = b"") -> bytes:
+def request_bytes(path: bytes, headers: bytes = b"") -> bytes:
     return b"GET " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + headers + b"\r\n"
 
 
-def robustness_probe(port: int, known_uid: str, result: Result, slow_wait: float = 20.0) -> None:
+def robustness_probe(port: int, known_uid: str, result: Result, token: str, slow_wait: float = 20.0) -> None:
+    """Hostile requests, each carrying the API key `token` (query-api runs with access control on,
+    as deployed, so the requests reach the routes), then slow clients."""
+    credential = f"Authorization: Bearer {token}\r\n".encode()
+
+    def get(path: bytes, headers: bytes = b"") -> bytes:
+        return request_bytes(path, credential + headers)
+
     cases: list[tuple[str, bytes, set]] = [
         # (what, request, acceptable outcomes: status codes, "closed" = connection closed without an answer)
         ("10 KiB path", get(b"/order/" + b"a" * 10240), {"4xx", "closed"}),
@@ -92,8 +99,8 @@ def robustness_probe(port: int, known_uid: str, result: Result, slow_wait: float
         ("unicode in query", get(b"/orders?limit=%EF%BC%91"), {"4xx"}),
         ("bad request line", b"GET /order/x\r\n\r\n", {"4xx", "closed"}),
         ("not HTTP", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + os.urandom(64), {"4xx", "closed"}),
-        ("absolute-form URI", b"GET http://127.0.0.1/order/x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-         {"4xx", 200}),
+        ("absolute-form URI", b"GET http://127.0.0.1/order/x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+         + credential + b"\r\n", {"4xx", 200}),
         ("POST to /order",
          b"POST /order/abc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
          {"4xx"}),
@@ -166,7 +173,7 @@ def robustness_probe(port: int, known_uid: str, result: Result, slow_wait: float
 
     health = infra.http_status(port, "/healthz")
     ready = infra.http_status(port, "/readyz")
-    order = infra.http_status(port, f"/order/{known_uid}")
+    order, _, _ = raw_request(port, get(f"/order/{known_uid}".encode()))
     result.check("probe: query-api healthy after the probe", (health, ready, order) == (200, 200, 200),
                  f"/healthz {health}, /readyz {ready}, /order {order}")
 
@@ -184,10 +191,12 @@ def schemathesis_venv() -> Path:
     return exe
 
 
-def run_schemathesis(port: int, logdir: Path, result: Result, max_examples: int) -> None:
+def run_schemathesis(port: int, logdir: Path, result: Result, max_examples: int, token: str) -> None:
+    """schemathesis with every check, sending the API key `token`; its auth checks send requests
+    without it or with a wrong one and expect 401."""
     exe = schemathesis_venv()
     report = logdir / "schemathesis-junit.xml"
-    argv = [str(exe), "run", f"http://127.0.0.1:{port}/api-docs/openapi.json",
+    argv = [str(exe), "run", f"http://127.0.0.1:{port}/api-docs/openapi.json", "-H", f"Authorization: Bearer {token}",
             "--checks", "all", "--max-examples", str(max_examples), "--seed", "20240601",
             "--phases", "examples,coverage,fuzzing,stateful", "--workers", "2", "--request-timeout", "10",
             "--no-color", "--report", "junit", "--report-junit-path", str(report)]
