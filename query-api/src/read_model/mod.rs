@@ -98,6 +98,12 @@ impl ReadModel {
         }
     }
 
+    /// Sets the near-cache entries gauge to the current count (called on each metrics scrape).
+    pub fn publish_near_cache_size(&self) {
+        self.inner.near.settle();
+        self.inner.metrics.near_cache_size(self.inner.near.len());
+    }
+
     /// The order with this (already validated) uid, or `None` when no such order is stored.
     pub async fn order(&self, uid: &str) -> Result<Option<Served>, ApiError> {
         let outcome = match self.inner.near.get(uid) {
@@ -172,7 +178,6 @@ impl ReadModel {
             span.record("source", source);
             if let Ok(Some(served)) = &outcome {
                 inner.near.insert(&key, served.body.clone());
-                inner.metrics.near_cache_size(inner.near.len());
             }
             inner
                 .in_flight

@@ -53,22 +53,20 @@ impl NearCache {
         let Some(cache) = &self.cache else { return };
         if body.len() <= self.max_entry_bytes {
             cache.insert(uid.into(), body);
-            // Apply the admission and eviction now rather than on a later call, so the count
-            // (and the entries gauge) is current. Only misses insert, and a miss already cost a
-            // Redis or PostgreSQL round trip, so the bookkeeping is small beside it.
-            cache.run_pending_tasks();
         }
     }
 
-    /// Orders held now, as of the last insert.
+    /// Orders held as of the last maintenance (see [`NearCache::settle`]).
     pub fn len(&self) -> usize {
         self.cache.as_ref().map_or(0, |cache| {
             usize::try_from(cache.entry_count()).unwrap_or(usize::MAX)
         })
     }
 
-    #[cfg(test)]
-    fn settle(&self) {
+    /// Applies the admissions and evictions moka has queued, so [`NearCache::len`] is current.
+    /// moka does this itself every few operations; this is for the metrics scrape and tests,
+    /// not the request path (a scan's every miss would pay for it).
+    pub fn settle(&self) {
         if let Some(cache) = &self.cache {
             cache.run_pending_tasks();
         }
