@@ -188,12 +188,11 @@ async fn a_dlq_the_broker_refuses_is_a_named_stall_and_loses_nothing() {
             .text()
             .await
             .expect("text");
-        text.lines()
-            .filter(|l| {
-                l.starts_with("ingest_produce_errors_total{") && l.contains("target=\"dlq\"")
-            })
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+        pipeline_testing::metrics::metric_sum(
+            &text,
+            "ingest_produce_errors_total",
+            &[("target", "dlq")],
+        )
     };
     assert!(
         errors >= 1.0,

@@ -164,12 +164,7 @@ pub async fn scrape(addr: SocketAddr, series: &str) -> f64 {
         return 0.0;
     };
     let text = response.text().await.unwrap_or_default();
-    text.lines()
-        .filter_map(|line| line.strip_prefix(series))
-        .filter_map(|rest| rest.strip_prefix(' '))
-        .filter_map(|value| value.trim().parse::<f64>().ok())
-        .next()
-        .unwrap_or(0.0)
+    pipeline_testing::metrics::metric_value(&text, series)
 }
 
 /// `count` valid orders as `(uid, json)`, dated now-ish.

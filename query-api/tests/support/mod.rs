@@ -221,24 +221,7 @@ impl TestApp {
     }
 }
 
-/// The value of metric `name`, summed over its label sets (`name{source="replica"} 3` and
-/// `name{source="primary"} 1` give 4); a label filter is part of `name`, e.g.
-/// `order_db_reads_total{source="replica"}`.
-pub fn metric_value(text: &str, name: &str) -> f64 {
-    text.lines()
-        .filter_map(|line| {
-            let rest = line.strip_prefix(name)?;
-            match rest.strip_prefix(' ') {
-                Some(value) => Some(value),
-                None if !name.ends_with('}') => {
-                    rest.strip_prefix('{')?.split_once("} ").map(|(_, v)| v)
-                }
-                None => None,
-            }
-        })
-        .filter_map(|value| value.trim().parse::<f64>().ok())
-        .sum()
-}
+pub use pipeline_testing::metrics::metric_value;
 
 /// The contract's sample order.
 pub fn sample_order() -> ValidOrder {

@@ -40,11 +40,7 @@ pub fn assert_dashboards_covered(rendered: &str, prefixes: &[&str]) {
         !wanted.is_empty(),
         "no {prefixes:?} metrics found in deploy/: wrong path?"
     );
-    let exported: BTreeSet<&str> = rendered
-        .lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| line.split(['{', ' ']).next())
-        .collect();
+    let exported = crate::metrics::metric_names(rendered);
     let missing: Vec<&String> = wanted
         .iter()
         .filter(|name| !exported.contains(name.as_str()))

@@ -1,7 +1,7 @@
 //! Isolation helpers for integration tests against the real local stack: every test gets its own
 //! database ([`db`]), Kafka topics and consumer group ([`kafka`]) and Redis key prefix, all with
 //! random names, so tests run in parallel and leave nothing that affects the next run. Plus
-//! readers for what the binaries emit (exported traces, dashboards' metric names) and the decode
+//! readers for what the binaries emit (exported traces, dashboards' metric names, `/metrics`) and the decode
 //! oracle the property tests and the fuzzer share.
 //!
 //! Each client sits behind a feature (`store`, `cache`, `kafka`, `traces`), so a crate's tests
@@ -16,6 +16,7 @@ pub mod db;
 pub mod decode_oracle;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+pub mod metrics;
 #[cfg(feature = "secure")]
 pub mod secure;
 #[cfg(feature = "traces")]
