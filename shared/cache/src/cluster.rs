@@ -142,20 +142,13 @@ impl Cluster {
         Ok(connection)
     }
 
-    async fn bounded<T>(
-        &self,
-        call: impl std::future::Future<Output = redis::RedisResult<T>>,
-    ) -> Result<T, CacheError> {
-        tokio::time::timeout(self.timeout, call)
-            .await
-            .map_err(|_| CacheError::Timeout(self.timeout))?
-            .map_err(Into::into)
-    }
-
     pub async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
         let mut connection = self.connection().await?;
-        self.bounded(redis::cmd("GET").arg(key).query_async(&mut connection))
-            .await
+        crate::bounded(
+            self.timeout,
+            redis::cmd("GET").arg(key).query_async(&mut connection),
+        )
+        .await
     }
 
     /// Writes `(key, value)` pairs: one pipeline per hash slot, all slots at once, so a batch
@@ -184,7 +177,9 @@ impl Cluster {
             let mut connection = connection.clone();
             async move { pipe.query_async::<()>(&mut connection).await }
         });
-        let results = self.bounded(async { Ok(futures::future::join_all(writes).await) });
+        let results = crate::bounded(self.timeout, async {
+            Ok(futures::future::join_all(writes).await)
+        });
         let results = results.await?;
         let slots = results.len();
         let mut failures = results.into_iter().filter_map(Result::err);
@@ -206,9 +201,12 @@ impl Cluster {
             MultipleNodeRoutingInfo::AllMasters,
             Some(ResponsePolicy::AllSucceeded),
         ));
-        self.bounded(connection.route_command(&redis::cmd("PING"), routing))
-            .await
-            .map(drop)
+        crate::bounded(
+            self.timeout,
+            connection.route_command(&redis::cmd("PING"), routing),
+        )
+        .await
+        .map(drop)
     }
 }
 

@@ -165,16 +165,6 @@ impl OrderCache {
         Ok(manager)
     }
 
-    async fn bounded<T>(
-        &self,
-        call: impl std::future::Future<Output = redis::RedisResult<T>>,
-    ) -> Result<T, CacheError> {
-        tokio::time::timeout(self.timeout, call)
-            .await
-            .map_err(|_| CacheError::Timeout(self.timeout))?
-            .map_err(Into::into)
-    }
-
     /// The cached JSON of an order, if present.
     pub async fn get(&self, uid: &str) -> Result<Option<String>, CacheError> {
         let key = self.key(uid);
@@ -182,8 +172,11 @@ impl OrderCache {
             return cluster.get(&key).await;
         }
         let mut connection = self.connection().await?;
-        self.bounded(redis::cmd("GET").arg(&key).query_async(&mut connection))
-            .await
+        bounded(
+            self.timeout,
+            redis::cmd("GET").arg(&key).query_async(&mut connection),
+        )
+        .await
     }
 
     /// Stores many `(uid, json)` pairs in one pipelined round trip.
@@ -209,8 +202,7 @@ impl OrderCache {
             return Ok(0);
         }
         let mut connection = self.connection().await?;
-        self.bounded(pipe.query_async::<()>(&mut connection))
-            .await?;
+        bounded(self.timeout, pipe.query_async::<()>(&mut connection)).await?;
         Ok(count)
     }
 
@@ -220,8 +212,23 @@ impl OrderCache {
             return cluster.ping().await;
         }
         let mut connection = self.connection().await?;
-        self.bounded(redis::cmd("PING").query_async::<String>(&mut connection))
-            .await
-            .map(|_| ())
+        bounded(
+            self.timeout,
+            redis::cmd("PING").query_async::<String>(&mut connection),
+        )
+        .await
+        .map(|_| ())
     }
+}
+
+/// `call`, failing with [`CacheError::Timeout`] after `timeout` (every Redis call is bounded, on a
+/// single Redis and on a cluster alike).
+async fn bounded<T>(
+    timeout: Duration,
+    call: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T, CacheError> {
+    tokio::time::timeout(timeout, call)
+        .await
+        .map_err(|_| CacheError::Timeout(timeout))?
+        .map_err(Into::into)
 }
