@@ -83,8 +83,74 @@ pub fn postgres_args(name: &str) -> PostgresArgs {
     }
 }
 
+/// A fresh database holding the current schema and no rows, dropped (`DROP DATABASE … WITH
+/// (FORCE)`, on a connection of its own) when this guard drops, also when the test panics.
+/// Derefs to its [`Db`], the owner's pool.
+pub struct TestDb {
+    db: Db,
+    name: String,
+    /// Where to drop it from (the admin database of the same server).
+    admin: PostgresArgs,
+}
+
+impl TestDb {
+    /// A copy of the template on the [`admin_url`] server.
+    pub async fn create() -> TestDb {
+        let (db, name) = fresh_db().await;
+        TestDb::adopt(db, name, admin_args(admin_url()))
+    }
+
+    /// Guards database `name` made elsewhere (e.g. on the secure stack): dropped through `admin`.
+    pub fn adopt(db: Db, name: String, admin: PostgresArgs) -> TestDb {
+        TestDb { db, name, admin }
+    }
+
+    /// The database's name, for URLs and settings of a binary under test.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}
+
+impl std::ops::Deref for TestDb {
+    type Target = Db;
+
+    fn deref(&self) -> &Db {
+        &self.db
+    }
+}
+
+impl std::fmt::Debug for TestDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestDb").field("name", &self.name).finish()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        self.db.pool().close();
+        let (name, admin) = (self.name.clone(), self.admin.clone());
+        crate::cleanup::run(format!("test database {name}"), move || {
+            crate::cleanup::block_on(drop_database(&admin, &name))?
+        });
+    }
+}
+
+/// Settings for a one-connection pool on the server's admin database `url`.
+pub fn admin_args(url: String) -> PostgresArgs {
+    PostgresArgs {
+        database_url: url,
+        pool_size: 1,
+        ..postgres_args("postgres")
+    }
+}
+
 /// Creates a new database with a random name holding the current schema and no rows, and a
-/// [`Db`] for it. Drop it with [`drop_db`] at the end of the test.
+/// [`Db`] for it, unguarded: prefer [`TestDb::create`]. Whoever calls this drops the database
+/// with [`drop_db`].
 pub async fn fresh_db() -> (Db, String) {
     let admin = connect_admin().await;
     let name = super::unique_name("t");
@@ -98,16 +164,22 @@ pub async fn fresh_db() -> (Db, String) {
 /// Drops a test database, disconnecting whoever is still connected (best effort: a leftover
 /// randomly named database harms nothing).
 pub async fn drop_db(name: &str) {
-    let Ok((client, connection)) = tokio_postgres::connect(&admin_url(), NoTls).await else {
-        return;
-    };
-    tokio::spawn(connection);
-    let _ = client
-        .batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            quote(name)
-        ))
-        .await;
+    let _ = drop_database(&admin_args(admin_url()), name).await;
+}
+
+/// `DROP DATABASE … WITH (FORCE)` through `admin`.
+async fn drop_database(admin: &PostgresArgs, name: &str) -> Result<(), String> {
+    let pool = Db::connect(admin).await.map_err(|err| err.to_string())?;
+    let client = pool
+        .pool()
+        .get()
+        .await
+        .map_err(|err| format!("no admin connection: {err}"))?;
+    let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote(name));
+    let dropped = client.batch_execute(&sql).await;
+    drop(client);
+    pool.pool().close();
+    dropped.map_err(|err| format!("{sql}: {err}"))
 }
 
 async fn connect_admin() -> Client {

@@ -1,6 +1,8 @@
 //! Isolation helpers for integration tests against the real local stack: every test gets its own
-//! database ([`db`]), Kafka topics and consumer group ([`kafka`]) and Redis key prefix, all with
-//! random names, so tests run in parallel and leave nothing that affects the next run. Plus
+//! database ([`db::TestDb`]), Kafka topics and consumer group ([`kafka::TestTopics`]) and Redis
+//! key prefix ([`prefix::TestPrefix`]), all with random names, so tests run in parallel; each is
+//! a guard that removes what it names when it drops, also when the test panics ([`cleanup`];
+//! `KEEP_TEST_DATA=1` keeps them for debugging). Plus
 //! readers for what the binaries emit (exported traces, dashboards' metric names, `/metrics`) and the decode
 //! oracle the property tests and the fuzzer share.
 //!
@@ -8,6 +10,7 @@
 //! build only the clients that crate uses; `secure` finds the secure stack ([`secure`]) and
 //! `cluster` the clustered engines of contract §10 ([`cluster`]).
 
+pub mod cleanup;
 #[cfg(feature = "cluster")]
 pub mod cluster;
 pub mod dashboards;
@@ -17,6 +20,8 @@ pub mod decode_oracle;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod metrics;
+#[cfg(feature = "cache")]
+pub mod prefix;
 #[cfg(feature = "secure")]
 pub mod secure;
 #[cfg(feature = "traces")]
@@ -29,7 +34,8 @@ pub fn unique_name(prefix: &str) -> String {
 }
 
 #[cfg(feature = "cache")]
-/// Redis settings from the environment (or defaults) with a fresh key prefix.
+/// Redis settings from the environment (or defaults) with a fresh key prefix, unguarded: for
+/// settings that never reach a Redis (a dead port); otherwise [`prefix::TestPrefix`].
 pub fn redis_args() -> order_cache::RedisArgs {
     order_cache::RedisArgs {
         redis_url: std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),

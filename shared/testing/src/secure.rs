@@ -115,6 +115,7 @@ impl SecureStack {
 #[cfg(feature = "store")]
 mod store {
     use super::SecureStack;
+    use crate::db::TestDb;
     use order_store::{migrate, Db, PostgresArgs};
 
     impl SecureStack {
@@ -128,9 +129,11 @@ mod store {
             }
         }
 
-        /// A new, migrated database on the secure server (over verify-full TLS), and its name.
-        pub async fn fresh_db(&self) -> (Db, String) {
-            let admin = Db::connect(&self.postgres_args(self.database_url("orders")))
+        /// A new, migrated database on the secure server (over verify-full TLS), dropped when
+        /// the guard drops.
+        pub async fn fresh_db(&self) -> TestDb {
+            let admin_args = self.postgres_args(self.database_url("orders"));
+            let admin = Db::connect(&admin_args)
                 .await
                 .expect("pool on the secure PostgreSQL");
             let name = crate::unique_name("tls");
@@ -143,24 +146,14 @@ mod store {
                 .batch_execute(&format!("CREATE DATABASE {name}"))
                 .await
                 .expect("create a test database");
+            drop(client);
+            admin.pool().close();
             let db = Db::connect(&self.postgres_args(self.database_url(&name)))
                 .await
                 .expect("pool on the test database");
+            let db = TestDb::adopt(db, name, admin_args);
             migrate::up(&db).await.expect("migrate the test database");
-            (db, name)
-        }
-
-        /// Drops a database made by [`SecureStack::fresh_db`] (best effort).
-        pub async fn drop_db(&self, name: &str) {
-            let Ok(admin) = Db::connect(&self.postgres_args(self.database_url("orders"))).await
-            else {
-                return;
-            };
-            if let Ok(client) = admin.pool().get().await {
-                let _ = client
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await;
-            }
+            db
         }
     }
 }
@@ -168,10 +161,12 @@ mod store {
 #[cfg(feature = "cache")]
 mod cache {
     use super::SecureStack;
+    use crate::prefix::TestPrefix;
     use order_cache::{RedisArgs, RedisTlsArgs};
 
     impl SecureStack {
-        /// `rediss://` with the ACL user, the stack's CA and a fresh key prefix.
+        /// `rediss://` with the ACL user, the stack's CA and a fresh key prefix (unguarded:
+        /// [`SecureStack::test_prefix`] removes its keys afterwards).
         pub fn redis_args(&self) -> RedisArgs {
             RedisArgs {
                 redis_url: self.var("REDIS_URL").to_owned(),
@@ -183,6 +178,11 @@ mod cache {
                 timeout_ms: 2_000,
                 ..crate::redis_args()
             }
+        }
+
+        /// [`SecureStack::redis_args`] whose keys are removed when the guard drops.
+        pub fn test_prefix(&self) -> TestPrefix {
+            TestPrefix::guard(self.redis_args())
         }
     }
 }
