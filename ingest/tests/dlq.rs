@@ -114,7 +114,6 @@ async fn inspect_lists_every_field_as_a_table_and_as_json() {
         .expect("garbled record");
     assert_eq!(garbled["failed_at"], Value::Null);
     assert!(info.contains("3 dead letters"), "{info}");
-    env.finish().await;
 }
 
 #[tokio::test]
@@ -173,7 +172,6 @@ async fn inspect_filters_by_kind_time_partition_and_limit() {
         .expect_err("no partition 7")
         .to_string()
         .contains("no partition 7"));
-    env.finish().await;
 }
 
 #[tokio::test]
@@ -187,7 +185,6 @@ async fn inspect_of_an_empty_dlq_ends_at_once() {
         .expect("inspect");
     assert_eq!((summary.scanned, summary.listed), (0, 0));
     assert!(out.contains("0 dead letters"), "{out}");
-    env.finish().await;
 }
 
 #[tokio::test]
@@ -224,5 +221,4 @@ async fn the_binary_prints_json_lines() {
     assert_eq!(lines.len(), 1, "{stdout}");
     assert_eq!(lines[0]["kind"], "conflict");
     assert_eq!(format!("{}/0/{}", env.topics.dlq, lines[0]["offset"]), at);
-    env.finish().await;
 }

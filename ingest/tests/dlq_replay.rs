@@ -38,7 +38,6 @@ async fn dry_run_publishes_and_records_nothing() {
     );
     assert_eq!(env.high_watermarks(&env.topics.orders), 0);
     assert_eq!(env.ledger_rows().await, 0);
-    env.finish().await;
 }
 
 #[tokio::test]
@@ -113,7 +112,6 @@ async fn replay_publishes_each_dead_letter_once_byte_for_byte() {
         .expect("replay again");
     assert_eq!((again.replayed, again.skipped_already_replayed), (0, 3));
     assert_eq!(env.high_watermarks(&orders), 3);
-    env.finish().await;
 }
 
 #[tokio::test]
@@ -168,7 +166,6 @@ async fn replayed_dead_letters_are_skipped_unless_included() {
         [at.as_bytes()],
         "exactly one x-replayed-from, pointing at the new origin"
     );
-    env.finish().await;
 }
 
 #[tokio::test]
@@ -196,7 +193,6 @@ async fn a_recreated_dlq_is_not_hidden_by_the_old_ledger() {
         .expect("replay");
     assert_eq!((again.replayed, again.skipped_already_replayed), (0, 1));
     assert_eq!(env.high_watermarks(&env.topics.orders), 1);
-    env.finish().await;
 }
 
 #[tokio::test]
@@ -229,7 +225,6 @@ async fn replay_rate_spaces_the_records() {
     let span =
         stamps.iter().max().copied().unwrap_or(0) - stamps.iter().min().copied().unwrap_or(0);
     assert!((450..10_000).contains(&span), "span {span} ms");
-    env.finish().await;
 }
 
 #[tokio::test]
@@ -302,5 +297,4 @@ async fn replay_refuses_unsafe_requests_and_reports_unroutable_letters() {
         .expect_err("locked")
         .to_string()
         .contains("is running"));
-    env.finish().await;
 }

@@ -95,5 +95,4 @@ async fn a_dead_letter_naming_another_topic_is_skipped_unless_to_names_it() {
     let _ = admin(&env)
         .delete_topics(&[&victim], &AdminOptions::new())
         .await;
-    env.finish().await;
 }

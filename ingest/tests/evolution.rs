@@ -65,5 +65,4 @@ async fn unknown_fields_survive_ingest_and_both_read_paths() {
     .await;
     app.stop().await;
     assert!(read_topic_async(&world.topics.dlq).await.is_empty());
-    world.cleanup().await;
 }

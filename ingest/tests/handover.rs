@@ -97,5 +97,4 @@ async fn handovers_with_dead_letters_in_flight_dead_letter_each_record_once() {
     );
     assert_eq!(copies.len(), poison, "every poison record dead-lettered");
     assert_eq!(world.stored_count().await, valid.len() as i64);
-    world.cleanup().await;
 }

@@ -23,7 +23,7 @@ async fn refused(db: &order_store::Db, statements: &[&str]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingest_and_replay_work_with_the_writer_grants_alone() {
     let mut world = World::new(2).await;
-    world.config.postgres.database_url = role_url(&world.db_name, WRITER);
+    world.config.postgres.database_url = role_url(world.db.name(), WRITER);
     let producer = producer();
     let all = orders(90, 40);
     let app = start(world.config.clone()).await;
@@ -85,7 +85,7 @@ async fn ingest_and_replay_work_with_the_writer_grants_alone() {
     .await;
     writer.pool().close();
 
-    let reader = order_store::Db::connect(&read_only_args(&world.db_name))
+    let reader = order_store::Db::connect(&read_only_args(world.db.name()))
         .await
         .expect("reader pool");
     let client = reader.pool().get().await.expect("reader connection");
@@ -110,5 +110,4 @@ async fn ingest_and_replay_work_with_the_writer_grants_alone() {
     )
     .await;
     reader.pool().close();
-    world.cleanup().await;
 }

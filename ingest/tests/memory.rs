@@ -143,5 +143,4 @@ async fn a_backlog_of_near_1_mib_orders_is_stored_within_the_memory_limit() {
     let n = ORDERS as i64;
     assert_eq!((rows, distinct, items), (n, n, n * 1000));
     assert!(read_topic_async(&world.topics.dlq).await.is_empty());
-    world.cleanup().await;
 }

@@ -134,7 +134,6 @@ async fn each_record_continues_its_producers_trace_and_links_the_batch_that_stor
         Some(poison_parent.span_id.as_str())
     );
 
-    world.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -173,5 +172,4 @@ async fn json_warnings_carry_the_records_uid_and_kafka_coordinates_even_at_warn_
     assert_eq!(span["partition"], 0, "{line}");
     assert_eq!(span["offset"], 0, "{line}");
     assert_eq!(span["order_uid"], "poison-key", "{line}");
-    world.cleanup().await;
 }

@@ -51,7 +51,6 @@ async fn valid_orders_are_stored_and_cached_with_canonical_json() {
     .await;
     app.stop().await;
     assert!(read_topic_async(&world.topics.dlq).await.is_empty());
-    world.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,7 +199,6 @@ async fn every_error_class_lands_where_the_contract_says() {
         4.0
     );
     app.stop().await;
-    world.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -227,7 +225,6 @@ async fn a_row_the_database_refuses_is_isolated_and_the_rest_of_the_batch_stored
     assert_eq!(dead[0].key.as_deref(), Some(refused_uid.as_bytes()));
     assert_eq!(world.stored_count().await, 8);
     app.stop().await;
-    world.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -247,7 +244,6 @@ async fn redis_unreachable_orders_are_still_stored() {
     assert_eq!(status, 200, "Redis does not decide readiness: {body}");
     assert!(read_topic_async(&world.topics.dlq).await.is_empty());
     app.stop().await;
-    world.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -293,5 +289,4 @@ async fn with_batches_in_flight_side_by_side_the_first_consumed_version_of_an_or
     assert_eq!(world.stored_count().await, firsts.len() as i64);
     drop(client);
     app.stop().await;
-    world.cleanup().await;
 }

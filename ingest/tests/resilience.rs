@@ -63,7 +63,6 @@ async fn postgres_outage_pauses_consumption_and_loses_nothing() {
     app.stop().await;
     assert_eq!(world.stored_count().await, 90);
     drop(proxy);
-    world.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,7 +105,6 @@ async fn a_clean_stop_and_restart_reprocesses_nothing() {
     );
     second.stop().await;
     assert_eq!(world.stored_count().await, 150);
-    world.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,7 +146,6 @@ async fn members_joining_and_leaving_mid_stream_lose_nothing() {
     assert_eq!(world.stored_count().await, 1200);
     assert!(read_topic_async(&world.topics.dlq).await.is_empty());
     second.stop().await;
-    world.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -210,7 +207,6 @@ async fn sigkill_mid_stream_then_restart_stores_every_order_exactly_once() {
     );
     restarted.kill().expect("stop ingest");
     restarted.wait().expect("reap ingest");
-    world.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -230,5 +226,4 @@ async fn refuses_to_start_on_a_schema_older_than_the_build() {
     let message = format!("{err:#}");
     assert!(message.contains("ingest migrate up"), "{message}");
     assert!(!message.contains('\n'), "one line: {message}");
-    world.cleanup().await;
 }

@@ -95,7 +95,6 @@ async fn a_record_that_keeps_timing_out_is_retried_then_dead_lettered() {
     );
     blocker.batch_execute("ROLLBACK").await.expect("rollback");
     app.stop().await;
-    world.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,5 +125,4 @@ async fn a_transient_failure_that_clears_is_stored_through_the_retry_topic() {
     assert_eq!(world.stored_count().await, 1);
     assert!(read_topic_async(&world.topics.dlq).await.is_empty());
     app.stop().await;
-    world.cleanup().await;
 }

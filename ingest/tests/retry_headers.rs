@@ -152,5 +152,4 @@ async fn forged_retry_headers_neither_park_a_partition_for_long_nor_get_trusted(
         "nothing retried again"
     );
     app.stop().await;
-    world.cleanup().await;
 }

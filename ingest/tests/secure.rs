@@ -3,7 +3,8 @@
 //! the service and the cause — a non-zero exit for the subcommands, error log lines and `/readyz`
 //! for `ingest run` — with no password or key anywhere in what it prints or serves.
 
-use pipeline_testing::secure::stack;
+use pipeline_testing::db::TestDb;
+use pipeline_testing::secure::{stack, KAFKA_SASL_ENV};
 use std::collections::HashMap;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -11,26 +12,25 @@ use std::time::{Duration, Instant};
 /// The secure stack's settings as the binary's environment (Kafka over SASL_SSL, PostgreSQL
 /// verify-full, Redis rediss), debug logging so that even debug lines are checked for secrets.
 fn secure_env() -> HashMap<&'static str, String> {
-    let s = stack();
-    let mut env = HashMap::new();
-    for key in [
-        "KAFKA_BROKERS",
-        "KAFKA_SECURITY_PROTOCOL",
-        "KAFKA_SASL_MECHANISM",
-        "KAFKA_SASL_USERNAME",
-        "KAFKA_SASL_PASSWORD",
-        "KAFKA_SSL_CA_LOCATION",
-        "DATABASE_URL",
-        "REDIS_URL",
-        "REDIS_TLS_CA_FILE",
-    ] {
-        env.insert(key, s.var(key).to_owned());
-    }
+    let mut env: HashMap<_, _> = stack()
+        .env_of(&KAFKA_SASL_ENV)
+        .into_iter()
+        .chain(stack().env_of(&["DATABASE_URL", "REDIS_URL", "REDIS_TLS_CA_FILE"]))
+        .collect();
     env.insert("RUST_LOG", "debug".into());
     env.insert("DB_CONNECT_TIMEOUT_MS", "5000".into());
     // A TLS handshake plus the ACL login can outlast the 250 ms default on a busy machine.
     env.insert("REDIS_TIMEOUT_MS", "2000".into());
     env
+}
+
+/// [`secure_env`] on a fresh migrated database (over verify-full TLS), dropped with the guard.
+async fn secure_env_with_database() -> (HashMap<&'static str, String>, TestDb) {
+    let db = stack().fresh_db().await;
+    db.pool().close();
+    let mut env = secure_env();
+    env.insert("DATABASE_URL", stack().database_url(db.name()));
+    (env, db)
 }
 
 fn ingest(env: &HashMap<&'static str, String>) -> Command {
@@ -68,16 +68,12 @@ fn dlq_inspect_names_a_wrong_kafka_password_and_exits_non_zero() {
 #[tokio::test]
 async fn dlq_replay_names_an_unknown_kafka_ca_and_exits_non_zero() {
     // Replay opens its ledger first: a migrated database, over verify-full TLS.
-    let (db, name) = stack().fresh_db().await;
-    db.pool().close();
-    let mut env = secure_env();
-    env.insert("DATABASE_URL", stack().database_url(&name));
+    let (mut env, _db) = secure_env_with_database().await;
     env.insert(
         "KAFKA_SSL_CA_LOCATION",
         stack().var("SECURE_OTHER_CA_FILE").into(),
     );
     let output = run(&env, &["dlq", "replay", "--all", "--dry-run"]);
-    stack().drop_db(&name).await;
     assert_fails_naming(&output, "Kafka: certificate rejected");
 }
 
@@ -207,13 +203,9 @@ async fn run_names_a_refused_postgres_and_redis_in_readyz_and_the_error_log() {
 #[tokio::test]
 async fn run_names_a_refused_kafka_login_in_readyz_and_the_error_log() {
     // The consumer starts once the schema is current: a migrated database, over TLS.
-    let (db, name) = stack().fresh_db().await;
-    db.pool().close();
-    let mut env = secure_env();
-    env.insert("DATABASE_URL", stack().database_url(&name));
+    let (mut env, _db) = secure_env_with_database().await;
     env.insert("KAFKA_SASL_PASSWORD", "not-the-password".into());
     let wanted = [("kafka", "Kafka: authentication failed")];
     let (status, body, stderr) = run_until_named(env, &wanted).await;
-    stack().drop_db(&name).await;
     assert_named(&wanted, status, &body, &stderr);
 }

@@ -27,7 +27,7 @@ async fn owner(world: &World) -> deadpool_postgres::Object {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_grant_is_a_named_stall_that_ends_when_the_grant_is_back() {
     let mut world = World::new(2).await;
-    world.config.postgres.database_url = role_url(&world.db_name, WRITER);
+    world.config.postgres.database_url = role_url(world.db.name(), WRITER);
     let producer = producer();
     let all = orders(80, 60);
     let app = start(world.config.clone()).await;
@@ -113,7 +113,6 @@ async fn a_revoked_grant_is_a_named_stall_that_ends_when_the_grant_is_back() {
     );
     app.stop().await;
     assert_eq!(world.stored_count().await, 60);
-    world.cleanup().await;
 }
 
 fn admin() -> AdminClient<DefaultClientContext> {
@@ -222,5 +221,4 @@ async fn a_dlq_the_broker_refuses_is_a_named_stall_and_loses_nothing() {
     let _ = admin()
         .delete_topics(&[&strict], &AdminOptions::new())
         .await;
-    world.cleanup().await;
 }

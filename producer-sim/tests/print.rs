@@ -42,8 +42,11 @@ fn prints_one_value_per_line() {
     }
 }
 
+/// The pacer holds the 200th record until 199 intervals of 5 ms have passed; a busy machine can
+/// only make it later, so only the lower bound is checked (the spacing itself is the pacer's
+/// unit tests' subject, on an injected clock).
 #[test]
-fn rate_200_for_200_records_takes_about_a_second() {
+fn rate_200_for_200_records_takes_at_least_a_second() {
     let started = Instant::now();
     let summary = print::run(
         mix(0.0),
@@ -56,8 +59,8 @@ fn rate_200_for_200_records_takes_about_a_second() {
     let elapsed = started.elapsed();
     assert_eq!(summary.sent.total(), 200);
     assert!(
-        (Duration::from_millis(700)..Duration::from_millis(1_600)).contains(&elapsed),
-        "200 records at 200/s took {elapsed:?}"
+        elapsed >= Duration::from_millis(900),
+        "200 records at 200/s took only {elapsed:?}"
     );
 }
 
@@ -99,30 +102,44 @@ fn binary_print_mode_is_reproducible_from_the_printed_seed() {
 #[cfg(unix)]
 #[test]
 fn sigterm_stops_the_binary_with_a_summary() {
+    use std::io::{BufRead, BufReader, Read};
     use std::process::Stdio;
-    let child = Command::new(env!("CARGO_BIN_EXE_producer-sim"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_producer-sim"))
         .args(["--print", "--rate", "50"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start producer-sim");
-    std::thread::sleep(Duration::from_millis(800));
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    // Signalled mid-run: once it has printed some orders (a closed stdout ends the loop early).
+    const SEEN: usize = 10;
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut lines = 0;
+    let mut line = Vec::new();
+    while lines < SEEN {
+        line.clear();
+        let read = stdout.read_until(b'\n', &mut line).expect("read stdout");
+        assert!(read > 0, "stdout ended after {lines} lines");
+        lines += 1;
+    }
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .expect("kill");
     assert!(killed.success());
-    let output = child.wait_with_output().expect("wait");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "exit {:?}: {stderr}",
-        output.status
-    );
-    let lines = output.stdout.iter().filter(|&&b| b == b'\n').count();
-    assert!(lines > 10, "{lines} lines in 0.8 s at 50/s");
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).expect("read stdout");
+    lines += rest.iter().filter(|&&b| b == b'\n').count();
+    let status = child.wait().expect("wait");
+    let stderr = stderr.join().expect("stderr reader");
+    assert!(status.success(), "exit {status:?}: {stderr}");
     assert!(
         stderr.contains(&format!("sent {lines} (")),
-        "summary must match the output: {stderr}"
+        "summary must match the {lines} lines printed: {stderr}"
     );
 }

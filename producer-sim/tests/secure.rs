@@ -4,7 +4,7 @@
 //! with no secret in its output.
 
 use pipeline_testing::kafka::TestTopics;
-use pipeline_testing::secure::stack;
+use pipeline_testing::secure::{stack, KAFKA_SASL_ENV};
 use std::process::{Command, Output, Stdio};
 
 fn producer_sim(env: &[(&str, String)], count: u32, topic: &str) -> Output {
@@ -20,17 +20,7 @@ fn producer_sim(env: &[(&str, String)], count: u32, topic: &str) -> Output {
 }
 
 fn sasl_env() -> Vec<(&'static str, String)> {
-    [
-        "KAFKA_BROKERS",
-        "KAFKA_SECURITY_PROTOCOL",
-        "KAFKA_SASL_MECHANISM",
-        "KAFKA_SASL_USERNAME",
-        "KAFKA_SASL_PASSWORD",
-        "KAFKA_SSL_CA_LOCATION",
-    ]
-    .into_iter()
-    .map(|key| (key, stack().var(key).to_owned()))
-    .collect()
+    stack().env_of(&KAFKA_SASL_ENV)
 }
 
 fn set(env: &mut Vec<(&'static str, String)>, key: &'static str, value: String) {
@@ -94,7 +84,6 @@ async fn publishes_over_sasl_ssl_with_the_password_from_a_file_and_over_mutual_t
         ),
     ];
     assert_clean_success(&producer_sim(&mtls, 5, &topics.orders));
-    topics.delete_on(&kafka).await;
 }
 
 #[test]

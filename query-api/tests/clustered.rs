@@ -14,7 +14,8 @@ use order_model::ValidOrder;
 use pipeline_testing::cluster::{
     database_read_url, master_of, pause_replay, redis_cluster_args, wait_replica_caught_up, Node,
 };
-use pipeline_testing::db::{fresh_db, postgres_args};
+use pipeline_testing::db::{postgres_args, TestDb};
+use pipeline_testing::prefix::TestPrefix;
 use query_api::config::{ReadArgs, SecretUrl};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -30,17 +31,18 @@ async fn turn() -> MutexGuard<'static, ()> {
 /// A fresh database on the primary, already on the replica, and query-api reading both, with
 /// its cache on the cluster.
 async fn clustered_app(read: ReadArgs, redis: RedisArgs) -> TestApp {
-    let (db, name) = fresh_db().await;
+    let db = TestDb::create().await;
     wait_replica_caught_up(Duration::from_secs(30)).await;
     let read = ReadArgs {
         database_read_url: read
             .database_read_url
-            .or_else(|| Some(SecretUrl(database_read_url(&name)))),
+            .or_else(|| Some(SecretUrl(database_read_url(db.name())))),
         ..read
     };
-    let mut app = start(config(postgres_args(&name), redis, read)).await;
+    let prefix = TestPrefix::guard(redis);
+    let mut app = start(config(postgres_args(db.name()), prefix.args(), read)).await;
     app.db = Some(db);
-    app.db_name = Some(name);
+    app.prefix = Some(prefix);
     app
 }
 

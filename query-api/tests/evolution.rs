@@ -49,8 +49,8 @@ async fn orders_stored_before_documents_are_served_from_the_tables() -> TestResu
     let app = spawn_app().await;
     let order = sample_order();
     app.store(std::slice::from_ref(&order)).await;
-    let db = app.db.clone().expect("own database");
-    db.pool()
+    app.owned_db()
+        .pool()
         .get()
         .await?
         .execute("UPDATE orders SET document = NULL", &[])

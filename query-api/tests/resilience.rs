@@ -5,7 +5,7 @@ mod support;
 
 use order_cache::RedisArgs;
 use order_store::PostgresArgs;
-use pipeline_testing::db::{drop_db, postgres_args};
+use pipeline_testing::db::{postgres_args, TestDb};
 use query_api::config::ReadArgs;
 use query_api::Application;
 use serde_json::Value;
@@ -54,14 +54,9 @@ async fn redis_down_still_serves_from_postgres_quickly() -> TestResult {
     };
     let mut app = spawn_app_with(read.clone()).await;
     app.store(&[sample_order()]).await;
-    let db_name = app.db_name.take();
+    let db = app.db.take().ok_or("db")?;
     app.stop().await;
-    let app = start(config(
-        postgres_args(db_name.as_deref().ok_or("db")?),
-        dead_redis(),
-        read,
-    ))
-    .await;
+    let app = start(config(postgres_args(db.name()), dead_redis(), read)).await;
 
     let started = Instant::now();
     for _ in 0..20 {
@@ -89,9 +84,6 @@ async fn redis_down_still_serves_from_postgres_quickly() -> TestResult {
     assert!(body["errors"]["redis"].is_string(), "{body}");
     assert!(body["errors"].get("postgres").is_none(), "{body}");
     app.stop().await;
-    if let Some(name) = db_name {
-        drop_db(&name).await;
-    }
     Ok(())
 }
 
@@ -109,13 +101,13 @@ async fn a_burst_against_a_silent_redis_costs_one_redis_timeout_not_a_queue_of_t
         .map(|n| order(&format!("burst-{n}"), "2024-02-02T02:02:02Z"))
         .collect();
     app.store(&orders).await;
-    let db_name = app.db_name.take().ok_or("db")?;
+    let db = app.db.take().ok_or("db")?;
     app.stop().await;
     let redis = RedisArgs {
         redis_url: format!("redis://127.0.0.1:{}", silent_port().await),
         ..pipeline_testing::redis_args()
     };
-    let app = start(config(postgres_args(&db_name), redis, read)).await;
+    let app = start(config(postgres_args(db.name()), redis, read)).await;
 
     let started = Instant::now();
     let paths: Vec<String> = (0..64).map(|n| format!("/order/burst-{n}")).collect();
@@ -127,7 +119,6 @@ async fn a_burst_against_a_silent_redis_costs_one_redis_timeout_not_a_queue_of_t
         started.elapsed()
     );
     app.stop().await;
-    drop_db(&db_name).await;
     Ok(())
 }
 
@@ -225,25 +216,15 @@ async fn redis_alone_answers_when_postgres_is_down() -> TestResult {
 
 #[tokio::test]
 async fn refuses_to_start_on_a_schema_behind_the_build() -> TestResult {
-    // An empty database: no migrations applied.
-    let admin = order_store::Db::connect(&postgres_args("orders")).await?;
-    let name = pipeline_testing::unique_name("t_empty");
-    admin
-        .pool()
-        .get()
-        .await?
-        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-        .await?;
-
+    let empty = TestDb::create_empty().await;
     let built = Application::build(config(
-        postgres_args(&name),
+        postgres_args(empty.name()),
         pipeline_testing::redis_args(),
         ReadArgs::default(),
     ))
     .await;
     let error = built.err().ok_or("started on an unmigrated database")?;
     assert!(format!("{error:#}").contains("ingest migrate"), "{error:#}");
-    drop_db(&name).await;
     Ok(())
 }
 

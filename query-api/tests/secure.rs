@@ -39,16 +39,12 @@ fn error_starts(body: &Value, dependency: &str, line: &str) -> bool {
 #[tokio::test]
 async fn serves_orders_over_tls_and_names_a_refused_redis_while_staying_ready() -> TestResult {
     let s = stack();
-    let (db, name) = s.fresh_db().await;
-    let postgres = s.postgres_args(s.database_url(&name));
-    let app = start(config(
-        postgres.clone(),
-        s.redis_args(),
-        ReadArgs::default(),
-    ))
-    .await;
+    let db = s.fresh_db().await;
+    let prefix = s.test_prefix();
+    let postgres = s.postgres_args(s.database_url(db.name()));
+    let app = start(config(postgres.clone(), prefix.args(), ReadArgs::default())).await;
     let stored = order("securetlsorder0001", "2024-03-01T10:00:00Z");
-    order_store::OrderRepository::new(db.clone())
+    order_store::OrderRepository::new(db.db().clone())
         .store_batch(std::slice::from_ref(&stored))
         .await?;
     let (status, body, _) = readyz_until(&app, |body| body["redis"] == "up").await;
@@ -81,7 +77,6 @@ async fn serves_orders_over_tls_and_names_a_refused_redis_while_staying_ready() 
     // Reads still work, from PostgreSQL.
     assert_eq!(app.get("/order/securetlsorder0001").await.status(), 200);
     app.stop().await;
-    s.drop_db(&name).await;
     Ok(())
 }
 

@@ -4,7 +4,8 @@
 
 mod support;
 
-use pipeline_testing::db::{drop_db, fresh_db, postgres_args};
+use pipeline_testing::db::{postgres_args, TestDb};
+use pipeline_testing::prefix::TestPrefix;
 use serde_json::Value;
 use std::process::Stdio;
 use std::time::Duration;
@@ -195,22 +196,23 @@ async fn auth_off_warns_and_says_so_on_both_readiness_endpoints() -> TestResult 
 
 #[tokio::test]
 async fn logs_carry_neither_tokens_nor_customer_values() -> TestResult {
-    let (db, db_name) = fresh_db().await;
-    let database_url = postgres_args(&db_name).database_url;
+    let db = TestDb::create().await;
+    let database_url = postgres_args(db.name()).database_url;
     let order = sample_order();
-    order_store::OrderRepository::new(db)
+    order_store::OrderRepository::new(db.db().clone())
         .store_batch(std::slice::from_ref(&order))
         .await?;
     let keys = KeysFile::new(&[("full", FULL_SCOPES), ("reader", "orders:read")]);
     let keys_file = keys.path().to_string_lossy().into_owned();
-    let prefix = format!("startup-test:{}:", uuid::Uuid::new_v4().simple());
+    let redis = TestPrefix::new();
     let mut running = Running::start(command(
         keys.path().parent().unwrap_or(std::path::Path::new(".")),
         &[
             ("AUTH_MODE", "api-key"),
             ("API_KEYS_FILE", &keys_file),
             ("DATABASE_URL", &database_url),
-            ("ORDER_CACHE_KEY_PREFIX", &prefix),
+            ("REDIS_URL", &redis.redis_url),
+            ("ORDER_CACHE_KEY_PREFIX", &redis.key_prefix),
             ("RUST_LOG", "trace"),
             ("LOG_FORMAT", "json"),
         ],
@@ -255,6 +257,5 @@ async fn logs_carry_neither_tokens_nor_customer_values() -> TestResult {
             "a customer value in the log: {value}"
         );
     }
-    drop_db(&db_name).await;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Helpers for the integration tests: every test gets its own topics, consumer group, database
-//! and Redis key prefix on the real local stack, runs ingest in-process (or as the real binary),
-//! and waits for conditions with a generous deadline instead of sleeping for fixed times.
+//! and Redis key prefix on the real local stack (guards: removed when the test ends, also when it
+//! panics), runs ingest in-process (or as the real binary), and waits for conditions with a
+//! generous deadline instead of sleeping for fixed times.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod kafka;
@@ -9,11 +10,12 @@ pub mod proxy;
 pub use kafka::*;
 
 use ingest::{Application, Config};
-use order_store::Db;
 use order_store::PostgresArgs;
 use order_synthetic::OrderGenerator;
 use pipeline_runtime::shutdown::{Shutdown, ShutdownTrigger};
+use pipeline_testing::db::TestDb;
 use pipeline_testing::kafka::TestTopics;
+use pipeline_testing::prefix::TestPrefix;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -38,11 +40,11 @@ where
     }
 }
 
-/// One test's private world.
+/// One test's private world, removed when it drops.
 pub struct World {
     pub topics: TestTopics,
-    pub db: Db,
-    pub db_name: String,
+    pub db: TestDb,
+    pub redis: TestPrefix,
     pub config: Config,
 }
 
@@ -55,19 +57,20 @@ impl World {
             );
         }
         let topics = TestTopics::create(partitions).await;
-        let (db, db_name) = pipeline_testing::db::fresh_db().await;
-        let mut postgres = pipeline_testing::db::postgres_args(&db_name);
+        let db = TestDb::create().await;
+        let redis = TestPrefix::new();
+        let mut postgres = pipeline_testing::db::postgres_args(db.name());
         postgres.statement_timeout_ms = 2_000;
         let config = Config::for_tests(
             pipeline_testing::kafka_args(&topics),
             postgres,
-            pipeline_testing::redis_args(),
+            redis.args(),
             &topics.group,
         );
         World {
             topics,
             db,
-            db_name,
+            redis,
             config,
         }
     }
@@ -107,12 +110,6 @@ impl World {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::inherit());
         command
-    }
-
-    pub async fn cleanup(self) {
-        self.db.pool().close();
-        self.topics.delete().await;
-        pipeline_testing::db::drop_db(&self.db_name).await;
     }
 }
 

@@ -5,10 +5,10 @@
 
 use clap::Parser;
 use ingest::dlq::{InspectArgs, ReplayArgs};
-use order_store::Db;
 use pipeline_kafka::KafkaArgs;
 use pipeline_testing::kafka::TestTopics;
-use pipeline_testing::{db, kafka_args};
+use pipeline_testing::db::TestDb;
+use pipeline_testing::kafka_args;
 use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -30,12 +30,11 @@ pub fn replay_args(flags: &[&str]) -> ReplayArgs {
         .expect("replay flags")
 }
 
-/// Topics, a database and a producer private to one test.
+/// Topics, a database and a producer private to one test (removed when it drops).
 pub struct Env {
     pub topics: TestTopics,
     pub kafka: KafkaArgs,
-    pub db: Db,
-    db_name: String,
+    pub db: TestDb,
     producer: FutureProducer,
 }
 
@@ -43,7 +42,7 @@ impl Env {
     pub async fn new(partitions: i32) -> Env {
         let topics = TestTopics::create(partitions).await;
         let kafka = kafka_args(&topics);
-        let (db, db_name) = db::fresh_db().await;
+        let db = TestDb::create().await;
         let producer = pipeline_kafka::client::safe_producer(&kafka, "dlq-tests", 0)
             .expect("kafka settings")
             .create()
@@ -52,7 +51,6 @@ impl Env {
             topics,
             kafka,
             db,
-            db_name,
             producer,
         }
     }
@@ -113,12 +111,6 @@ impl Env {
             .await
             .expect("take the replay lock");
         client
-    }
-
-    pub async fn finish(self) {
-        self.topics.delete().await;
-        drop(self.db);
-        db::drop_db(&self.db_name).await;
     }
 }
 

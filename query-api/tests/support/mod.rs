@@ -1,5 +1,6 @@
 //! Starts query-api in-process on port 0 against the real local PostgreSQL (a fresh database per
-//! test) and Redis (a random key prefix per test), and offers the few helpers the tests share.
+//! test) and Redis (a random key prefix per test), both removed when the app drops (also when the
+//! test panics), and offers the few helpers the tests share.
 //! [`spawn_app`] runs with access control on (an API key with both scopes, which the app's
 //! client sends with every request); [`config`] is auth off, for tests about other things.
 #![allow(dead_code)] // each test binary uses a different subset
@@ -14,7 +15,8 @@ use order_store::PostgresArgs;
 use order_store::{Db, OrderRepository};
 use pipeline_runtime::config::TelemetryArgs;
 use pipeline_runtime::shutdown::{Shutdown, ShutdownTrigger};
-use pipeline_testing::db::{drop_db, fresh_db, read_only_args};
+use pipeline_testing::db::{read_only_args, TestDb};
+use pipeline_testing::prefix::TestPrefix;
 use query_api::config::{AuthArgs, Config, ReadArgs};
 use query_api::Application;
 use std::time::Duration;
@@ -31,10 +33,12 @@ pub struct TestApp {
     pub token: Option<String>,
     /// A client that sends no credential.
     pub anonymous: reqwest::Client,
-    pub db: Option<Db>,
-    pub db_name: Option<String>,
+    /// The database this app owns (dropped with it); take it to keep it past [`TestApp::stop`].
+    pub db: Option<TestDb>,
     pub postgres: PostgresArgs,
     pub redis: RedisArgs,
+    /// The key prefix this app owns (its keys are removed with it).
+    pub prefix: Option<TestPrefix>,
     pub client: reqwest::Client,
     trigger: ShutdownTrigger,
     handle: JoinHandle<anyhow::Result<()>>,
@@ -77,14 +81,15 @@ pub async fn spawn_app_with(read: ReadArgs) -> TestApp {
 
 /// A fresh database and Redis prefix, these auth settings; `client` sends `token` when given.
 pub async fn spawn_app_with_auth(read: ReadArgs, auth: AuthArgs, token: Option<String>) -> TestApp {
-    let (db, name) = fresh_db().await;
+    let db = TestDb::create().await;
+    let prefix = TestPrefix::new();
     // query-api connects with only the read-only role's grants (orders_reader), as deployed; the
     // test stores orders through `db`, the owner's pool.
-    let mut config = config(read_only_args(&name), pipeline_testing::redis_args(), read);
+    let mut config = config(read_only_args(db.name()), prefix.args(), read);
     config.auth = auth;
     let mut app = start_as(config, token).await;
     app.db = Some(db);
-    app.db_name = Some(name);
+    app.prefix = Some(prefix);
     app
 }
 
@@ -126,9 +131,9 @@ pub async fn start_as(config: Config, token: Option<String>) -> TestApp {
         anonymous: http_client(Default::default()),
         _keys: None,
         db: None,
-        db_name: None,
         postgres,
         redis,
+        prefix: None,
         client,
         trigger,
         handle,
@@ -154,10 +159,14 @@ impl TestApp {
             .expect("GET")
     }
 
+    /// The owner's pool of the database this app owns.
+    pub fn owned_db(&self) -> &Db {
+        self.db.as_deref().expect("this app owns a database")
+    }
+
     /// Stores orders straight into the database, as ingest would.
     pub async fn store(&self, orders: &[ValidOrder]) {
-        let db = self.db.clone().expect("this app owns a database");
-        OrderRepository::new(db)
+        OrderRepository::new(self.owned_db().clone())
             .store_batch(orders)
             .await
             .expect("store orders");
@@ -207,7 +216,7 @@ impl TestApp {
         None
     }
 
-    /// Stops the app (graceful) and drops its database.
+    /// Stops the app (graceful); its database and keys go when it drops, here.
     pub async fn stop(self) {
         self.trigger.fire();
         let stopped = tokio::time::timeout(Duration::from_secs(15), self.handle).await;
@@ -215,9 +224,6 @@ impl TestApp {
             matches!(stopped, Ok(Ok(Ok(())))),
             "app did not stop cleanly: {stopped:?}"
         );
-        if let Some(name) = self.db_name {
-            drop_db(&name).await;
-        }
     }
 }
 

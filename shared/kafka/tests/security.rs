@@ -97,7 +97,6 @@ async fn sasl_ssl_with_every_mechanism_and_mutual_tls_carry_records() {
         ..secure.clone()
     };
     round_trip(&mtls, &topics.orders).await;
-    topics.delete_on(&secure).await;
 }
 
 #[test]

@@ -5,25 +5,23 @@
 
 use chrono::{TimeZone, Utc};
 use order_model::{decode, decode_at, ValidOrder, SAMPLE_JSON};
-use order_store::{Db, OrderRepository, StoreOutcome};
+use order_store::{OrderRepository, StoreOutcome};
 use order_synthetic::OrderGenerator;
-use pipeline_testing::db::{drop_db, fresh_db};
 use StoreOutcome::{Conflict, Duplicate, Stored};
 
-/// A fresh database for one test, dropped afterwards (also when the test fails).
+/// A fresh database for one test, dropped by its guard afterwards (also when the test fails).
 struct TestDb {
-    db: Db,
-    name: String,
+    db: pipeline_testing::db::TestDb,
 }
 
 impl TestDb {
     async fn new() -> Self {
-        let (db, name) = fresh_db().await;
-        Self { db, name }
+        let db = pipeline_testing::db::TestDb::create().await;
+        Self { db }
     }
 
     fn repo(&self) -> OrderRepository {
-        OrderRepository::new(self.db.clone())
+        OrderRepository::new(self.db.db().clone())
     }
 
     /// Makes the order look as if stored before migration 0003.
@@ -49,23 +47,6 @@ impl TestDb {
             .await
             .expect("select")
             .get(0)
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        self.db.pool().close();
-        let name = self.name.clone();
-        // Drop cannot await; a helper thread with its own runtime can.
-        let _ = std::thread::spawn(move || {
-            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                runtime.block_on(drop_db(&name));
-            }
-        })
-        .join();
     }
 }
 

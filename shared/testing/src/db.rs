@@ -100,6 +100,20 @@ impl TestDb {
         TestDb::adopt(db, name, admin_args(admin_url()))
     }
 
+    /// A database with no schema at all (no migration applied), e.g. to see a binary refuse it.
+    pub async fn create_empty() -> TestDb {
+        let name = super::unique_name("t_empty");
+        connect_admin()
+            .await
+            .batch_execute(&format!("CREATE DATABASE {}", quote(&name)))
+            .await
+            .expect("create an empty test database");
+        let db = Db::connect(&postgres_args(&name))
+            .await
+            .expect("pool for the test database");
+        TestDb::adopt(db, name, admin_args(admin_url()))
+    }
+
     /// Guards database `name` made elsewhere (e.g. on the secure stack): dropped through `admin`.
     pub fn adopt(db: Db, name: String, admin: PostgresArgs) -> TestDb {
         TestDb { db, name, admin }

@@ -8,6 +8,17 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+/// The settings a binary needs to reach Kafka over SASL_SSL as user `orders`, by the names the
+/// binaries read from their environment (and `secure.env` holds).
+pub const KAFKA_SASL_ENV: [&str; 6] = [
+    "KAFKA_BROKERS",
+    "KAFKA_SECURITY_PROTOCOL",
+    "KAFKA_SASL_MECHANISM",
+    "KAFKA_SASL_USERNAME",
+    "KAFKA_SASL_PASSWORD",
+    "KAFKA_SSL_CA_LOCATION",
+];
+
 /// The parsed `secure.env`.
 #[derive(Debug)]
 pub struct SecureStack {
@@ -65,6 +76,13 @@ impl SecureStack {
             .get(key)
             .map(String::as_str)
             .unwrap_or_else(|| panic!("{key} is missing from {}", self.env_file.display()))
+    }
+
+    /// `(key, value)` of each of `keys`, to pass as a binary's environment.
+    pub fn env_of(&self, keys: &[&'static str]) -> Vec<(&'static str, String)> {
+        keys.iter()
+            .map(|key| (*key, self.var(key).to_owned()))
+            .collect()
     }
 
     /// Every secret of the stack (passwords, and the body of each private key), for tests that

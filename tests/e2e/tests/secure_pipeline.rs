@@ -28,10 +28,11 @@ async fn orders_travel_over_sasl_ssl_and_tls_from_producer_to_read_api() {
     let s = stack();
     let topics = TestTopics::create_on(&s.kafka_args(), 3).await;
     let kafka = s.kafka_args_for(&topics);
-    let (db, name) = s.fresh_db().await;
-    let postgres = s.postgres_args(s.database_url(&name));
+    let db = s.fresh_db().await;
+    let postgres = s.postgres_args(s.database_url(db.name()));
     assert!(postgres.database_url.contains("sslmode=verify-full"));
-    let redis = s.redis_args();
+    let prefix = s.test_prefix();
+    let redis = prefix.args();
     assert!(redis.redis_url.starts_with("rediss://"));
 
     let config = ingest::Config::for_tests(
@@ -149,8 +150,5 @@ async fn orders_travel_over_sasl_ssl_and_tls_from_producer_to_read_api() {
         .await
         .expect("ingest task")
         .expect("ingest stops cleanly");
-    topics.delete_on(&s.kafka_args()).await;
     drop(client_db);
-    db.pool().close();
-    s.drop_db(&name).await;
 }
