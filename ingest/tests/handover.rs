@@ -66,8 +66,13 @@ async fn handovers_with_dead_letters_in_flight_dead_letter_each_record_once() {
                 > 0
         })
         .await;
+        // The newcomer settles records of its own before the oldest leaves, so that both
+        // handovers land on batches in flight (once the feed is over there is nothing left).
+        wait_until("new member at work, or the feed over", || async {
+            joining.metric("ingest_records_total").await > 0.0 || feeder.is_finished()
+        })
+        .await;
         members.push(joining);
-        tokio::time::sleep(Duration::from_millis(300)).await;
         members.remove(0).stop().await;
     }
     feeder.await.expect("feeder");

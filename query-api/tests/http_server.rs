@@ -10,16 +10,22 @@ use support::{spawn_app_with, TestApp, TestResult};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const HEADER_TIMEOUT: Duration = Duration::from_millis(800);
+/// Long enough that a busy machine's scheduling is small beside it (the checks below allow for
+/// that), short enough to keep the test quick.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// One HTTP thread, so the slow connections share it with the requests that must still be served.
-async fn spawn_with_short_header_timeout() -> TestApp {
+async fn spawn_with_header_timeout(timeout: Duration) -> TestApp {
     spawn_app_with(ReadArgs {
-        http_header_timeout_ms: u64::try_from(HEADER_TIMEOUT.as_millis()).unwrap_or(800),
+        http_header_timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
         http_threads: 1,
         ..ReadArgs::default()
     })
     .await
+}
+
+async fn spawn_with_short_header_timeout() -> TestApp {
+    spawn_with_header_timeout(HEADER_TIMEOUT).await
 }
 
 fn authority(app: &TestApp) -> &str {
@@ -41,52 +47,64 @@ async fn wait_for_close(mut stream: TcpStream, limit: Duration) -> Option<(Vec<u
     }
 }
 
+/// Connections that hold the server up if it lets them: five half requests (the drills'
+/// slowloris) and one that sends nothing at all.
+async fn slow_connections(app: &TestApp) -> std::io::Result<Vec<TcpStream>> {
+    let mut slow = Vec::new();
+    for _ in 0..5 {
+        let mut stream = TcpStream::connect(authority(app)).await?;
+        stream
+            .write_all(b"GET /order/b563feb7b2b84b6test HTTP/1.1\r\nHost: 127.0")
+            .await?;
+        slow.push(stream);
+    }
+    slow.push(TcpStream::connect(authority(app)).await?);
+    Ok(slow)
+}
+
+#[tokio::test]
+async fn slow_clients_do_not_hold_up_anyone_else() -> TestResult {
+    // A header timeout far beyond the client's 10 s: a server that waited on the slow
+    // connections would leave the requests below unanswered.
+    let app = spawn_with_header_timeout(Duration::from_secs(120)).await;
+    let slow = slow_connections(&app).await?;
+    for _ in 0..5 {
+        assert_eq!(app.get("/healthz").await.status(), 200);
+    }
+    drop(slow); // closed by us, so the graceful stop has nothing to wait for
+    app.stop().await;
+    Ok(())
+}
+
 #[tokio::test]
 async fn slow_and_silent_clients_are_closed_within_the_header_timeout() -> TestResult {
     let app = spawn_with_short_header_timeout().await;
     let started = Instant::now();
-
-    // Half a request (the drills' slowloris), several of them.
-    let mut half = Vec::new();
-    for _ in 0..5 {
-        let mut stream = TcpStream::connect(authority(&app)).await?;
-        stream
-            .write_all(b"GET /order/b563feb7b2b84b6test HTTP/1.1\r\nHost: 127.0")
-            .await?;
-        half.push(stream);
-    }
-    // Connects and sends nothing at all.
-    let silent = TcpStream::connect(authority(&app)).await?;
-    // Trickles a header byte by byte: the timeout bounds the whole head, not each read.
+    let slow = slow_connections(&app).await?;
+    // Trickles a header byte by byte for far longer than the timeout: the timeout bounds the
+    // whole head, not each read, so the server cuts it off while bytes still arrive.
     let mut trickle = TcpStream::connect(authority(&app)).await?;
     let trickler = tokio::spawn(async move {
         for byte in b"GET /healthz HTTP/1.1\r\nX-Slow: "
             .iter()
             .cycle()
-            .take(200)
+            .take(1_000)
         {
             if trickle.write_all(&[*byte]).await.is_err() {
-                break;
+                return true;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        trickle
+        false
     });
-    let limit = HEADER_TIMEOUT * 4;
-    let closes: Vec<_> = half
+    // Generous: how late a close is seen depends on the machine's load; that it comes does not.
+    let limit = HEADER_TIMEOUT * 10;
+    let closes: Vec<_> = slow
         .into_iter()
         .map(|stream| tokio::spawn(wait_for_close(stream, limit)))
-        .chain(std::iter::once(tokio::spawn(wait_for_close(silent, limit))))
         .collect();
 
-    // Everyone else is served meanwhile, promptly.
-    for _ in 0..5 {
-        let asked = Instant::now();
-        assert_eq!(app.get("/healthz").await.status(), 200);
-        assert!(asked.elapsed() < Duration::from_millis(500));
-        tokio::time::sleep(HEADER_TIMEOUT / 5).await;
-    }
-    // A request completed within the timeout is answered, not cut.
+    // A request completed within the timeout is answered, not cut (the pause is the stimulus).
     let mut prompt = TcpStream::connect(authority(&app)).await?;
     prompt
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x")
@@ -106,15 +124,14 @@ async fn slow_and_silent_clients_are_closed_within_the_header_timeout() -> TestR
             "{sent:?}"
         );
         assert!(
-            after >= HEADER_TIMEOUT.mul_f32(0.9) && after < HEADER_TIMEOUT * 3,
-            "closed after {after:?}, the header timeout is {HEADER_TIMEOUT:?}"
+            after >= HEADER_TIMEOUT.mul_f32(0.9),
+            "closed after {after:?}, before the header timeout of {HEADER_TIMEOUT:?}"
         );
     }
-    let trickle = trickler.await?;
-    let (_, closed_at) = wait_for_close(trickle, limit)
-        .await
-        .ok_or("the trickling connection was never closed")?;
-    assert!(closed_at - started < HEADER_TIMEOUT * 3);
+    assert!(
+        trickler.await?,
+        "the trickling connection was never cut off while it trickled"
+    );
 
     assert_eq!(app.get("/healthz").await.status(), 200);
     app.stop().await;

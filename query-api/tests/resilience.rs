@@ -10,7 +10,11 @@ use query_api::config::ReadArgs;
 use query_api::Application;
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use support::{config, order, sample_order, spawn_app, spawn_app_with, start, TestResult};
+use support::{
+    config, order, sample_order, spawn_app, spawn_app_with, start, wait_until, TestResult,
+};
+
+const TEN_S: Duration = Duration::from_secs(10);
 
 const SAMPLE_UID: &str = "b563feb7b2b84b6test";
 
@@ -245,7 +249,11 @@ async fn shutdown_lets_in_flight_requests_finish() -> TestResult {
         let url = format!("{address}/order/slow-one");
         async move { client.get(url).send().await.map(|r| r.status().as_u16()) }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // In flight: it has reached the database read (counted as it is sent).
+    wait_until("the request reads from the database", TEN_S, || async {
+        app.metric("order_db_reads_total").await >= 1.0
+    })
+    .await;
     app.stop().await; // fires the signal and waits for the server to return
 
     assert_eq!(

@@ -204,16 +204,20 @@ impl TestApp {
         metric_value(&self.metrics_text().await, name)
     }
 
-    /// What Redis holds for `uid`, waiting briefly for the background fill.
+    /// What Redis holds for `uid`, waiting (up to 30 s, a busy machine) for the background fill;
+    /// `None` if it never came.
     pub async fn redis_entry(&self, uid: &str) -> Option<String> {
         let cache = OrderCache::new(&self.redis).expect("redis settings");
-        for _ in 0..50 {
+        let give_up = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
             if let Ok(Some(json)) = cache.get(uid).await {
                 return Some(json);
             }
+            if tokio::time::Instant::now() >= give_up {
+                return None;
+            }
             tokio::time::sleep(Duration::from_millis(40)).await;
         }
-        None
     }
 
     /// Stops the app (graceful); its database and keys go when it drops, here.
@@ -228,6 +232,22 @@ impl TestApp {
 }
 
 pub use pipeline_testing::metrics::metric_value;
+
+/// Polls `condition` every 100 ms until it holds; fails naming `what` once `limit` has passed.
+pub async fn wait_until<F, Fut>(what: &str, limit: Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let give_up = tokio::time::Instant::now() + limit;
+    while !condition().await {
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "not within {limit:?}: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
 
 /// The contract's sample order.
 pub fn sample_order() -> ValidOrder {
