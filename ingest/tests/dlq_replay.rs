@@ -5,7 +5,6 @@
 mod dlq_support;
 
 use dlq_support::{put, read_topic, replay_args, Env, Letter};
-use ingest::dlq::replay;
 use rdkafka::message::{Headers, Message};
 
 #[tokio::test]
@@ -13,17 +12,7 @@ async fn dry_run_publishes_and_records_nothing() {
     let env = Env::new(2).await;
     let letter = Letter::new(&env.topics.orders, "dry", "invalid", "2024-05-01T00:00:00Z");
     let at = put(&env, &letter).await;
-    let mut out = Vec::new();
-    let summary = replay(
-        &replay_args(&["--all", "--dry-run"]),
-        &env.kafka,
-        &env.topics.group,
-        &env.db,
-        &mut out,
-    )
-    .await
-    .expect("dry run");
-    let text = String::from_utf8(out).expect("utf-8");
+    let (summary, text) = env.replay(&replay_args(&["--all", "--dry-run"])).await;
     assert_eq!(summary.replayed, 1, "{text}");
     assert!(
         text.contains(&format!(
@@ -59,11 +48,7 @@ async fn replay_publishes_each_dead_letter_once_byte_for_byte() {
         coordinates.push(put(&env, letter).await);
     }
     let args = replay_args(&["--kind", "invalid,malformed,conflict"]);
-    let mut out = Vec::new();
-    let summary = replay(&args, &env.kafka, &env.topics.group, &env.db, &mut out)
-        .await
-        .expect("replay");
-    let text = String::from_utf8(out).expect("utf-8");
+    let (summary, text) = env.replay(&args).await;
     assert_eq!(
         (summary.matched, summary.replayed, summary.failed),
         (3, 3, 0),
@@ -106,10 +91,7 @@ async fn replay_publishes_each_dead_letter_once_byte_for_byte() {
     assert_eq!(env.ledger_rows().await, 3);
 
     // A second run finds everything in the ledger and publishes nothing new.
-    let mut out = Vec::new();
-    let again = replay(&args, &env.kafka, &env.topics.group, &env.db, &mut out)
-        .await
-        .expect("replay again");
+    let (again, _) = env.replay(&args).await;
     assert_eq!((again.replayed, again.skipped_already_replayed), (0, 3));
     assert_eq!(env.high_watermarks(&orders), 3);
 }
@@ -125,16 +107,7 @@ async fn replayed_dead_letters_are_skipped_unless_included() {
     )
     .header("x-replayed-from", Some(b"older.dlq/0/7"));
     let at = put(&env, &looped).await;
-    let mut out = Vec::new();
-    let summary = replay(
-        &replay_args(&["--all"]),
-        &env.kafka,
-        &env.topics.group,
-        &env.db,
-        &mut out,
-    )
-    .await
-    .expect("replay");
+    let (summary, _) = env.replay(&replay_args(&["--all"])).await;
     assert_eq!(
         (
             summary.matched,
@@ -145,11 +118,7 @@ async fn replayed_dead_letters_are_skipped_unless_included() {
     );
     assert_eq!(env.high_watermarks(&env.topics.orders), 0);
 
-    let mut out = Vec::new();
-    let args = replay_args(&["--all", "--include-replayed"]);
-    let summary = replay(&args, &env.kafka, &env.topics.group, &env.db, &mut out)
-        .await
-        .expect("replay");
+    let (summary, _) = env.replay(&replay_args(&["--all", "--include-replayed"])).await;
     assert_eq!(summary.replayed, 1);
     let published = read_topic(&env, &env.topics.orders, 1).await;
     let marks: Vec<&[u8]> = published[0]
@@ -179,18 +148,10 @@ async fn a_recreated_dlq_is_not_hidden_by_the_old_ledger() {
     assert!(at.ends_with("/0/0"));
     env.stale_ledger_row(0, 0).await;
     let args = replay_args(&["--kind", "invalid"]);
-    let mut out = Vec::new();
-    let summary = replay(&args, &env.kafka, &env.topics.group, &env.db, &mut out)
-        .await
-        .expect("replay");
+    let (summary, text) = env.replay(&args).await;
     assert_eq!((summary.replayed, summary.reused_offsets), (1, 1));
-    assert!(String::from_utf8(out)
-        .expect("utf-8")
-        .contains("the topic was recreated"));
-    let mut out = Vec::new();
-    let again = replay(&args, &env.kafka, &env.topics.group, &env.db, &mut out)
-        .await
-        .expect("replay");
+    assert!(text.contains("the topic was recreated"), "{text}");
+    let (again, _) = env.replay(&args).await;
     assert_eq!((again.replayed, again.skipped_already_replayed), (0, 1));
     assert_eq!(env.high_watermarks(&env.topics.orders), 1);
 }
@@ -210,11 +171,7 @@ async fn replay_rate_spaces_the_records() {
         )
         .await;
     }
-    let mut out = Vec::new();
-    let args = replay_args(&["--all", "--rate", "10"]);
-    let summary = replay(&args, &env.kafka, &env.topics.group, &env.db, &mut out)
-        .await
-        .expect("replay");
+    let (summary, _) = env.replay(&replay_args(&["--all", "--rate", "10"])).await;
     assert_eq!(summary.replayed, 6);
     // Six records at 10/s span five intervals of 100 ms; loose bounds, not a speed test.
     let stamps: Vec<i64> = read_topic(&env, &env.topics.orders, 6)
@@ -238,43 +195,20 @@ async fn replay_refuses_unsafe_requests_and_reports_unroutable_letters() {
     )
     .without("x-original-topic");
     put(&env, &orphan).await;
-    let run = |flags: &'static [&'static str]| {
-        let env = &env;
-        async move {
-            let mut out = Vec::new();
-            let result = replay(
-                &replay_args(flags),
-                &env.kafka,
-                &env.topics.group,
-                &env.db,
-                &mut out,
-            )
-            .await;
-            (result, String::from_utf8(out).expect("utf-8"))
-        }
-    };
-    let (result, _) = run(&[]).await;
+    let (result, _) = env.try_replay(&replay_args(&[])).await;
     let message = result.expect_err("no filter").to_string();
     assert!(
         message.contains("refusing") && message.contains("--all"),
         "{message}"
     );
     let dlq_as_target = replay_args(&["--all", "--to", &env.topics.dlq]);
-    let mut out = Vec::new();
-    let looped = replay(
-        &dlq_as_target,
-        &env.kafka,
-        &env.topics.group,
-        &env.db,
-        &mut out,
-    )
-    .await;
+    let (looped, _) = env.try_replay(&dlq_as_target).await;
     assert!(looped
         .expect_err("into the DLQ")
         .to_string()
         .contains("loop"));
 
-    let (result, text) = run(&["--all"]).await;
+    let (result, text) = env.try_replay(&replay_args(&["--all"])).await;
     let summary = result.expect("replay");
     assert_eq!((summary.replayed, summary.failed), (0, 1), "{text}");
     assert!(
@@ -283,16 +217,13 @@ async fn replay_refuses_unsafe_requests_and_reports_unroutable_letters() {
     );
 
     let to_retry = replay_args(&["--all", "--to", &env.topics.retry]);
-    let mut out = Vec::new();
-    let summary = replay(&to_retry, &env.kafka, &env.topics.group, &env.db, &mut out)
-        .await
-        .expect("replay");
+    let (summary, _) = env.replay(&to_retry).await;
     assert_eq!(summary.replayed, 1);
     assert_eq!(env.high_watermarks(&env.topics.retry), 1);
 
     // Another replay of the same DLQ holding the lock makes this one stop before reading.
     let _held = env.hold_replay_lock().await;
-    let (result, _) = run(&["--all"]).await;
+    let (result, _) = env.try_replay(&replay_args(&["--all"])).await;
     assert!(result
         .expect_err("locked")
         .to_string()

@@ -5,31 +5,13 @@
 mod dlq_support;
 
 use dlq_support::{put, replay_args, Env, Letter};
-use ingest::dlq::replay;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-
-fn admin(env: &Env) -> AdminClient<DefaultClientContext> {
-    pipeline_kafka::client::base(&env.kafka, "dlq-tests-admin")
-        .expect("Kafka settings")
-        .create()
-        .expect("admin client")
-}
+use pipeline_testing::kafka::TestTopic;
 
 #[tokio::test]
 async fn a_dead_letter_naming_another_topic_is_skipped_unless_to_names_it() {
     let env = Env::new(1).await;
-    let victim = format!("{}.victim", env.topics.orders);
-    let created = admin(&env)
-        .create_topics(
-            &[NewTopic::new(&victim, 1, TopicReplication::Fixed(1))],
-            &AdminOptions::new(),
-        )
-        .await
-        .expect("create the victim topic");
-    for result in created {
-        result.expect("victim topic");
-    }
+    let victim_topic = TestTopic::create("t_victim", &[]).await;
+    let victim = victim_topic.name.clone();
     put(
         &env,
         &Letter::new(
@@ -46,17 +28,7 @@ async fn a_dead_letter_naming_another_topic_is_skipped_unless_to_names_it() {
     )
     .await;
 
-    let mut out = Vec::new();
-    let summary = replay(
-        &replay_args(&["--all"]),
-        &env.kafka,
-        &env.topics.group,
-        &env.db,
-        &mut out,
-    )
-    .await
-    .expect("replay");
-    let text = String::from_utf8(out).expect("utf-8");
+    let (summary, text) = env.replay(&replay_args(&["--all"])).await;
     assert_eq!(
         (
             summary.replayed,
@@ -79,20 +51,13 @@ async fn a_dead_letter_naming_another_topic_is_skipped_unless_to_names_it() {
     assert_eq!(env.high_watermarks(&env.topics.orders), 1);
 
     // Named explicitly, the operator's choice is honoured; the genuine one is not replayed twice.
-    let mut out = Vec::new();
-    let to = replay_args(&["--all", "--to", &victim]);
-    let summary = replay(&to, &env.kafka, &env.topics.group, &env.db, &mut out)
-        .await
-        .expect("replay with --to");
-    let text = String::from_utf8(out).expect("utf-8");
+    let (summary, text) = env
+        .replay(&replay_args(&["--all", "--to", &victim]))
+        .await;
     assert_eq!(
         (summary.replayed, summary.skipped_already_replayed),
         (1, 1),
         "{text}"
     );
     assert_eq!(env.high_watermarks(&victim), 1);
-
-    let _ = admin(&env)
-        .delete_topics(&[&victim], &AdminOptions::new())
-        .await;
 }

@@ -28,14 +28,7 @@ async fn ingest_and_replay_work_with_the_writer_grants_alone() {
     let all = orders(90, 40);
     let app = start(world.config.clone()).await;
     produce_orders(&producer, &world.topics.orders, &all).await;
-    produce(
-        &producer,
-        &world.topics.orders,
-        Some(b"poison"),
-        b"{not json",
-        &[],
-    )
-    .await;
+    produce_poison(&producer, &world.topics.orders).await;
     wait_until("all stored", || async { world.stored_count().await >= 40 }).await;
     wait_for_records(&world.topics.dlq, 1).await;
     // A redelivered order is a duplicate, read back with the writer's SELECT.

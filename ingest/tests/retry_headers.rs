@@ -7,38 +7,9 @@
 mod common;
 
 use common::*;
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::time::{Duration, Instant};
 
 const YEAR_3000_MS: &str = "32503680000000";
-
-/// Writes one record to `partition` of `topic` and waits for the acknowledgement.
-async fn produce_to(
-    producer: &FutureProducer,
-    topic: &str,
-    partition: i32,
-    key: &str,
-    value: &[u8],
-    headers: &[(&str, &str)],
-) {
-    let owned = headers.iter().fold(OwnedHeaders::new(), |acc, (k, v)| {
-        acc.insert(Header {
-            key: k,
-            value: Some(*v),
-        })
-    });
-    let record = FutureRecord::to(topic)
-        .partition(partition)
-        .key(key)
-        .payload(value)
-        .headers(owned);
-    producer
-        .send(record, Duration::from_secs(10))
-        .await
-        .map_err(|(err, _)| err)
-        .expect("produce");
-}
 
 fn retry_headers<'a>(
     not_before: &'a str,
@@ -70,17 +41,17 @@ async fn forged_retry_headers_neither_park_a_partition_for_long_nor_get_trusted(
     let (far_uid, far_json) = &batch[0];
     let sent = Instant::now();
     let far = retry_headers(YEAR_3000_MS, "1", &orders_topic);
-    produce_to(&producer, &retry, 0, far_uid, far_json.as_bytes(), &far).await;
+    produce_to(&producer, &retry, Some(0), Some(far_uid.as_bytes()), far_json.as_bytes(), &far).await;
     // Partition 1: a due time that is no number, and bytes that are no order due in the year
     // 3000: both are dead letters right away.
     let (bad_uid, bad_json) = &batch[1];
     let garbled = retry_headers("tomorrow", "1", &orders_topic);
-    produce_to(&producer, &retry, 1, bad_uid, bad_json.as_bytes(), &garbled).await;
-    produce_to(&producer, &retry, 1, "junk", b"{not json", &far).await;
+    produce_to(&producer, &retry, Some(1), Some(bad_uid.as_bytes()), bad_json.as_bytes(), &garbled).await;
+    produce_to(&producer, &retry, Some(1), Some(b"junk"), b"{not json", &far).await;
     // Partition 2: an attempt count no counter can hold, due now: clamped, and stored.
     let (huge_uid, huge_json) = &batch[2];
     let huge = retry_headers("0", "99999999999999999999999", &orders_topic);
-    produce_to(&producer, &retry, 2, huge_uid, huge_json.as_bytes(), &huge).await;
+    produce_to(&producer, &retry, Some(2), Some(huge_uid.as_bytes()), huge_json.as_bytes(), &huge).await;
 
     let dead = wait_for_records(&world.topics.dlq, 2).await;
     let dead_after = sent.elapsed();

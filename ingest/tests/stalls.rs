@@ -8,9 +8,8 @@ mod common;
 
 use common::*;
 use pipeline_testing::db::{role_url, WRITER};
-use rdkafka::admin::{
-    AdminClient, AdminOptions, AlterConfig, NewTopic, ResourceSpecifier, TopicReplication,
-};
+use pipeline_testing::kafka::TestTopic;
+use rdkafka::admin::{AdminClient, AdminOptions, AlterConfig, ResourceSpecifier};
 use rdkafka::client::DefaultClientContext;
 
 /// The stall of `reason` in a `/readyz` body, if it is there.
@@ -18,6 +17,13 @@ fn stall<'a>(body: &'a serde_json::Value, reason: &str) -> Option<&'a serde_json
     body["stalls"]
         .as_array()
         .and_then(|stalls| stalls.iter().find(|s| s["reason"] == reason))
+}
+
+/// Waits until ingest is ready again, and checks it no longer counts a stall of `reason`.
+async fn wait_ready_without(app: &Running, reason: &str) {
+    wait_until("ready again", || async { app.readyz().await.0 == 200 }).await;
+    let series = format!("ingest_stalled{{reason=\"{reason}\"}}");
+    assert_eq!(app.metric(&series).await, 0.0, "{series}");
 }
 
 async fn owner(world: &World) -> deadpool_postgres::Object {
@@ -43,14 +49,7 @@ async fn a_revoked_grant_is_a_named_stall_that_ends_when_the_grant_is_back() {
         .await
         .expect("revoke");
     produce_orders(&producer, &world.topics.orders, &all[20..]).await;
-    produce(
-        &producer,
-        &world.topics.orders,
-        Some(b"poison"),
-        b"{not json",
-        &[],
-    )
-    .await;
+    produce_poison(&producer, &world.topics.orders).await;
     wait_until("the stall is named in /readyz", || async {
         let (status, body) = app.readyz().await;
         status == 503
@@ -86,12 +85,7 @@ async fn a_revoked_grant_is_a_named_stall_that_ends_when_the_grant_is_back() {
         world.stored_count().await >= 60
     })
     .await;
-    wait_until("ready again", || async { app.readyz().await.0 == 200 }).await;
-    assert_eq!(
-        app.metric("ingest_stalled{reason=\"database_error\"}")
-            .await,
-        0.0
-    );
+    wait_ready_without(&app, "database_error").await;
     assert_eq!(
         app.metric("ingest_stalled_since_seconds{reason=\"database_error\"}")
             .await,
@@ -140,28 +134,13 @@ async fn a_dlq_the_broker_refuses_is_a_named_stall_and_loses_nothing() {
     world.config.produce_timeout_ms = 2000;
     // A DLQ that refuses every dead letter from the start, even one without its value (set at
     // creation, so no write can slip through before the setting reaches the broker).
-    let strict = format!("{}.strict", world.topics.dlq);
-    let topic =
-        NewTopic::new(&strict, 1, TopicReplication::Fixed(1)).set("max.message.bytes", "64");
-    for result in admin()
-        .create_topics(&[topic], &AdminOptions::new())
-        .await
-        .expect("create the strict DLQ")
-    {
-        result.expect("strict DLQ");
-    }
+    let strict_dlq = TestTopic::create("t_strict", &[("max.message.bytes", "64")]).await;
+    let strict = strict_dlq.name.clone();
     world.config.kafka.dlq_topic = strict.clone();
     let producer = producer();
     let all = orders(81, 30);
     let app = start(world.config.clone()).await;
-    produce(
-        &producer,
-        &world.topics.orders,
-        Some(b"poison"),
-        b"{not json",
-        &[],
-    )
-    .await;
+    produce_poison(&producer, &world.topics.orders).await;
     produce_orders(&producer, &world.topics.orders, &all).await;
 
     wait_until("the produce failure is named in /readyz", || async {
@@ -207,18 +186,10 @@ async fn a_dlq_the_broker_refuses_is_a_named_stall_and_loses_nothing() {
         world.stored_count().await >= 30
     })
     .await;
-    wait_until("ready again", || async { app.readyz().await.0 == 200 }).await;
-    assert_eq!(
-        app.metric("ingest_stalled{reason=\"produce_failed\"}")
-            .await,
-        0.0
-    );
+    wait_ready_without(&app, "produce_failed").await;
     app.stop().await;
     let dead = read_topic_async(&strict).await;
     assert_eq!(dead.len(), 1, "dead-lettered once: {dead:#?}");
     assert!(read_topic_async(&world.topics.dlq).await.is_empty());
     assert_eq!(world.stored_count().await, 30);
-    let _ = admin()
-        .delete_topics(&[&strict], &AdminOptions::new())
-        .await;
 }

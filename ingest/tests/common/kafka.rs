@@ -25,6 +25,18 @@ pub async fn produce(
     value: &[u8],
     headers: &[(&str, &str)],
 ) {
+    produce_to(producer, topic, None, key, value, headers).await;
+}
+
+/// [`produce`] to `partition` (`None`: the partitioner's choice).
+pub async fn produce_to(
+    producer: &FutureProducer,
+    topic: &str,
+    partition: Option<i32>,
+    key: Option<&[u8]>,
+    value: &[u8],
+    headers: &[(&str, &str)],
+) {
     let owned = headers.iter().fold(OwnedHeaders::new(), |acc, (k, v)| {
         acc.insert(Header {
             key: k,
@@ -37,11 +49,19 @@ pub async fn produce(
     if let Some(key) = key {
         record = record.key(key);
     }
+    if let Some(partition) = partition {
+        record = record.partition(partition);
+    }
     producer
         .send(record, Duration::from_secs(10))
         .await
         .map_err(|(err, _)| err)
         .expect("produce");
+}
+
+/// One malformed record (key `poison`): what ingest must dead-letter at once.
+pub async fn produce_poison(producer: &FutureProducer, topic: &str) {
+    produce(producer, topic, Some(b"poison"), b"{not json", &[]).await;
 }
 
 pub async fn produce_orders(producer: &FutureProducer, topic: &str, orders: &[(String, String)]) {

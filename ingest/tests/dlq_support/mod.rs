@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use clap::Parser;
-use ingest::dlq::{InspectArgs, ReplayArgs};
+use ingest::dlq::{InspectArgs, ReplayArgs, ReplaySummary};
 use pipeline_kafka::KafkaArgs;
 use pipeline_testing::kafka::TestTopics;
 use pipeline_testing::db::TestDb;
@@ -52,6 +52,23 @@ impl Env {
             kafka,
             db,
             producer,
+        }
+    }
+
+    /// `ingest dlq replay` with `args` against this environment: its result and what it printed.
+    pub async fn try_replay(&self, args: &ReplayArgs) -> (anyhow::Result<ReplaySummary>, String) {
+        let mut out = Vec::new();
+        let result = ingest::dlq::replay(args, &self.kafka, &self.topics.group, &self.db, &mut out)
+            .await;
+        (result, String::from_utf8(out).expect("utf-8 output"))
+    }
+
+    /// [`Env::try_replay`], which must succeed.
+    pub async fn replay(&self, args: &ReplayArgs) -> (ReplaySummary, String) {
+        let (result, text) = self.try_replay(args).await;
+        match result {
+            Ok(summary) => (summary, text),
+            Err(err) => panic!("replay failed: {err:#}\n{text}"),
         }
     }
 
