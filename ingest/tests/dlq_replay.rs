@@ -118,7 +118,9 @@ async fn replayed_dead_letters_are_skipped_unless_included() {
     );
     assert_eq!(env.high_watermarks(&env.topics.orders), 0);
 
-    let (summary, _) = env.replay(&replay_args(&["--all", "--include-replayed"])).await;
+    let (summary, _) = env
+        .replay(&replay_args(&["--all", "--include-replayed"]))
+        .await;
     assert_eq!(summary.replayed, 1);
     let published = read_topic(&env, &env.topics.orders, 1).await;
     let marks: Vec<&[u8]> = published[0]

@@ -51,9 +51,7 @@ async fn a_dead_letter_naming_another_topic_is_skipped_unless_to_names_it() {
     assert_eq!(env.high_watermarks(&env.topics.orders), 1);
 
     // Named explicitly, the operator's choice is honoured; the genuine one is not replayed twice.
-    let (summary, text) = env
-        .replay(&replay_args(&["--all", "--to", &victim]))
-        .await;
+    let (summary, text) = env.replay(&replay_args(&["--all", "--to", &victim])).await;
     assert_eq!(
         (summary.replayed, summary.skipped_already_replayed),
         (1, 1),

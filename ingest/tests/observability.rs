@@ -133,7 +133,6 @@ async fn each_record_continues_its_producers_trace_and_links_the_batch_that_stor
         poison.parent.as_ref().map(|(_, id)| id.as_str()),
         Some(poison_parent.span_id.as_str())
     );
-
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -189,7 +189,11 @@ async fn shutdown_stops_generating_and_flushes() {
     let sent = summary.sent.total();
     assert!(sent >= SEEN as u64, "sent {sent}, yet {SEEN} were read");
     assert!(summary.is_clean(), "{summary}");
-    assert_eq!(summary.acked, Some(summary.sent), "flushed: every record acked");
+    assert_eq!(
+        summary.acked,
+        Some(summary.sent),
+        "flushed: every record acked"
+    );
     assert_eq!(
         consume(&topics.orders, &topics.group, sent as usize)
             .await

@@ -6,8 +6,8 @@
 use clap::Parser;
 use ingest::dlq::{InspectArgs, ReplayArgs, ReplaySummary};
 use pipeline_kafka::KafkaArgs;
-use pipeline_testing::kafka::TestTopics;
 use pipeline_testing::db::TestDb;
+use pipeline_testing::kafka::TestTopics;
 use pipeline_testing::kafka_args;
 use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
@@ -58,8 +58,8 @@ impl Env {
     /// `ingest dlq replay` with `args` against this environment: its result and what it printed.
     pub async fn try_replay(&self, args: &ReplayArgs) -> (anyhow::Result<ReplaySummary>, String) {
         let mut out = Vec::new();
-        let result = ingest::dlq::replay(args, &self.kafka, &self.topics.group, &self.db, &mut out)
-            .await;
+        let result =
+            ingest::dlq::replay(args, &self.kafka, &self.topics.group, &self.db, &mut out).await;
         (result, String::from_utf8(out).expect("utf-8 output"))
     }
 

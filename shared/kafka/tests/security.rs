@@ -4,7 +4,7 @@
 //! and the cause, without the password.
 
 use pipeline_kafka::failure::{LastFailure, ReportingContext};
-use pipeline_kafka::{client, KafkaArgs, KafkaSecurityArgs, SaslMechanism, SecurityProtocol};
+use pipeline_kafka::{client, KafkaArgs, SaslMechanism};
 use pipeline_testing::kafka::TestTopics;
 use pipeline_testing::secure::stack;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -85,18 +85,7 @@ async fn sasl_ssl_with_every_mechanism_and_mutual_tls_carry_records() {
         kafka.security.sasl_mechanism = Some(mechanism);
         round_trip(&kafka, &topics.orders).await;
     }
-    let mtls = KafkaArgs {
-        brokers: stack().var("SECURE_KAFKA_MTLS_BROKERS").to_owned(),
-        security: KafkaSecurityArgs {
-            protocol: SecurityProtocol::Ssl,
-            ssl_ca_location: Some(stack().var("SECURE_CA_FILE").into()),
-            ssl_certificate_location: Some(stack().var("SECURE_CLIENT_CERT").into()),
-            ssl_key_location: Some(stack().var("SECURE_CLIENT_KEY").into()),
-            ..KafkaSecurityArgs::default()
-        },
-        ..secure.clone()
-    };
-    round_trip(&mtls, &topics.orders).await;
+    round_trip(&stack().kafka_mtls_args("SECURE_CLIENT"), &topics.orders).await;
 }
 
 #[test]
@@ -130,17 +119,7 @@ fn a_host_name_the_broker_certificate_does_not_list_is_refused() {
 
 #[test]
 fn mutual_tls_refuses_a_client_certificate_from_another_ca() {
-    let kafka = KafkaArgs {
-        brokers: stack().var("SECURE_KAFKA_MTLS_BROKERS").to_owned(),
-        security: KafkaSecurityArgs {
-            protocol: SecurityProtocol::Ssl,
-            ssl_ca_location: Some(stack().var("SECURE_CA_FILE").into()),
-            ssl_certificate_location: Some(stack().var("SECURE_OTHER_CLIENT_CERT").into()),
-            ssl_key_location: Some(stack().var("SECURE_OTHER_CLIENT_KEY").into()),
-            ..KafkaSecurityArgs::default()
-        },
-        ..stack().kafka_args()
-    };
+    let kafka = stack().kafka_mtls_args("SECURE_OTHER_CLIENT");
     let line = failure_of(&kafka);
     assert!(line.starts_with("Kafka: "), "{line}");
 }

@@ -24,6 +24,18 @@ impl TestDb {
         OrderRepository::new(self.db.db().clone())
     }
 
+    /// What is served for `order`: its canonical JSON, byte for byte.
+    async fn served(&self, order: &ValidOrder) -> String {
+        let served = self
+            .repo()
+            .get_json(order.uid())
+            .await
+            .expect("get")
+            .expect("stored");
+        assert_eq!(served, order.canonical_json());
+        served
+    }
+
     /// Makes the order look as if stored before migration 0003.
     async fn forget_document(&self, uid: &str) {
         let client = self.db.pool().get().await.expect("connection");
@@ -74,12 +86,7 @@ async fn orders_with_unknown_fields_come_back_byte_for_byte() {
         [Stored; 20]
     );
     for order in &orders {
-        let served = repo
-            .get_json(order.uid())
-            .await
-            .expect("get")
-            .expect("stored");
-        assert_eq!(served, order.canonical_json());
+        let served = test.served(order).await;
         assert!(
             served.contains("\"partner_ref\":1"),
             "big number kept: {served}"
@@ -131,12 +138,7 @@ async fn orders_stored_before_the_documents_are_assembled_from_the_tables() {
     assert_eq!(repo.store_batch(&orders).await.expect("store"), [Stored; 2]);
     for order in &orders {
         test.forget_document(order.uid()).await;
-        let served = repo
-            .get_json(order.uid())
-            .await
-            .expect("get")
-            .expect("stored");
-        assert_eq!(served, order.canonical_json());
+        let served = test.served(order).await;
         assert_eq!(
             repo.get(order.uid()).await.expect("get").as_ref(),
             Some(order)

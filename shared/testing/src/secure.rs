@@ -211,6 +211,22 @@ mod kafka {
     use pipeline_kafka::{KafkaArgs, KafkaSecurityArgs, SaslMechanism, SecurityProtocol};
 
     impl SecureStack {
+        /// Mutual TLS on the mTLS listener, presenting `{client}_CERT` and `{client}_KEY` of
+        /// `secure.env` (e.g. `SECURE_CLIENT`, or `SECURE_OTHER_CLIENT` from an unrelated CA).
+        pub fn kafka_mtls_args(&self, client: &str) -> KafkaArgs {
+            KafkaArgs {
+                brokers: self.var("SECURE_KAFKA_MTLS_BROKERS").to_owned(),
+                security: KafkaSecurityArgs {
+                    protocol: SecurityProtocol::Ssl,
+                    ssl_ca_location: Some(self.var("SECURE_CA_FILE").into()),
+                    ssl_certificate_location: Some(self.var(&format!("{client}_CERT")).into()),
+                    ssl_key_location: Some(self.var(&format!("{client}_KEY")).into()),
+                    ..KafkaSecurityArgs::default()
+                },
+                ..self.kafka_args()
+            }
+        }
+
         /// SASL_SSL as user `orders` with the stack's CA and default topic names.
         pub fn kafka_args(&self) -> KafkaArgs {
             KafkaArgs {

@@ -138,12 +138,14 @@ async fn a_panicking_tests_keys_are_removed() {
     let [prefix] = &names[..] else {
         panic!("no prefix was reported: {names:?}")
     };
-    let client =
-        redis::Client::open(pipeline_testing::redis_args().redis_url).expect("redis URL");
+    let client = redis::Client::open(pipeline_testing::redis_args().redis_url).expect("redis URL");
     let mut connection = client.get_connection().expect("connect to the local Redis");
     let left: Vec<String> = connection
         .scan_match::<_, String>(format!("{prefix}*"))
         .expect("SCAN")
         .collect();
-    assert!(left.is_empty(), "keys left after their test panicked: {left:?}");
+    assert!(
+        left.is_empty(),
+        "keys left after their test panicked: {left:?}"
+    );
 }
