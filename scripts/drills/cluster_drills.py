@@ -330,7 +330,9 @@ def replica_checks(ctx: Ctx) -> None:
 def catalogue(quick: bool) -> list[Drill]:
     kill = Drill("broker-kill", "SIGKILL the Kafka broker leading the most orders partitions mid-stream, "
                  "restart it 15 s later (3-node cluster, RF 3, min ISR 2)",
-                 Stream(22_000, 1_000, seed=111) if quick else Stream(45_000, 1_500, seed=111),
+                 # The stream outlasts the fault by ≥ 10 s even when finding the leader (a JVM start)
+                 # delays the kill by seconds: the after-fault check needs orders sent after it.
+                 Stream(35_000, 1_000, seed=111) if quick else Stream(60_000, 1_500, seed=111),
                  broker_kill(at=3.0 if quick else 8.0),
                  after_checks=broker_kill_checks, env_class=ClusterEnv)
     if quick:
