@@ -3,29 +3,14 @@
 //! duplicate-vs-conflict; and an order stored before the migration (no document) is still served
 //! exactly, assembled from the normalized tables.
 
+use crate::{assert_served, TestDb};
 use chrono::{TimeZone, Utc};
 use order_model::{decode, decode_at, ValidOrder, SAMPLE_JSON};
-use order_store::{Db, OrderRepository, StoreOutcome};
+use order_store::StoreOutcome::{Conflict, Duplicate, Stored};
 use order_synthetic::OrderGenerator;
-use pipeline_testing::db::{drop_db, fresh_db};
-use StoreOutcome::{Conflict, Duplicate, Stored};
 
-/// A fresh database for one test, dropped afterwards (also when the test fails).
-struct TestDb {
-    db: Db,
-    name: String,
-}
-
+/// The document column, read and cleared directly.
 impl TestDb {
-    async fn new() -> Self {
-        let (db, name) = fresh_db().await;
-        Self { db, name }
-    }
-
-    fn repo(&self) -> OrderRepository {
-        OrderRepository::new(self.db.clone())
-    }
-
     /// Makes the order look as if stored before migration 0003.
     async fn forget_document(&self, uid: &str) {
         let client = self.db.pool().get().await.expect("connection");
@@ -49,23 +34,6 @@ impl TestDb {
             .await
             .expect("select")
             .get(0)
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        self.db.pool().close();
-        let name = self.name.clone();
-        // Drop cannot await; a helper thread with its own runtime can.
-        let _ = std::thread::spawn(move || {
-            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                runtime.block_on(drop_db(&name));
-            }
-        })
-        .join();
     }
 }
 
@@ -93,12 +61,7 @@ async fn orders_with_unknown_fields_come_back_byte_for_byte() {
         [Stored; 20]
     );
     for order in &orders {
-        let served = repo
-            .get_json(order.uid())
-            .await
-            .expect("get")
-            .expect("stored");
-        assert_eq!(served, order.canonical_json());
+        let served = assert_served(&repo, order).await;
         assert!(
             served.contains("\"partner_ref\":1"),
             "big number kept: {served}"
@@ -150,12 +113,7 @@ async fn orders_stored_before_the_documents_are_assembled_from_the_tables() {
     assert_eq!(repo.store_batch(&orders).await.expect("store"), [Stored; 2]);
     for order in &orders {
         test.forget_document(order.uid()).await;
-        let served = repo
-            .get_json(order.uid())
-            .await
-            .expect("get")
-            .expect("stored");
-        assert_eq!(served, order.canonical_json());
+        assert_served(&repo, order).await;
         assert_eq!(
             repo.get(order.uid()).await.expect("get").as_ref(),
             Some(order)
