@@ -120,18 +120,14 @@ impl Run<'_> {
         Ok(plan.summary)
     }
 
-    /// The second pass: re-reads the chosen offsets and publishes them, recording each in the ledger.
+    /// The second pass: re-reads the chosen offsets and publishes them, recording each in the
+    /// ledger.
     async fn publish_chosen(
         &self,
         plan: &mut Plan,
         out: &mut (dyn Write + Send),
     ) -> anyhow::Result<()> {
-        let Run {
-            args,
-            kafka,
-            ledger,
-            client_id,
-        } = self;
+        let (kafka, client_id) = (self.kafka, self.client_id.as_str());
         let dlq = &kafka.dlq_topic;
         let ranges = plan.ranges();
         let Plan {
@@ -140,7 +136,7 @@ impl Run<'_> {
         let total = chosen.len();
         let per_record = total <= PER_RECORD_LINES;
         let producer = publish::producer(kafka, client_id)?;
-        let pacer = Pacer::new(args.rate);
+        let pacer = Pacer::new(self.args.rate);
         let mut reader = DlqTopic::connect(kafka, dlq, client_id)?.read(&ranges)?;
         let mut failures_in_a_row = 0;
         let mut last_progress = Instant::now();
@@ -159,7 +155,7 @@ impl Run<'_> {
             match publish::publish(&producer, &dead_letter, &target).await {
                 Ok(at) => {
                     failures_in_a_row = 0;
-                    if let Err(err) = ledger.record(&dead_letter, &target, at).await {
+                    if let Err(err) = self.ledger.record(&dead_letter, &target, at).await {
                         writeln!(
                             out,
                             "published {from} -> {target} but could not record it: \
