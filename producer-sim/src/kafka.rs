@@ -10,7 +10,7 @@ use crate::ahead::Ahead;
 use crate::args::Args;
 use crate::manifest::Manifest;
 use crate::mix::{MixSettings, RecordMix, SimKind, SimRecord};
-use crate::pacing::Pacer;
+use crate::pacing;
 use crate::summary::{spawn_progress, Stats, Summary};
 use anyhow::Context;
 use pipeline_kafka::failure::{LastFailure, ReportingContext};
@@ -179,9 +179,9 @@ fn send_all(
     let mut next_seq = mix.next_seq();
     let records =
         Ahead::spawn(mix, count, Arc::clone(stop)).context("cannot start the generator thread")?;
-    let mut pacer = Pacer::new(rate);
+    let pacer = pacing::pacer(rate);
     for mut record in records {
-        if !pacer.wait(stop) {
+        if !pacer.wait_blocking(stop) {
             break;
         }
         // With trace export on, each record starts a trace its `traceparent` carries into

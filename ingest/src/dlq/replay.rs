@@ -5,10 +5,11 @@
 use super::args::ReplayArgs;
 use super::ledger::Ledger;
 use super::plan::{self, Choice, Plan, ReplaySummary};
-use super::publish::{self, Pacer};
+use super::publish;
 use super::scan::DlqTopic;
 use order_store::Db;
 use pipeline_kafka::KafkaArgs;
+use pipeline_runtime::pacing::Pacer;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -136,7 +137,8 @@ impl Run<'_> {
         let total = chosen.len();
         let per_record = total <= PER_RECORD_LINES;
         let producer = publish::producer(kafka, client_id)?;
-        let pacer = Pacer::new(self.args.rate);
+        // No slack: a replay after a slow send does not burst (a burst of one).
+        let pacer = Pacer::new(self.args.rate, Duration::ZERO);
         let mut reader = DlqTopic::connect(kafka, dlq, client_id)?.read(&ranges)?;
         let mut failures_in_a_row = 0;
         let mut last_progress = Instant::now();

@@ -26,7 +26,7 @@
 //! [--seconds 10] [--sample-every 20] [--poll-ms 10] [--timeout-ms 5000] [--seed N]`.
 //! Kafka security comes from the same `KAFKA_*` variables as producer-sim's.
 
-use producer_sim::pacing::Pacer;
+use producer_sim::pacing;
 use producer_sim::{MixSettings, RecordMix, SimRecord};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::ClientContext;
@@ -265,7 +265,7 @@ fn send_all(
     // Whole records by construction: rate and seconds are positive.
     let count = (settings.rate * settings.seconds).round() as u64;
     let stop = AtomicBool::new(false);
-    let mut pacer = Pacer::new(settings.rate);
+    let pacer = pacing::pacer(settings.rate);
     let mut sent = Sent {
         records: 0,
         samples: 0,
@@ -274,7 +274,7 @@ fn send_all(
     let started = Instant::now();
     for n in 0..count {
         let record = mix.next_record();
-        if !pacer.wait(&stop) {
+        if !pacer.wait_blocking(&stop) {
             break; // `stop` is never raised: the loop ends at `count`
         }
         let sampled = n % settings.sample_every == 0;
