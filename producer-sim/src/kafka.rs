@@ -218,13 +218,9 @@ fn send_all(
     Ok(next_seq)
 }
 
-/// Queues one record. `Ok(false)` means `stop` was raised while waiting for queue space.
-fn send(
-    producer: &SimProducer,
-    topic: &str,
-    record: &SimRecord,
-    stop: &AtomicBool,
-) -> Result<bool, KafkaError> {
+/// A record's headers (contract §2 and the simulator's own): its trace context, what it was
+/// meant to be, its place in the run, and for poison records and duplicates, which.
+pub fn headers(record: &SimRecord) -> OwnedHeaders {
     let seq = record.seq.to_string();
     let mut headers = OwnedHeaders::new_with_capacity(5)
         .insert(Header {
@@ -251,10 +247,20 @@ fn send(
             value: Some(original.to_string().as_str()),
         });
     }
+    headers
+}
+
+/// Queues one record. `Ok(false)` means `stop` was raised while waiting for queue space.
+fn send(
+    producer: &SimProducer,
+    topic: &str,
+    record: &SimRecord,
+    stop: &AtomicBool,
+) -> Result<bool, KafkaError> {
     let mut pending = BaseRecord::with_opaque_to(topic, record.kind.index())
         .key(record.key.as_bytes())
         .payload(record.value.as_slice())
-        .headers(headers);
+        .headers(headers(record));
     loop {
         match producer.send(pending) {
             Ok(()) => return Ok(true),

@@ -26,11 +26,8 @@
 //! [--seconds 10] [--sample-every 20] [--poll-ms 10] [--timeout-ms 5000] [--seed N]`.
 //! Kafka security comes from the same `KAFKA_*` variables as producer-sim's.
 
-use pipeline_kafka::headers::{SIM_KIND, TRACEPARENT};
-use producer_sim::kafka::SIM_SEQ;
 use producer_sim::pacing;
 use producer_sim::{MixSettings, RecordMix, SimRecord};
-use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::ClientContext;
 use std::collections::HashMap;
@@ -313,24 +310,10 @@ fn send(
     record: &SimRecord,
     sample: usize,
 ) -> Result<()> {
-    let seq = record.seq.to_string();
-    let headers = OwnedHeaders::new_with_capacity(3)
-        .insert(Header {
-            key: TRACEPARENT,
-            value: Some(record.traceparent.as_str()),
-        })
-        .insert(Header {
-            key: SIM_KIND,
-            value: Some(record.kind.as_str()),
-        })
-        .insert(Header {
-            key: SIM_SEQ,
-            value: Some(seq.as_str()),
-        });
     let mut pending = BaseRecord::with_opaque_to(topic, sample)
         .key(record.key.as_bytes())
         .payload(record.value.as_slice())
-        .headers(headers);
+        .headers(producer_sim::kafka::headers(record));
     loop {
         match producer.send(pending) {
             Ok(()) => return Ok(()),
