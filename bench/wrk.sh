@@ -1,7 +1,7 @@
 # Shared by bench/http.sh and bench/miss.sh (sourced, not run): query-api instances on free ports,
 # wrk runs through bench/http.lua with the server's own CPU time per request, medians of rounds.
 # The caller sets THREADS, CONNECTIONS and DURATION; bench_workspace and seed_orders set the rest.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # the variables set here are read by the sourcing script
 
 bench_workspace() { # WORK, a unique Redis key PREFIX, PIDS to stop and DB_NAME to drop on exit
   WORK="$(mktemp -d)"
