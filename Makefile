@@ -1,5 +1,5 @@
 # Entry points a newcomer needs; each target is a thin wrapper over a script in scripts/ or bench/.
-.PHONY: run test stack-up stack-down stack-status bench bench-quick drills drills-quick fmt lint
+.PHONY: run test stack-up stack-down stack-status bench bench-quick flame drills drills-quick fmt lint
 
 run:            ## Whole pipeline locally: stack, migrations, ingest, query-api, producer-sim
 	scripts/run-local.sh
@@ -18,6 +18,8 @@ bench:          ## Every benchmark next to its same-run reference (~20 min)
 	bench/run.sh
 bench-quick:
 	bench/run.sh --quick
+flame:          ## Flame graphs of query-api's read path (perf + inferno) into docs/flamegraphs/
+	bench/flame.sh
 
 drills:         ## Reliability drills (kill, outage, rebalance, replay) with loss/duplicate checks
 	scripts/drills.sh

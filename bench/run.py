@@ -117,8 +117,11 @@ def main():
         rows.append(row(f"{figure}, CPU", "us/req", http[f"{ours}_cpu_us_per_req"],
                         http[f"{ref}_cpu_us_per_req"], f"{reference_is}, CPU", target("bench.http.cpu_vs_nginx")))
     rows.append(row("query-api Redis reads (no near cache)", "req/s", http["redis_rps"], http["nginx_rps"], "nginx"))
-    rows.append(row("query-api cache misses (PostgreSQL)", "req/s", http["miss_rps"], read_by_uid,
+    rows.append(row("query-api with Redis down (PostgreSQL only)", "req/s", http["miss_rps"], read_by_uid,
                     "repository read-by-uid, 16 readers"))
+    miss = run_bench("miss", ["bench/miss.sh", *quick])
+    rows.append(row("query-api, order in neither cache", "req/s", miss["miss_rps"], miss["pgbench_tps"],
+                    "pgbench, 4-table join per read, 16 clients", target("bench.miss.vs_pgbench")))
     rows.append(row("two instances, differing bodies", "uids", http["identical_differing"],
                     goal=target("bench.http.differing_bodies")))
     rows.append(row("query-api peak RSS", "MB", http["peak_rss_mb"], goal=target("bench.http.peak_rss_mb")))

@@ -4,6 +4,9 @@
 export ORDERS_CACHE="${ORDERS_CACHE:-$HOME/.cache/order-pipeline}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ORDERS_CACHE/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# No incremental compilation data: it grew to tens of GB in the shared target folder (one copy per
+# source tree and profile) and filled the disk; clean builds of the workspace crates are cheap.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 mkdir -p "$ORDERS_CACHE"
 if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
   export PATH="$HOME/.cargo/bin:$PATH"

@@ -4,7 +4,7 @@
 #   - clippy:      cargo clippy --workspace --all-targets -D warnings
 #   - ruff:        ruff check over every tracked Python file (settings: ruff.toml)
 #   - shellcheck:  -S warning over every tracked shell script (*.sh and shell shebangs)
-#   - sizes:       no shell script over 300 lines, no Python file over 400
+#   - sizes:       no shell script over 300 lines, no Python or Rust file over 400
 #   - deny:        cargo deny check (licences, bans, sources, advisories; deny.toml) for the
 #                  workspace and fuzz/, advisories from the offline RustSec snapshot
 # ruff, cargo-deny and the advisory database are installed once into $ORDERS_CACHE/tools
@@ -36,6 +36,7 @@ wanted() { # step
 
 # Tracked files, NUL-separated, so names with spaces survive.
 tracked_python() { git ls-files -z -- '*.py'; }
+tracked_rust() { git ls-files -z -- '*.rs'; }
 tracked_shell() {
   local f
   while IFS= read -r -d '' f; do
@@ -60,16 +61,20 @@ lint_shellcheck() {
   # -x follows `source` lines (their `# shellcheck source=` paths are relative to the root).
   tracked_shell | xargs -0 -r "$shellcheck" -x -S warning --
 }
-lint_sizes() {
+# Names each file of the NUL-separated list on stdin that is over MAX lines; fails if any is.
+over_lines() { # MAX KIND
   local f n rc=0
   while IFS= read -r -d '' f; do
     n=$(wc -l <"$f")
-    if [ "$n" -gt 300 ]; then echo "$f: $n lines (shell scripts: at most 300)"; rc=1; fi
-  done < <(tracked_shell)
-  while IFS= read -r -d '' f; do
-    n=$(wc -l <"$f")
-    if [ "$n" -gt 400 ]; then echo "$f: $n lines (source files: at most 400)"; rc=1; fi
-  done < <(tracked_python)
+    if [ "$n" -gt "$1" ]; then echo "$f: $n lines ($2: at most $1)"; rc=1; fi
+  done
+  return $rc
+}
+lint_sizes() {
+  local rc=0
+  tracked_shell | over_lines 300 "shell scripts" || rc=1
+  tracked_python | over_lines 400 "source files" || rc=1
+  tracked_rust | over_lines 400 "source files" || rc=1
   return $rc
 }
 lint_deny() {

@@ -8,6 +8,7 @@ TOOLS="$ORDERS_CACHE/tools"
 KUSTOMIZE_VERSION="v5.8.2"   # needs Go >= 1.26; Go module sigs.k8s.io/kustomize/kustomize/v5
 CARGO_DENY_VERSION="0.20.2"
 RUFF_VERSION="0.17.6"
+INFERNO_VERSION="0.12.8"
 PROMETHEUS_DEB="2.42.0+ds-5+deb12u1" # Debian 12's prometheus package; only its promtool is used
 
 tools_log() { printf '[tools] %s\n' "$*" >&2; }
@@ -48,22 +49,26 @@ kustomize_bin() {
   printf '%s\n' "$TOOLS/kustomize-$KUSTOMIZE_VERSION/kustomize"
 }
 
-# ------------------------------------------------------------------- cargo-deny
-_build_cargo_deny() {
-  local dir="$TOOLS/cargo-deny-$CARGO_DENY_VERSION"
-  [ -x "$dir/bin/cargo-deny" ] && return 0
-  tools_log "building cargo-deny $CARGO_DENY_VERSION (cargo install --locked; first time only, several minutes)"
+# ------------------------------------------------------------------- tools from crates
+# `cargo install --locked` into $TOOLS/<crate>-<version>, moved into place only when it built.
+# A private target folder, removed afterwards: a tool's build must not share (or fill) the
+# project's target folder.
+_build_cargo_tool() { # crate version
+  local dir="$TOOLS/$1-$2"
+  [ -d "$dir/bin" ] && return 0
+  tools_log "building $1 $2 (cargo install --locked; first time only, several minutes)"
   rm -rf "$dir.tmp"
-  # A private target folder, removed afterwards: the tool's build must not share (or fill) the
-  # project's target folder.
-  cargo install --locked --quiet "cargo-deny@$CARGO_DENY_VERSION" --root "$dir.tmp" \
-    --target-dir "$TOOLS/build/cargo-deny" >"$TOOLS/logs/cargo-deny-build.log" 2>&1 ||
-    tools_die "building cargo-deny failed (see $TOOLS/logs/cargo-deny-build.log)"
-  rm -rf "$dir" "$TOOLS/build/cargo-deny" && mv "$dir.tmp" "$dir"
+  cargo install --locked --quiet "$1@$2" --root "$dir.tmp" --target-dir "$TOOLS/build/$1" \
+    >"$TOOLS/logs/$1-build.log" 2>&1 || tools_die "building $1 failed (see $TOOLS/logs/$1-build.log)"
+  rm -rf "$dir" "$TOOLS/build/$1" && mv "$dir.tmp" "$dir"
 }
 cargo_deny_bin() {
-  tools_locked cargo-deny _build_cargo_deny || return
+  tools_locked cargo-deny _build_cargo_tool cargo-deny "$CARGO_DENY_VERSION" || return
   printf '%s\n' "$TOOLS/cargo-deny-$CARGO_DENY_VERSION/bin/cargo-deny"
+}
+inferno_dir() { # bench/flame.sh's flame graphs: inferno-collapse-perf and inferno-flamegraph
+  tools_locked inferno _build_cargo_tool inferno "$INFERNO_VERSION" || return
+  printf '%s\n' "$TOOLS/inferno-$INFERNO_VERSION/bin"
 }
 
 # The RustSec advisory database, offline: the snapshot archive (../shared/data/README.md) is

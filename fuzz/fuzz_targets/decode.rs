@@ -6,7 +6,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use libfuzzer_sys::fuzz_target;
 use order_model::{decode_at, DecodeError, MAX_MESSAGE_BYTES};
-// The oracle, shared with the property tests (`shared/model/tests/order_properties.rs`).
+// The oracle, shared with the property tests (`shared/model/tests/order_properties/`).
 use pipeline_testing::decode_oracle::{has_duplicate_keys, is_order_document_bytes, segments};
 
 fn now() -> DateTime<Utc> {

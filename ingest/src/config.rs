@@ -57,15 +57,13 @@ pub enum MigrateAction {
 pub struct Config {
     #[command(flatten)]
     pub kafka: KafkaArgs,
+    /// Kafka consumer group of the pipeline.
+    #[arg(long, env = "KAFKA_GROUP", default_value = "orders-ingest")]
+    pub group: String,
     #[command(flatten)]
     pub postgres: PostgresArgs,
     #[command(flatten)]
     pub redis: RedisArgs,
-    #[command(flatten)]
-    pub telemetry: TelemetryArgs,
-    /// Kafka consumer group of the pipeline.
-    #[arg(long, env = "KAFKA_GROUP", default_value = "orders-ingest")]
-    pub group: String,
     /// Listen address of /metrics, /healthz and /readyz (port 0 picks a free port).
     #[arg(long, env = "METRICS_ADDR", default_value = "0.0.0.0:9100")]
     pub metrics_addr: SocketAddr,
@@ -119,6 +117,8 @@ pub struct Config {
     #[arg(long, env = "INGEST_PRODUCE_TIMEOUT_MS", default_value_t = 30_000,
           value_parser = clap::value_parser!(u64).range(1000..))]
     pub produce_timeout_ms: u64,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
 }
 
 impl Config {

@@ -10,7 +10,7 @@ use crate::ahead::Ahead;
 use crate::args::Args;
 use crate::manifest::Manifest;
 use crate::mix::{MixSettings, RecordMix, SimKind, SimRecord};
-use crate::pacing::Pacer;
+use crate::pacing;
 use crate::summary::{spawn_progress, Stats, Summary};
 use anyhow::Context;
 use pipeline_kafka::failure::{LastFailure, ReportingContext};
@@ -179,9 +179,9 @@ fn send_all(
     let mut next_seq = mix.next_seq();
     let records =
         Ahead::spawn(mix, count, Arc::clone(stop)).context("cannot start the generator thread")?;
-    let mut pacer = Pacer::new(rate);
+    let pacer = pacing::pacer(rate);
     for mut record in records {
-        if !pacer.wait(stop) {
+        if !pacer.wait_blocking(stop) {
             break;
         }
         // With trace export on, each record starts a trace its `traceparent` carries into
@@ -218,13 +218,9 @@ fn send_all(
     Ok(next_seq)
 }
 
-/// Queues one record. `Ok(false)` means `stop` was raised while waiting for queue space.
-fn send(
-    producer: &SimProducer,
-    topic: &str,
-    record: &SimRecord,
-    stop: &AtomicBool,
-) -> Result<bool, KafkaError> {
+/// A record's headers (contract §2 and the simulator's own): its trace context, what it was
+/// meant to be, its place in the run, and for poison records and duplicates, which.
+pub fn headers(record: &SimRecord) -> OwnedHeaders {
     let seq = record.seq.to_string();
     let mut headers = OwnedHeaders::new_with_capacity(5)
         .insert(Header {
@@ -251,10 +247,20 @@ fn send(
             value: Some(original.to_string().as_str()),
         });
     }
+    headers
+}
+
+/// Queues one record. `Ok(false)` means `stop` was raised while waiting for queue space.
+fn send(
+    producer: &SimProducer,
+    topic: &str,
+    record: &SimRecord,
+    stop: &AtomicBool,
+) -> Result<bool, KafkaError> {
     let mut pending = BaseRecord::with_opaque_to(topic, record.kind.index())
         .key(record.key.as_bytes())
         .payload(record.value.as_slice())
-        .headers(headers);
+        .headers(headers(record));
     loop {
         match producer.send(pending) {
             Ok(()) => return Ok(true),

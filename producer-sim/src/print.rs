@@ -4,7 +4,7 @@
 
 use crate::manifest::Manifest;
 use crate::mix::RecordMix;
-use crate::pacing::Pacer;
+use crate::pacing;
 use crate::summary::{KindCounts, Stats, Summary};
 use std::io::{self, Write};
 use std::sync::atomic::AtomicBool;
@@ -33,13 +33,13 @@ pub fn run_with_manifest(
 ) -> io::Result<Summary> {
     let seed = mix.generator().seed();
     let stats = Stats::default();
-    let mut pacer = Pacer::new(rate);
+    let pacer = pacing::pacer(rate);
     let started = Instant::now();
     let mut out = io::BufWriter::with_capacity(256 * 1024, out);
     let mut written = 0u64;
     // One note about base64 lines is enough; a heavy poison mix would repeat it constantly.
     let mut noted = false;
-    while count.is_none_or(|count| written < count) && pacer.wait(stop) {
+    while count.is_none_or(|count| written < count) && pacer.wait_blocking(stop) {
         let record = mix.next_record();
         let result = match std::str::from_utf8(&record.value) {
             Ok(_) => out.write_all(&record.value),

@@ -15,17 +15,13 @@ use std::time::Duration;
 #[command(name = "query-api", version, about)]
 pub struct Config {
     /// Address the HTTP server listens on (port 0 picks a free port).
-    #[arg(long = "http-addr", env = "HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    #[arg(long, env = "HTTP_ADDR", default_value = "0.0.0.0:8080")]
     pub http_addr: SocketAddr,
 
     /// Address of the admin listener: `/metrics`, `/healthz` and `/readyz` (port 0 picks a free
     /// port). Keep it reachable by Prometheus and the kubelet only: `/metrics` is not served on
     /// the public HTTP address.
-    #[arg(
-        long = "admin-addr",
-        env = "ADMIN_ADDR",
-        default_value = "0.0.0.0:9101"
-    )]
+    #[arg(long, env = "ADMIN_ADDR", default_value = "0.0.0.0:9101")]
     pub admin_addr: SocketAddr,
 
     #[command(flatten)]
@@ -57,7 +53,7 @@ pub struct AuthArgs {
 
     /// API keys (mode `api-key`): one `<key-id> <sha256-hex of the key> <scope>[,<scope>…]` a
     /// line, `#` comments. Changes take effect within 10 seconds, without a restart.
-    #[arg(long = "api-keys-file", env = "API_KEYS_FILE")]
+    #[arg(long, env = "API_KEYS_FILE")]
     pub api_keys_file: Option<String>,
 
     /// JWKS URL of the token issuer (mode `jwt`, http or https): fetched at start, every 5
@@ -79,16 +75,12 @@ pub struct AuthArgs {
 
     /// Requests per second each caller may make to the order routes (0 = no limit). A caller
     /// is an API key, a token's `sub`, or the client address when auth is off.
-    #[arg(
-        long = "rate-limit-per-sec",
-        env = "RATE_LIMIT_PER_SEC",
-        default_value_t = 0
-    )]
+    #[arg(long, env = "RATE_LIMIT_PER_SEC", default_value_t = 0)]
     pub rate_limit_per_sec: u32,
 
     /// Requests a caller may make at once before the per-second rate applies (default: twice
     /// the rate).
-    #[arg(long = "rate-limit-burst", env = "RATE_LIMIT_BURST")]
+    #[arg(long, env = "RATE_LIMIT_BURST")]
     pub rate_limit_burst: Option<String>,
 }
 
@@ -116,72 +108,44 @@ pub struct ReadArgs {
     /// PostgreSQL read replica (contract §10): reads go to it first; the primary
     /// (`DATABASE_URL`) answers when it cannot and confirms every not-found. Same pool settings
     /// as the primary.
-    #[arg(
-        long = "database-read-url",
-        env = "DATABASE_READ_URL",
-        hide_env_values = true
-    )]
+    #[arg(long, env = "DATABASE_READ_URL", hide_env_values = true)]
     pub database_read_url: Option<SecretUrl>,
 
     /// Orders kept in this process's memory (0 disables the near cache). Orders never change
     /// once stored, so a cached copy never goes stale.
-    #[arg(
-        long = "near-cache-entries",
-        env = "NEAR_CACHE_ENTRIES",
-        default_value_t = 10_000
-    )]
+    #[arg(long, env = "NEAR_CACHE_ENTRIES", default_value_t = 10_000)]
     pub near_cache_entries: usize,
 
     /// Upper bound on the bytes of JSON the near cache holds, so big orders cannot blow the
     /// memory budget.
-    #[arg(long = "near-cache-max-bytes", env = "NEAR_CACHE_MAX_BYTES", default_value_t = 32 << 20)]
+    #[arg(long, env = "NEAR_CACHE_MAX_BYTES", default_value_t = 32 << 20)]
     pub near_cache_max_bytes: usize,
 
     /// Upper bound on one PostgreSQL read (pool wait included), in milliseconds.
-    #[arg(
-        long = "db-read-timeout-ms",
-        env = "DB_READ_TIMEOUT_MS",
-        default_value_t = 3_000
-    )]
+    #[arg(long, env = "DB_READ_TIMEOUT_MS", default_value_t = 3_000)]
     pub db_read_timeout_ms: u64,
 
     /// After this many Redis failures in a row, stop asking Redis for a while.
-    #[arg(
-        long = "redis-breaker-failures",
-        env = "REDIS_BREAKER_FAILURES",
-        default_value_t = 3
-    )]
+    #[arg(long, env = "REDIS_BREAKER_FAILURES", default_value_t = 3)]
     pub redis_breaker_failures: u32,
 
     /// How long Redis is skipped once the breaker opens, in milliseconds.
-    #[arg(
-        long = "redis-breaker-cooldown-ms",
-        env = "REDIS_BREAKER_COOLDOWN_MS",
-        default_value_t = 5_000
-    )]
+    #[arg(long, env = "REDIS_BREAKER_COOLDOWN_MS", default_value_t = 5_000)]
     pub redis_breaker_cooldown_ms: u64,
 
     /// HTTP threads, each with its own runtime and listener (0 = one per CPU).
-    #[arg(long = "http-threads", env = "HTTP_THREADS", default_value_t = 0)]
+    #[arg(long, env = "HTTP_THREADS", default_value_t = 0)]
     pub http_threads: usize,
 
     /// Time allowed for in-flight requests to finish after a shutdown signal, in milliseconds.
-    #[arg(
-        long = "shutdown-grace-ms",
-        env = "SHUTDOWN_GRACE_MS",
-        default_value_t = 10_000
-    )]
+    #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value_t = 10_000)]
     pub shutdown_grace_ms: u64,
 
     /// Time a client has to send a request's headers, in milliseconds, counted from when the
     /// server starts waiting for them (a new connection, or the end of the previous response on
     /// a kept-alive one). Past it the connection is closed: slow or silent clients cannot hold
     /// connections open, and idle kept-alive connections are closed after this long too.
-    #[arg(
-        long = "http-header-timeout-ms",
-        env = "HTTP_HEADER_TIMEOUT_MS",
-        default_value_t = 10_000
-    )]
+    #[arg(long, env = "HTTP_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
     pub http_header_timeout_ms: u64,
 }
 

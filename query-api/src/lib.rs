@@ -64,13 +64,8 @@ impl Application {
         let schema_current = check_schema(&db, config.postgres.connect_timeout()).await?;
         let cache = OrderCache::new(&config.redis).context("invalid Redis settings")?;
         let repository = OrderRepository::new(db.clone());
-        let databases = read_model::replica::Databases::connect(
-            repository.clone(),
-            &config.postgres,
-            &config.read,
-            metrics.clone(),
-        )
-        .await?;
+        let threads = config.read.http_threads();
+        let (caches, databases) = read_path_connections(&config, threads, &metrics).await?;
         let settings = ReadModelSettings {
             near_cache_entries: config.read.near_cache_entries,
             near_cache_max_bytes: config.read.near_cache_max_bytes,
@@ -78,17 +73,16 @@ impl Application {
             breaker_cooldown: config.read.redis_breaker_cooldown(),
             redis_timeout: Duration::from_millis(config.redis.timeout_ms.max(1)),
         };
-        let health = health::Health::new(db, cache.clone(), schema_current, Arc::clone(&auth))
-            .with_replica(databases.replica_db().cloned());
+        let health = health::Health::new(db, cache, schema_current, Arc::clone(&auth))
+            .with_replica(databases.first().replica_db().cloned());
         let state = AppState {
-            read_model: ReadModel::new(&settings, cache, databases, metrics.clone()),
+            read_model: ReadModel::new(&settings, caches, databases, metrics.clone()),
             repository,
             health,
             metrics,
             db_read_timeout: config.read.db_read_timeout(),
             openapi: openapi::document()?,
         };
-        let threads = config.read.http_threads();
         let listeners = workers::bind(config.http_addr, threads)
             .with_context(|| format!("cannot listen on {}", config.http_addr))?;
         let port = listeners
@@ -150,6 +144,42 @@ impl Application {
             .await
             .map_err(|_| anyhow::anyhow!("the admin server panicked"))?
     }
+}
+
+/// The read path's connections, one set per HTTP thread ([`workers::PerWorker`]): a Redis
+/// connection and PostgreSQL pools (primary and replica) each, `DB_POOL_SIZE` split between the
+/// threads. All are lazy: each opens on its own thread's runtime at its first use.
+async fn read_path_connections(
+    config: &Config,
+    threads: usize,
+    metrics: &metrics::ApiMetrics,
+) -> anyhow::Result<(
+    workers::PerWorker<OrderCache>,
+    workers::PerWorker<read_model::replica::Databases>,
+)> {
+    let threads = threads.max(1);
+    let postgres = order_store::PostgresArgs {
+        pool_size: config.postgres.pool_size.div_ceil(threads).max(1),
+        ..config.postgres.clone()
+    };
+    let (mut caches, mut databases) = (Vec::new(), Vec::new());
+    for _ in 0..threads {
+        caches.push(OrderCache::new(&config.redis).context("invalid Redis settings")?);
+        let primary = OrderRepository::new(Db::connect(&postgres).await?);
+        databases.push(
+            read_model::replica::Databases::connect(
+                primary,
+                &postgres,
+                &config.read,
+                metrics.clone(),
+            )
+            .await?,
+        );
+    }
+    Ok((
+        workers::PerWorker::new(caches)?,
+        workers::PerWorker::new(databases)?,
+    ))
 }
 
 /// jsonwebtoken needs its crypto provider named once per process (it would otherwise infer it

@@ -3,11 +3,16 @@
 //! like nginx's workers. A request is then read, answered and written by one thread with no
 //! cross-thread wake-ups; with tokio's shared multi-thread scheduler those hand-offs, not CPU,
 //! limited throughput (measured: less CPU per request than nginx, half its requests per second
-//! on a busy 2-core machine). Everything else — read model, pools, metrics — is shared.
+//! on a busy 2-core machine). The read path's connections (Redis, the PostgreSQL pools) are
+//! [`PerWorker`]: each thread talks to Redis and PostgreSQL over connections its own runtime
+//! drives, so a cache miss wakes no other thread either (measured on the miss path: a second
+//! HTTP thread sharing one set of connections served fewer requests than one thread alone).
+//! Memory (the near cache, request coalescing), metrics and health checks are shared.
 
 use crate::http;
 use anyhow::Context;
 use pipeline_runtime::shutdown::Shutdown;
+use std::cell::Cell;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use warp::filters::BoxedFilter;
@@ -15,6 +20,38 @@ use warp::reply::Response;
 
 /// Pending connections per listener.
 const BACKLOG: u32 = 1024;
+
+thread_local! {
+    /// This HTTP thread's index; 0 on any other thread (start-up, admin, tests).
+    static WORKER: Cell<usize> = const { Cell::new(0) };
+}
+
+/// One value per HTTP thread (connections its runtime drives); [`PerWorker::current`] is the
+/// calling thread's.
+pub struct PerWorker<T> {
+    items: Box<[T]>,
+}
+
+impl<T> PerWorker<T> {
+    /// One item per HTTP thread, in thread order; at least one.
+    pub fn new(items: Vec<T>) -> anyhow::Result<Self> {
+        anyhow::ensure!(!items.is_empty(), "no per-thread items");
+        Ok(Self {
+            items: items.into_boxed_slice(),
+        })
+    }
+
+    /// The calling HTTP thread's item (the first one off the HTTP threads).
+    pub fn current(&self) -> &T {
+        let index = WORKER.with(Cell::get) % self.items.len();
+        &self.items[index]
+    }
+
+    /// The first thread's item, for what is not per request (health, sizes).
+    pub fn first(&self) -> &T {
+        &self.items[0]
+    }
+}
 
 /// `threads` listeners on `addr` (port 0: a free port, the same for all). Call inside a runtime.
 pub fn bind(addr: SocketAddr, threads: usize) -> anyhow::Result<Vec<std::net::TcpListener>> {
@@ -56,6 +93,7 @@ pub async fn run(
         std::thread::Builder::new()
             .name(format!("http-{index}"))
             .spawn(move || {
+                WORKER.with(|worker| worker.set(index));
                 let served = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()

@@ -24,7 +24,7 @@ from pathlib import Path
 from pipelinekit import resources as kit
 from pipelinekit.services import BIN
 
-from . import catalogue, cluster, cluster_drills, hardening, infra, probe
+from . import catalogue, checks, cluster, cluster_drills, hardening, infra, probe
 from .checks import Result
 from .infra import STATE, log
 from .pipeline import DrillEnv, Stream
@@ -34,10 +34,9 @@ def api_drill(run_id: str, logroot: Path, quick: bool, keep_all: bool) -> Result
     """Not a fault drill: query-api over a fresh database with some orders, probed with hostile
     requests and slow clients, then fuzzed by schemathesis against its OpenAPI document."""
     result = Result("api")
-    started = time.time()
     env = DrillEnv(run_id, "api", logroot / "api")
     log(f"== api: robustness probe and schemathesis against query-api (logs {env.logdir})")
-    try:
+    with checks.running("api", env, result, keep_all):
         env.setup()
         env.start_ingest("i0")
         # Access control on, as deployed: one random API key with both scopes (contract §8).
@@ -59,15 +58,6 @@ def api_drill(run_id: str, logroot: Path, quick: bool, keep_all: bool) -> Result
         probe.robustness_probe(env.http_port, uid, result, token, slow_wait=20.0)
         probe.run_schemathesis(env.http_port, env.logdir, result, max_examples=25 if quick else 100, token=token)
         result.check("query-api still running", env.query_api is not None and env.query_api.alive())
-    except Exception as exc:  # noqa: BLE001
-        import traceback
-        result.error = f"{type(exc).__name__}: {exc}"
-        (env.logdir / "error.txt").write_text(traceback.format_exc())
-        log(f"  ERROR: {result.error}")
-    finally:
-        env.cleanup(keep=keep_all or not result.passed)
-        result.duration_s = time.time() - started
-    log(f"== api: {'PASS' if result.passed else 'FAIL'} in {result.duration_s:.0f} s")
     return result
 
 

@@ -79,11 +79,11 @@ def catalogue(quick: bool) -> list[Drill]:
 # ======================================================================================= running
 def run_drill(drill: Drill, run_id: str, logroot: Path, keep_all: bool = False) -> Result:
     result = Result(drill.name)
-    started = time.time()
     env = drill.env_class(run_id, drill.name, logroot / drill.name)
     ctx = Ctx(env, drill.stream, result)
     log(f"== {drill.name}: {drill.description} (logs {env.logdir})")
-    try:
+    restore = infra.restore_services if drill.stopped_service else None
+    with checks.running(drill.name, env, result, keep_all, before_cleanup=restore):
         env.setup()
         env.start_ingest("i0")
         env.start_query_api()
@@ -120,15 +120,4 @@ def run_drill(drill: Drill, run_id: str, logroot: Path, keep_all: bool = False) 
         if drill.after_checks:
             drill.after_checks(ctx)
         result.check("no process died by itself", not env.events, "; ".join(env.events))
-    except Exception as exc:  # noqa: BLE001 - one drill's error must not stop the others
-        import traceback
-        result.error = f"{type(exc).__name__}: {exc}"
-        (env.logdir / "error.txt").write_text(traceback.format_exc())
-        log(f"  ERROR: {result.error}")
-    finally:
-        if drill.stopped_service:
-            infra.restore_services()
-        env.cleanup(keep=keep_all or not result.passed)
-        result.duration_s = time.time() - started
-    log(f"== {drill.name}: {'PASS' if result.passed else 'FAIL'} in {result.duration_s:.0f} s")
     return result

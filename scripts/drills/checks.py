@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import json
 import re
+import time
+import traceback
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -68,6 +72,26 @@ class Result:
 
 # ----------------------------------------------------------------------------------- helpers
 RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$")
+
+
+@contextmanager
+def running(name: str, env: DrillEnv, result: Result, keep_all: bool,
+            before_cleanup: Callable[[], None] | None = None) -> Iterator[None]:
+    """One drill's frame: an error inside is recorded (one drill's error must not stop the others),
+    its resources are dropped unless it failed or `keep_all`, and its verdict is logged."""
+    started = time.time()
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001
+        result.error = f"{type(exc).__name__}: {exc}"
+        (env.logdir / "error.txt").write_text(traceback.format_exc())
+        infra.log(f"  ERROR: {result.error}")
+    finally:
+        if before_cleanup:
+            before_cleanup()
+        env.cleanup(keep=keep_all or not result.passed)
+        result.duration_s = time.time() - started
+    infra.log(f"== {name}: {'PASS' if result.passed else 'FAIL'} in {result.duration_s:.0f} s")
 
 
 def instant_ns(text: str) -> int | None:

@@ -20,6 +20,7 @@ from .cluster import ClusterEnv
 from .faults import Ctx
 from .infra import DrillError, log
 from .pipeline import Stream
+from .reads import SETTLED, Reader
 
 
 class RedisDrillEnv(ClusterEnv):
@@ -45,61 +46,6 @@ def longest_stall(env: ClusterEnv, since: float, until: float) -> float:
                    UNION ALL SELECT {since:.6f} UNION ALL SELECT {until:.6f})
         SELECT max(s - prev) FROM (SELECT s, lag(s) OVER (ORDER BY s) prev FROM t) g""")
     return round(float(gap or 0), 2)
-
-
-NEWEST = "SELECT order_uid FROM orders ORDER BY stored_at DESC LIMIT 6"
-# Stored a moment ago, so ingest has written them to Redis too.
-SETTLED = ("SELECT order_uid FROM orders WHERE stored_at < now() - interval '1 second' "
-           "ORDER BY stored_at DESC LIMIT 6")
-
-
-class Reader:
-    """Reads recently stored orders through query-api in the background, as users would,
-    counting statuses and x-cache values (also per `group(uid)`), and the uids it asked for."""
-
-    def __init__(self, env: ClusterEnv, sql: str = NEWEST, group=None) -> None:
-        self.env, self.sql, self.group = env, sql, group
-        self.statuses: Counter = Counter()
-        self.cache: Counter = Counter()
-        self.by_group: Counter = Counter()  # (group, x-cache) -> reads
-        self.asked: set[str] = set()
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def __enter__(self) -> Reader:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self._stop.set()
-        self._thread.join(30)
-
-    def _loop(self) -> None:
-        client = infra.Http(self.env.http_port, timeout=10)
-        while not self._stop.is_set():
-            try:
-                uids = [r[0] for r in kit.psql_rows(self.env.db, self.sql)]
-            except DrillError:
-                uids = []
-            for uid in uids:
-                try:
-                    status, headers, body = client.get(f"/order/{uid}")
-                except Exception as exc:  # noqa: BLE001
-                    status, headers, body = None, {}, str(exc).encode()
-                self.statuses[str(status)] += 1
-                self.cache[headers.get("x-cache")] += 1
-                if self.group:
-                    self.by_group[(self.group(uid), headers.get("x-cache"))] += 1
-                self.asked.add(uid)
-                if status != 200 and len(self.failures) < 3:
-                    self.failures.append(f"{uid}: {status} {body[:120]!r}")
-            self._stop.wait(0.2)
-
-    def all_ok(self) -> tuple[bool, str]:
-        n = sum(self.statuses.values())
-        detail = f"{dict(self.statuses)} of {n} reads, x-cache {dict(self.cache)}"
-        return n > 0 and self.statuses["200"] == n, detail + (f"; {self.failures}" if self.failures else "")
 
 
 # ======================================================================================= broker kill
@@ -330,7 +276,9 @@ def replica_checks(ctx: Ctx) -> None:
 def catalogue(quick: bool) -> list[Drill]:
     kill = Drill("broker-kill", "SIGKILL the Kafka broker leading the most orders partitions mid-stream, "
                  "restart it 15 s later (3-node cluster, RF 3, min ISR 2)",
-                 Stream(22_000, 1_000, seed=111) if quick else Stream(45_000, 1_500, seed=111),
+                 # The stream outlasts the fault by ≥ 10 s even when finding the leader (a JVM start)
+                 # delays the kill by seconds: the after-fault check needs orders sent after it.
+                 Stream(35_000, 1_000, seed=111) if quick else Stream(60_000, 1_500, seed=111),
                  broker_kill(at=3.0 if quick else 8.0),
                  after_checks=broker_kill_checks, env_class=ClusterEnv)
     if quick:

@@ -14,8 +14,9 @@ from pipelinekit.services import BIN, run
 
 from . import infra
 from .checks import Result
-from .infra import DrillError, log
+from .infra import log
 from .pipeline import DrillEnv, Manifest, Stream
+from .reads import Reader
 
 
 @dataclass
@@ -158,30 +159,12 @@ def postgres_checks(ctx: Ctx) -> None:
 def redis_during(ctx: Ctx, deadline: float) -> None:
     """While Redis is down: ingest keeps storing, query-api keeps answering from PostgreSQL."""
     env = ctx.env
-    client = infra.Http(env.http_port, timeout=5)
     before = env.stored_count()
-    statuses: dict[str, int] = {}
-    asked: set[str] = set()
-    failures = []
-    while time.time() < deadline - 0.5:
-        try:
-            uids = [row[0] for row in kit.psql_rows(
-                env.db, "SELECT order_uid FROM orders ORDER BY stored_at DESC LIMIT 3")]
-        except DrillError:
-            uids = []
-        for uid in uids:
-            try:
-                status, _, body = client.get(f"/order/{uid}")
-            except Exception as exc:  # noqa: BLE001
-                status, body = None, str(exc).encode()
-            statuses[str(status)] = statuses.get(str(status), 0) + 1
-            asked.add(uid)
-            if status != 200 and len(failures) < 3:
-                failures.append(f"{uid}: {status} {body[:120]!r}")
-        time.sleep(0.3)
+    with Reader(env, "SELECT order_uid FROM orders ORDER BY stored_at DESC LIMIT 3") as reader:
+        time.sleep(max(0.0, deadline - 0.5 - time.time()))  # the outage's length is the drill's
     after = env.stored_count()
-    ctx.state.update(redis_reads=statuses, redis_read_failures=failures, asked=asked,
-                     count_before=before, count_after=after)
+    ctx.state.update(redis_reads=dict(reader.statuses), redis_read_failures=reader.failures,
+                     asked=reader.asked, count_before=before, count_after=after)
 
 
 def redis_refill(ctx: Ctx) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-import traceback
 import urllib.parse
 from pathlib import Path
 
@@ -234,18 +233,9 @@ CATALOGUE = {
 def run(name: str, run_id: str, logroot: Path, keep_all: bool) -> Result:
     description, drill = CATALOGUE[name]
     result = Result(name)
-    started = time.time()
     env = TunedEnv(run_id, name, logroot / name)
     log(f"== {name}: {description} (logs {env.logdir})")
-    try:
+    with checks.running(name, env, result, keep_all):
         env.setup()
         drill(env, result)
-    except Exception as exc:  # noqa: BLE001 - one drill's error must not stop the others
-        result.error = f"{type(exc).__name__}: {exc}"
-        (env.logdir / "error.txt").write_text(traceback.format_exc())
-        log(f"  ERROR: {result.error}")
-    finally:
-        env.cleanup(keep=keep_all or not result.passed)
-        result.duration_s = time.time() - started
-    log(f"== {name}: {'PASS' if result.passed else 'FAIL'} in {result.duration_s:.0f} s")
     return result

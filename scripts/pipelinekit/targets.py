@@ -51,6 +51,8 @@ TARGETS = {t.key: t for t in [
     _at_most("bench.http.cpu_vs_nginx", 1.0, "query-api server CPU per request ÷ nginx's, each pair"),
     _at_most("bench.http.peak_rss_mb", 60, "query-api peak RSS (VmHWM), MB"),
     _at_most("bench.http.differing_bodies", 0, "uids whose bodies differ between instances and nginx"),
+    _at_least("bench.miss.vs_pgbench", 1.2,
+              "query-api GET of an order in neither cache req/s ÷ pgbench's 4-table join per read, 16 clients"),
     _at_most("bench.freshness.p50_ms", 60, "producer send to query-api's first 200 for that order, p50, ms"),
     _at_most("bench.freshness.p99_ms", 250, "producer send to query-api's first 200 for that order, p99, ms"),
     _at_least("bench.producer.vs_java", 0.8, "producer-sim records/s ÷ Kafka ProducerPerformance"),

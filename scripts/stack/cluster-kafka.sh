@@ -74,12 +74,7 @@ kafka_node_stop() { # n: a clean (controlled) shutdown; leaders move away first
 
 kafka_node_kill() { sigkill_node "kafka-$1" "$(kafka_node_pidfile "$1")" "$(kafka_node_port "$1")"; }
 
-for _n in "${KAFKA_CLUSTER_NODES[@]}"; do
-  eval "kafka_${_n}_start() { kafka_node_start $_n; }
-        kafka_${_n}_stop() { kafka_node_stop $_n; }
-        kafka_${_n}_kill() { kafka_node_kill $_n; }"
-done
-unset _n
+node_verbs kafka "${KAFKA_CLUSTER_NODES[@]}"
 
 kafka_cluster_topics() {
   local existing t

@@ -80,12 +80,7 @@ redis_node_stop() { # port: SHUTDOWN lets a master hand its last writes to its r
 
 redis_node_kill() { sigkill_node "redis-$1" "$(redis_node_pidfile "$1")" "$1"; }
 
-for _p in "${REDIS_CLUSTER_PORTS[@]}"; do
-  eval "redis_${_p}_start() { redis_node_start $_p; }
-        redis_${_p}_stop() { redis_node_stop $_p; }
-        redis_${_p}_kill() { redis_node_kill $_p; }"
-done
-unset _p
+node_verbs redis "${REDIS_CLUSTER_PORTS[@]}"
 
 redis_cluster_seed() { # [port to skip]: a live node that already holds slots or follows a master
   local p

@@ -57,3 +57,12 @@ stop_pidfile() { # pidfile: TERM the process it names, wait up to 30 s, then KIL
   fi
   rm -f "$1"
 }
+
+node_verbs() { # engine id...: `stack.sh start|stop|kill <engine>-<id>` call <engine>_node_<verb> <id>
+  local engine="$1" id verb; shift
+  for id in "$@"; do
+    for verb in start stop kill; do
+      eval "${engine}_${id}_${verb}() { ${engine}_node_${verb} ${id}; }"
+    done
+  done
+}

@@ -1,12 +1,9 @@
 //! Republishing one dead letter: the record to send (original key and value byte for byte, the
-//! original headers, `x-replayed-from`), the producer that sends it, and the pacing of `--rate`.
+//! original headers, `x-replayed-from`), and the producer that sends it
+//! (`--rate` is paced by pipeline-runtime's pacer).
 
 use super::record::DeadLetter;
 use anyhow::Context as _;
-use governor::clock::{Clock, DefaultClock};
-use governor::middleware::NoOpMiddleware;
-use governor::state::{InMemoryState, NotKeyed};
-use governor::{Quota, RateLimiter};
 use pipeline_kafka::failure::ReportingContext;
 use pipeline_kafka::headers::REPLAYED_FROM;
 use pipeline_kafka::KafkaArgs;
@@ -71,85 +68,5 @@ pub async fn publish(
             offset: delivery.offset,
         }),
         Err((err, _record)) => Err(err),
-    }
-}
-
-/// Spaces sends evenly at `rate` per second (governor's GCRA with a burst of one). After a slow
-/// send it does not catch up with a burst: the next send may go at once, the one after it a full
-/// interval later.
-pub struct Pacer<C: Clock = DefaultClock> {
-    limiter: Option<RateLimiter<NotKeyed, InMemoryState, C, NoOpMiddleware<C::Instant>>>,
-    clock: C,
-}
-
-impl<C: Clock> std::fmt::Debug for Pacer<C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pacer")
-            .field("limited", &self.limiter.is_some())
-            .finish()
-    }
-}
-
-impl Pacer {
-    /// `None` sends as fast as acknowledgements allow.
-    pub fn new(rate: Option<f64>) -> Pacer {
-        Pacer::with_clock(rate, DefaultClock::default())
-    }
-}
-
-impl<C: Clock + Clone> Pacer<C> {
-    pub fn with_clock(rate: Option<f64>, clock: C) -> Self {
-        let limiter = rate
-            .filter(|r| r.is_finite() && *r > 0.0)
-            .and_then(|r| Quota::with_period(Duration::from_secs_f64(1.0 / r)))
-            .map(|quota| RateLimiter::direct_with_clock(quota, clock.clone()));
-        Pacer { limiter, clock }
-    }
-
-    /// Takes the next slot if it is free now; otherwise says how long until it is.
-    pub fn try_take(&self) -> Result<(), Duration> {
-        match &self.limiter {
-            None => Ok(()),
-            Some(limiter) => limiter
-                .check()
-                .map_err(|not_until| not_until.wait_time_from(self.clock.now())),
-        }
-    }
-
-    /// Waits for the next slot and takes it.
-    pub async fn wait(&self) {
-        while let Err(wait) = self.try_take() {
-            tokio::time::sleep(wait).await;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use governor::clock::FakeRelativeClock;
-
-    #[test]
-    fn pacer_spaces_sends_evenly_without_catching_up() {
-        let clock = FakeRelativeClock::default();
-        let pacer = Pacer::with_clock(Some(20.0), clock.clone());
-        assert_eq!(pacer.try_take(), Ok(()), "the first send goes at once");
-        assert_eq!(pacer.try_take(), Err(Duration::from_millis(50)));
-        clock.advance(Duration::from_millis(30));
-        assert_eq!(pacer.try_take(), Err(Duration::from_millis(20)));
-        clock.advance(Duration::from_millis(20));
-        assert_eq!(pacer.try_take(), Ok(()));
-        // A slow send (a second) earns no burst: one send now, the next a full interval later.
-        clock.advance(Duration::from_secs(1));
-        assert_eq!(pacer.try_take(), Ok(()));
-        assert_eq!(pacer.try_take(), Err(Duration::from_millis(50)));
-    }
-
-    #[test]
-    fn without_a_rate_nothing_waits() {
-        let pacer = Pacer::with_clock(None, FakeRelativeClock::default());
-        for _ in 0..100 {
-            assert_eq!(pacer.try_take(), Ok(()));
-        }
     }
 }

@@ -15,7 +15,7 @@ use crate::health::Stall;
 use rdkafka::consumer::{Consumer, ConsumerContext};
 use rdkafka::TopicPartitionList;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Instant, SystemTime};
 use tokio::sync::Notify;
 
@@ -99,23 +99,7 @@ impl Flow {
         let mut state = lock(&self.state);
         state.next_id += 1;
         let id = state.next_id;
-        let first = state.count(reason) == 0;
-        state.holds.insert(
-            id,
-            Hold {
-                reason,
-                cause: cause.to_owned(),
-                since: SystemTime::now(),
-                started: Instant::now(),
-            },
-        );
-        state.dirty = true;
-        drop(state);
-        if first {
-            self.events.hold_started(reason, cause);
-        }
-        self.changed.notify_one();
-        self.publish();
+        self.start(state, id, reason, cause);
         HoldGuard { flow: self, id }
     }
 
@@ -123,33 +107,42 @@ impl Flow {
     /// librdkafka's statistics, such as every broker being unreachable).
     pub fn set_condition(&self, reason: HoldReason, cause: Option<&str>) {
         let id = u64::MAX - reason as u64;
-        let mut state = lock(&self.state);
+        let state = lock(&self.state);
         let present = state.holds.contains_key(&id);
         match cause {
-            Some(cause) if !present => {
-                let first = state.count(reason) == 0;
-                let now = SystemTime::now();
-                let hold = Hold {
-                    reason,
-                    cause: cause.to_owned(),
-                    since: now,
-                    started: Instant::now(),
-                };
-                state.holds.insert(id, hold);
-                state.dirty = true;
-                drop(state);
-                if first {
-                    self.events.hold_started(reason, cause);
-                }
-                self.changed.notify_one();
-                self.publish();
-            }
+            Some(cause) if !present => self.start(state, id, reason, cause),
             None if present => {
                 drop(state);
                 self.release(id);
             }
             _ => {}
         }
+    }
+
+    /// Records hold `id`, then (with the lock released) reports the reason's first hold, wakes
+    /// the consume loop and publishes the new state.
+    fn start(
+        &self,
+        mut state: MutexGuard<'_, FlowState>,
+        id: u64,
+        reason: HoldReason,
+        cause: &str,
+    ) {
+        let first = state.count(reason) == 0;
+        let hold = Hold {
+            reason,
+            cause: cause.to_owned(),
+            since: SystemTime::now(),
+            started: Instant::now(),
+        };
+        state.holds.insert(id, hold);
+        state.dirty = true;
+        drop(state);
+        if first {
+            self.events.hold_started(reason, cause);
+        }
+        self.changed.notify_one();
+        self.publish();
     }
 
     fn release(&self, id: u64) {

@@ -51,35 +51,17 @@ pub fn build<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::record::{Record, TopicPartition};
-    use order_model::DecodeError;
+    use crate::pipeline::record::Record;
 
+    /// A record read back from the retry topic, due at `not_before`.
     fn retry_record(not_before: &str) -> Record {
-        Record {
-            tp: TopicPartition {
-                topic: "orders.retry".into(),
-                partition: 0,
-            },
-            offset: 3,
-            epoch: 1,
-            timestamp: Some(5),
-            key: Some(b"k".to_vec()),
-            payload: Some(b"{}".to_vec()),
-            size: 0,
-            headers: vec![
-                (
-                    "x-retry-not-before".into(),
-                    Some(not_before.as_bytes().to_vec()),
-                ),
-                ("x-original-topic".into(), Some(b"orders".to_vec())),
-                ("x-original-offset".into(), Some(b"99".to_vec())),
-                ("traceparent".into(), Some(b"tp".to_vec())),
-            ],
-            from_retry: true,
-            decoded: Err(DecodeError::Malformed("x".into())),
-            due: None,
-            span: tracing::Span::none(),
-        }
+        let headers = [
+            ("x-retry-not-before", not_before),
+            ("x-original-topic", "orders"),
+            ("x-original-offset", "99"),
+            ("traceparent", "tp"),
+        ];
+        crate::pipeline::dead_letter::tests::record("orders.retry", &headers, true)
     }
 
     #[test]

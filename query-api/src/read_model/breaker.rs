@@ -1,12 +1,15 @@
 //! A circuit breaker for Redis. Without it a dead Redis costs every cache miss a full Redis
 //! timeout before PostgreSQL is asked; with it, after a few failures in a row Redis is skipped
-//! for a cooldown, then one request at a time probes it until it answers again.
+//! for a cooldown, then one request at a time probes it until it answers again. Time comes from
+//! a governor clock (the rate limiter's), so tests step it instead of sleeping.
 
+use governor::clock::{Clock, DefaultClock, Reference};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-pub struct Breaker {
-    epoch: Instant,
+pub struct Breaker<C: Clock = DefaultClock> {
+    clock: C,
+    epoch: C::Instant,
     threshold: u32,
     cooldown: Duration,
     consecutive_failures: AtomicU32,
@@ -24,8 +27,16 @@ pub enum Transition {
 impl Breaker {
     /// `threshold == 0` disables the breaker (Redis is always asked).
     pub fn new(threshold: u32, cooldown: Duration) -> Self {
+        Breaker::with_clock(threshold, cooldown, DefaultClock::default())
+    }
+}
+
+impl<C: Clock> Breaker<C> {
+    /// [`Breaker::new`] on a given clock.
+    pub fn with_clock(threshold: u32, cooldown: Duration, clock: C) -> Self {
         Self {
-            epoch: Instant::now(),
+            epoch: clock.now(),
+            clock,
             threshold,
             cooldown,
             consecutive_failures: AtomicU32::new(0),
@@ -35,7 +46,8 @@ impl Breaker {
 
     fn now_ms(&self) -> u64 {
         // +1 keeps 0 free to mean "closed".
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX - 1) + 1
+        let elapsed = Duration::from(self.clock.now().duration_since(self.epoch));
+        u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX - 1) + 1
     }
 
     fn cooldown_ms(&self) -> u64 {
@@ -89,18 +101,27 @@ impl Breaker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use governor::clock::FakeRelativeClock;
 
     #[test]
     fn opens_after_threshold_and_probes_after_cooldown() {
-        let breaker = Breaker::new(2, Duration::from_millis(30));
+        let clock = FakeRelativeClock::default();
+        let breaker = Breaker::with_clock(2, Duration::from_millis(30), clock.clone());
         assert!(breaker.allow());
         assert_eq!(breaker.failure(), None);
         assert_eq!(breaker.failure(), Some(Transition::Opened));
         assert!(!breaker.allow());
         assert!(!breaker.is_closed());
-        std::thread::sleep(Duration::from_millis(40));
+        clock.advance(Duration::from_millis(29));
+        assert!(!breaker.allow(), "still cooling down");
+        clock.advance(Duration::from_millis(1));
         assert!(breaker.allow(), "one probe after the cooldown");
         assert!(!breaker.allow(), "only one");
+        clock.advance(Duration::from_millis(30));
+        assert!(
+            breaker.allow(),
+            "a probe that never reported back re-arms the cooldown"
+        );
         assert_eq!(breaker.success(), Some(Transition::Closed));
         assert!(breaker.allow());
         assert_eq!(breaker.success(), None);

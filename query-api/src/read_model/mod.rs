@@ -14,6 +14,7 @@ pub mod replica;
 
 use crate::error::ApiError;
 use crate::metrics::{ApiMetrics, ReadSource};
+use crate::workers::PerWorker;
 use breaker::{Breaker, Transition};
 use bytes::Bytes;
 use futures::future::{BoxFuture, FutureExt, Shared};
@@ -63,11 +64,13 @@ pub struct ReadModel {
 
 struct Inner {
     near: NearCache,
-    redis: OrderCache,
+    /// Each HTTP thread's own Redis connection.
+    redis: PerWorker<OrderCache>,
     /// One per slot group of the cache (one in all on a single Redis).
     breakers: Vec<Breaker>,
     open_breakers: AtomicI64,
-    databases: Databases,
+    /// Each HTTP thread's own PostgreSQL pools.
+    databases: PerWorker<Databases>,
     redis_timeout: Duration,
     metrics: ApiMetrics,
     in_flight: Mutex<HashMap<Box<str>, InFlight>>,
@@ -76,11 +79,11 @@ struct Inner {
 impl ReadModel {
     pub fn new(
         settings: &ReadModelSettings,
-        redis: OrderCache,
-        databases: Databases,
+        redis: PerWorker<OrderCache>,
+        databases: PerWorker<Databases>,
         metrics: ApiMetrics,
     ) -> Self {
-        let breakers = (0..redis.shard_groups())
+        let breakers = (0..redis.first().shard_groups())
             .map(|_| Breaker::new(settings.breaker_failures, settings.breaker_cooldown))
             .collect();
         let inner = Inner {
@@ -129,6 +132,7 @@ impl ReadModel {
     pub async fn newest(&self, limit: i64) -> Result<Vec<OrderSummary>, ApiError> {
         self.inner
             .databases
+            .current()
             .newest(limit)
             .await
             .map_err(|failure| match failure {
@@ -141,7 +145,7 @@ impl ReadModel {
 
     /// The replica's pool, for readiness (`None` without `DATABASE_READ_URL`).
     pub fn replica_db(&self) -> Option<&order_store::Db> {
-        self.inner.databases.replica_db()
+        self.inner.databases.first().replica_db()
     }
 
     /// Joins the lookup already running for `uid`, or starts one.
@@ -210,7 +214,7 @@ impl Inner {
             Ok(None) => "no entry",
             Err(state) => state,
         };
-        match self.databases.order_json(uid).await {
+        match self.databases.current().order_json(uid).await {
             Ok(Some(json)) => {
                 let body = Bytes::from(json);
                 self.fill_redis(uid, body.clone());
@@ -243,7 +247,7 @@ impl Inner {
         // The cache bounds each command, but callers also queue for its lazily opened
         // connection; without this outer bound, concurrent requests against an unreachable
         // Redis wait for each other's connection attempts one after another.
-        match tokio::time::timeout(self.redis_timeout, self.redis.get(uid)).await {
+        match tokio::time::timeout(self.redis_timeout, self.redis.current().get(uid)).await {
             Ok(Ok(found)) => {
                 self.report(breaker.success());
                 Ok(found)
@@ -274,7 +278,7 @@ impl Inner {
             let Ok(json) = std::str::from_utf8(&body) else {
                 return;
             };
-            let put = inner.redis.put_many([(uid.as_str(), json)]);
+            let put = inner.redis.current().put_many([(uid.as_str(), json)]);
             let failure = match tokio::time::timeout(inner.redis_timeout, put).await {
                 Ok(Ok(_)) => return,
                 Ok(Err(err)) => err.to_string(),
@@ -287,7 +291,7 @@ impl Inner {
 
     /// The breaker of `uid`'s slot group.
     fn breaker(&self, uid: &str) -> &Breaker {
-        let group = self.redis.shard_group(uid);
+        let group = self.redis.first().shard_group(uid);
         &self.breakers[group.min(self.breakers.len() - 1)]
     }
 

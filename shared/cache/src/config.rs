@@ -11,7 +11,7 @@ use std::path::PathBuf;
 pub struct RedisArgs {
     /// Redis connection URL.
     #[arg(
-        long = "redis-url",
+        long,
         env = "REDIS_URL",
         default_value = "redis://127.0.0.1:6379",
         hide_env_values = true

@@ -15,17 +15,13 @@ pub struct KafkaArgs {
     )]
     pub brokers: String,
     /// Topic the orders arrive on.
-    #[arg(long = "orders-topic", env = "ORDERS_TOPIC", default_value = "orders")]
+    #[arg(long, env = "ORDERS_TOPIC", default_value = "orders")]
     pub orders_topic: String,
     /// Topic for delayed retries of records that failed transiently.
-    #[arg(
-        long = "retry-topic",
-        env = "RETRY_TOPIC",
-        default_value = "orders.retry"
-    )]
+    #[arg(long, env = "RETRY_TOPIC", default_value = "orders.retry")]
     pub retry_topic: String,
     /// Dead-letter topic.
-    #[arg(long = "dlq-topic", env = "DLQ_TOPIC", default_value = "orders.dlq")]
+    #[arg(long, env = "DLQ_TOPIC", default_value = "orders.dlq")]
     pub dlq_topic: String,
     #[command(flatten)]
     pub security: KafkaSecurityArgs,

@@ -9,7 +9,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use jsonschema::Validator;
 use order_model::{decode_at, json_schema, json_schema_text, sample_json, DecodeError};
-use order_synthetic::{OrderGenerator, PoisonClass, PoisonKind};
+use order_synthetic::{OrderGenerator, Poison, PoisonClass, PoisonKind};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -29,6 +29,20 @@ fn validator() -> Validator {
         .should_validate_formats(true)
         .build(&json_schema())
         .expect("the schema compiles")
+}
+
+/// The generator's poison records of `class` for sequence numbers 0..100 of run `seed`, every
+/// kind of that class for each number, with the number.
+fn poisons(seed: u64, class: PoisonClass) -> impl Iterator<Item = (u64, Poison)> {
+    let generator = OrderGenerator::new(seed, now());
+    (0..100)
+        .flat_map(move |seq| {
+            PoisonKind::ALL
+                .into_iter()
+                .filter(move |kind| kind.class() == class)
+                .map(move |kind| (seq, kind))
+        })
+        .map(move |(seq, kind)| (seq, generator.poison_with_seq(seq, kind)))
 }
 
 fn errors(validator: &Validator, value: &Value) -> Vec<String> {
@@ -200,27 +214,21 @@ fn json_type(value: &Value) -> &'static str {
 #[test]
 fn every_malformed_poison_record_that_is_json_fails_it() {
     let validator = validator();
-    let generator = OrderGenerator::new(9, now());
-    for seq in 0..100 {
-        for kind in PoisonKind::ALL
-            .into_iter()
-            .filter(|k| k.class() == PoisonClass::Malformed)
-        {
-            let poison = generator.poison_with_seq(seq, kind);
-            let Ok(value) = serde_json::from_slice::<Value>(&poison.value) else {
-                continue; // not JSON (or not UTF-8): no schema applies
-            };
-            match kind {
-                // JSON Schema sees the parsed value, where a repeated key has become one key,
-                // and says nothing of the message's size (1 MiB): both are ingest's own checks.
-                PoisonKind::DuplicateKey | PoisonKind::Oversized => {
-                    assert!(validator.is_valid(&value), "{kind:?} #{seq}")
-                }
-                _ => assert!(
-                    !validator.is_valid(&value),
-                    "{kind:?} #{seq} passes the schema"
-                ),
+    for (seq, poison) in poisons(9, PoisonClass::Malformed) {
+        let kind = poison.kind;
+        let Ok(value) = serde_json::from_slice::<Value>(&poison.value) else {
+            continue; // not JSON (or not UTF-8): no schema applies
+        };
+        match kind {
+            // JSON Schema sees the parsed value, where a repeated key has become one key,
+            // and says nothing of the message's size (1 MiB): both are ingest's own checks.
+            PoisonKind::DuplicateKey | PoisonKind::Oversized => {
+                assert!(validator.is_valid(&value), "{kind:?} #{seq}")
             }
+            _ => assert!(
+                !validator.is_valid(&value),
+                "{kind:?} #{seq} passes the schema"
+            ),
         }
     }
 }
@@ -244,29 +252,22 @@ fn an_integer_written_with_a_fraction_is_the_known_difference() {
 #[test]
 fn broken_per_field_rules_fail_it_and_cross_field_rules_are_only_described() {
     let validator = validator();
-    let generator = OrderGenerator::new(13, now());
-    for seq in 0..100 {
-        for kind in PoisonKind::ALL
-            .into_iter()
-            .filter(|k| k.class() == PoisonClass::Invalid)
-        {
-            let poison = generator.poison_with_seq(seq, kind);
-            let value: Value =
-                serde_json::from_slice(&poison.value).expect("invalid orders are JSON");
-            let cross_field = matches!(
-                kind,
-                PoisonKind::WrongGoodsTotal
-                    | PoisonKind::WrongAmount
-                    | PoisonKind::TransactionMismatch
-                    | PoisonKind::TrackMismatch
-                    | PoisonKind::FutureDate
-            );
-            assert_eq!(
-                validator.is_valid(&value),
-                cross_field,
-                "{kind:?} #{seq}: {:?}",
-                errors(&validator, &value)
-            );
-        }
+    for (seq, poison) in poisons(13, PoisonClass::Invalid) {
+        let kind = poison.kind;
+        let value: Value = serde_json::from_slice(&poison.value).expect("invalid orders are JSON");
+        let cross_field = matches!(
+            kind,
+            PoisonKind::WrongGoodsTotal
+                | PoisonKind::WrongAmount
+                | PoisonKind::TransactionMismatch
+                | PoisonKind::TrackMismatch
+                | PoisonKind::FutureDate
+        );
+        assert_eq!(
+            validator.is_valid(&value),
+            cross_field,
+            "{kind:?} #{seq}: {:?}",
+            errors(&validator, &value)
+        );
     }
 }

@@ -7,10 +7,12 @@
 //! - [`telemetry`]: logs (text or JSON) and optional OTLP trace export, W3C trace context.
 //! - [`metrics`]: rendering a Prometheus registry, the project's latency buckets.
 //! - [`shutdown`]: one stop signal every task can await.
+//! - [`pacing`]: even spacing of sends at a rate (governor), with a stall never turned into a burst.
 
 pub mod config;
 pub mod failure;
 pub mod metrics;
+pub mod pacing;
 pub mod secrets;
 pub mod shutdown;
 pub mod telemetry;

@@ -7,7 +7,8 @@
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore};
@@ -144,25 +145,32 @@ pub fn client_config(
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?;
-    let builder = match verification {
-        Verification::Full => builder.with_root_certificates(root_store(files.ca_file.as_deref())?),
-        Verification::ChainOnly => {
-            let roots = Arc::new(root_store(files.ca_file.as_deref())?);
-            let inner = WebPkiServerVerifier::builder_with_provider(roots, provider)
-                .build()
-                .map_err(|err| RustlsError::General(err.to_string()))?;
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(ChainOnly { inner }))
-        }
-        Verification::None => builder
+    let builder = if verification == Verification::Full {
+        builder.with_root_certificates(root_store(files.ca_file.as_deref())?)
+    } else {
+        let chain = match verification {
+            Verification::ChainOnly => Some(chain_verifier(files, provider.clone())?),
+            _ => None,
+        };
+        builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Unverified { provider })),
+            .with_custom_certificate_verifier(Arc::new(Relaxed { chain, provider }))
     };
     Ok(match client_identity(files)? {
         Some((chain, key)) => builder.with_client_auth_cert(chain, key)?,
         None => builder.with_no_client_auth(),
     })
+}
+
+/// WebPKI's verifier over the CAs of `files` (or the system's), for the relaxed levels to wrap.
+fn chain_verifier(
+    files: &TlsFiles,
+    provider: Arc<CryptoProvider>,
+) -> Result<Arc<WebPkiServerVerifier>, TlsError> {
+    let roots = Arc::new(root_store(files.ca_file.as_deref())?);
+    WebPkiServerVerifier::builder_with_provider(roots, provider)
+        .build()
+        .map_err(|err| TlsError::Config(RustlsError::General(err.to_string())))
 }
 
 fn read(path: &Path, what: &'static str) -> Result<Vec<u8>, TlsError> {
@@ -173,14 +181,18 @@ fn read(path: &Path, what: &'static str) -> Result<Vec<u8>, TlsError> {
     })
 }
 
-/// Checks the chain like WebPKI, then accepts any host name (libpq's `verify-ca`). WebPKI checks
-/// the name only after the chain verified, so a name error means the chain is good.
+/// The two relaxed levels in one verifier: with `chain`, the chain is checked like WebPKI and
+/// any host name accepted (libpq's `verify-ca`; WebPKI checks the name only after the chain
+/// verified, so a name error means the chain is good); without, any certificate is accepted
+/// (libpq's `require`: encrypted, not authenticated). Either way the handshake signature is
+/// checked against the certificate presented.
 #[derive(Debug)]
-struct ChainOnly {
-    inner: Arc<WebPkiServerVerifier>,
+struct Relaxed {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for Relaxed {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -189,13 +201,10 @@ impl ServerCertVerifier for ChainOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, RustlsError> {
-        match self.inner.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        ) {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Err(RustlsError::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -209,7 +218,7 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, RustlsError> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+        verify_tls12_signature(message, cert, dss, self.algorithms())
     }
 
     fn verify_tls13_signature(
@@ -218,57 +227,18 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, RustlsError> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+        verify_tls13_signature(message, cert, dss, self.algorithms())
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
+        self.algorithms().supported_schemes()
     }
 }
 
-/// Accepts any certificate but still checks the handshake signature against it (libpq's
-/// `require`: encrypted, not authenticated).
-#[derive(Debug)]
-struct Unverified {
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for Unverified {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, RustlsError> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, RustlsError> {
-        let algorithms = &self.provider.signature_verification_algorithms;
-        verify_tls12_signature(message, cert, dss, algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, RustlsError> {
-        let algorithms = &self.provider.signature_verification_algorithms;
-        verify_tls13_signature(message, cert, dss, algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+impl Relaxed {
+    /// The provider's signature algorithms: the ones WebPKI would check the handshake with.
+    fn algorithms(&self) -> &WebPkiSupportedAlgorithms {
+        &self.provider.signature_verification_algorithms
     }
 }
 

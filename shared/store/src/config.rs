@@ -11,7 +11,7 @@ use std::time::Duration;
 pub struct PostgresArgs {
     /// PostgreSQL connection URL.
     #[arg(
-        long = "database-url",
+        long,
         env = "DATABASE_URL",
         default_value = "postgres://orders:orders@localhost:5432/orders",
         hide_env_values = true

@@ -19,32 +19,24 @@ pub struct Migration {
     pub down: &'static str,
 }
 
+/// A [`Migration`] from its version, name and the stem of its pair of files in `migrations/`.
+macro_rules! migration {
+    ($version:literal, $name:literal, $file:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            up: include_str!(concat!("../../../migrations/", $file, ".up.sql")),
+            down: include_str!(concat!("../../../migrations/", $file, ".down.sql")),
+        }
+    };
+}
+
 /// Every migration, ascending by version. Add new files to `migrations/` and a line here.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "orders",
-        up: include_str!("../../../migrations/0001_orders.up.sql"),
-        down: include_str!("../../../migrations/0001_orders.down.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "dlq_replays",
-        up: include_str!("../../../migrations/0002_dlq_replays.up.sql"),
-        down: include_str!("../../../migrations/0002_dlq_replays.down.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "order_documents",
-        up: include_str!("../../../migrations/0003_order_documents.up.sql"),
-        down: include_str!("../../../migrations/0003_order_documents.down.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "roles",
-        up: include_str!("../../../migrations/0004_roles.up.sql"),
-        down: include_str!("../../../migrations/0004_roles.down.sql"),
-    },
+    migration!(1, "orders", "0001_orders"),
+    migration!(2, "dlq_replays", "0002_dlq_replays"),
+    migration!(3, "order_documents", "0003_order_documents"),
+    migration!(4, "roles", "0004_roles"),
 ];
 
 /// Key of the advisory lock that serializes migrators ("orders.migrate" in ASCII, truncated).

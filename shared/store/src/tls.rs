@@ -273,23 +273,24 @@ mod tests {
     #[test]
     fn modes_follow_libpq() {
         let mode = |url: &str| split(url).expect("valid");
-        assert_eq!(
-            mode("postgres://db?sslmode=require").verification(),
-            Verification::None
-        );
-        // libpq: `require` with a root CA file verifies the chain.
-        assert_eq!(
-            mode("postgres://db?sslmode=require&sslrootcert=/ca.pem").verification(),
-            Verification::ChainOnly
-        );
-        assert_eq!(
-            mode("postgres://db?sslmode=verify-ca").driver_mode(),
-            SslMode::Require
-        );
-        assert_eq!(
-            mode("postgres://db?sslmode=disable").driver_mode(),
-            SslMode::Disable
-        );
+        let checked = [
+            ("postgres://db?sslmode=require", Verification::None),
+            // libpq: `require` with a root CA file verifies the chain.
+            (
+                "postgres://db?sslmode=require&sslrootcert=/ca.pem",
+                Verification::ChainOnly,
+            ),
+        ];
+        for (url, verification) in checked {
+            assert_eq!(mode(url).verification(), verification, "{url}");
+        }
+        let driver = [
+            ("postgres://db?sslmode=verify-ca", SslMode::Require),
+            ("postgres://db?sslmode=disable", SslMode::Disable),
+        ];
+        for (url, driver_mode) in driver {
+            assert_eq!(mode(url).driver_mode(), driver_mode, "{url}");
+        }
         let err = split("postgres://db?sslmode=allow").expect_err("unsupported");
         assert!(err.to_string().contains("verify-full"), "{err}");
         let system = mode("postgres://db?sslmode=verify-full&sslrootcert=system");

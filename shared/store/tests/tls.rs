@@ -47,6 +47,12 @@ fn assert_refused(result: Result<(), StoreError>, cause: &str) {
     stack().assert_no_secret("the error", &line);
 }
 
+/// Asserts that the stack's `DATABASE_URL` with `from` replaced by `to` is refused, naming
+/// PostgreSQL and `cause`.
+async fn assert_url_refused(from: &str, to: &str, cause: &str) {
+    assert_refused(ping(url_with(stack(), from, to)).await, cause);
+}
+
 #[tokio::test]
 async fn verify_full_with_the_stack_ca_connects_encrypted() {
     let url = stack().database_url("orders");
@@ -57,12 +63,11 @@ async fn verify_full_with_the_stack_ca_connects_encrypted() {
 #[tokio::test]
 async fn an_unknown_ca_is_a_certificate_failure() {
     let stack = stack();
-    let url = url_with(
-        stack,
+    let (ca, other_ca) = (
         stack.var("SECURE_CA_FILE"),
         stack.var("SECURE_OTHER_CA_FILE"),
     );
-    assert_refused(ping(url).await, "certificate rejected");
+    assert_url_refused(ca, other_ca, "certificate rejected").await;
 }
 
 #[tokio::test]
@@ -82,13 +87,8 @@ async fn require_with_a_root_certificate_checks_the_chain_as_libpq_does() {
 
 #[tokio::test]
 async fn a_wrong_password_is_an_authentication_failure() {
-    let stack = stack();
-    let url = url_with(
-        stack,
-        &format!(":{}@", stack.var("SECURE_PG_PASSWORD")),
-        ":not-the-password@",
-    );
-    assert_refused(ping(url).await, "authentication failed");
+    let password = format!(":{}@", stack().var("SECURE_PG_PASSWORD"));
+    assert_url_refused(&password, ":not-the-password@", "authentication failed").await;
 }
 
 #[tokio::test]
@@ -105,9 +105,12 @@ async fn verify_full_checks_the_host_name_and_verify_ca_does_not() {
 
 #[tokio::test]
 async fn plaintext_never_reaches_a_tls_only_server() {
-    let stack = stack();
-    let url = url_with(stack, "sslmode=verify-full", "sslmode=disable");
-    assert_refused(ping(url).await, "authentication failed");
+    assert_url_refused(
+        "sslmode=verify-full",
+        "sslmode=disable",
+        "authentication failed",
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! An independent judge of what [`order_model::decode`] must call `malformed` and what an order
 //! document, written without its code and shared by the property tests
-//! (`shared/tests/order_properties.rs`) and the fuzz target (`fuzz/fuzz_targets/decode.rs`), so
+//! (`shared/model/tests/order_properties/`) and the fuzz target (`fuzz/fuzz_targets/decode.rs`), so
 //! both check decoding against the same oracle.
 //!
 //! An input is an order document when it is JSON with the shape of the contract fixture

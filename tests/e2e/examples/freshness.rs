@@ -26,11 +26,8 @@
 //! [--seconds 10] [--sample-every 20] [--poll-ms 10] [--timeout-ms 5000] [--seed N]`.
 //! Kafka security comes from the same `KAFKA_*` variables as producer-sim's.
 
-use pipeline_kafka::headers::{SIM_KIND, TRACEPARENT};
-use producer_sim::kafka::SIM_SEQ;
-use producer_sim::pacing::Pacer;
+use producer_sim::pacing;
 use producer_sim::{MixSettings, RecordMix, SimRecord};
-use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::ClientContext;
 use std::collections::HashMap;
@@ -268,7 +265,7 @@ fn send_all(
     // Whole records by construction: rate and seconds are positive.
     let count = (settings.rate * settings.seconds).round() as u64;
     let stop = AtomicBool::new(false);
-    let mut pacer = Pacer::new(settings.rate);
+    let pacer = pacing::pacer(settings.rate);
     let mut sent = Sent {
         records: 0,
         samples: 0,
@@ -277,7 +274,7 @@ fn send_all(
     let started = Instant::now();
     for n in 0..count {
         let record = mix.next_record();
-        if !pacer.wait(&stop) {
+        if !pacer.wait_blocking(&stop) {
             break; // `stop` is never raised: the loop ends at `count`
         }
         let sampled = n % settings.sample_every == 0;
@@ -313,24 +310,10 @@ fn send(
     record: &SimRecord,
     sample: usize,
 ) -> Result<()> {
-    let seq = record.seq.to_string();
-    let headers = OwnedHeaders::new_with_capacity(3)
-        .insert(Header {
-            key: TRACEPARENT,
-            value: Some(record.traceparent.as_str()),
-        })
-        .insert(Header {
-            key: SIM_KIND,
-            value: Some(record.kind.as_str()),
-        })
-        .insert(Header {
-            key: SIM_SEQ,
-            value: Some(seq.as_str()),
-        });
     let mut pending = BaseRecord::with_opaque_to(topic, sample)
         .key(record.key.as_bytes())
         .payload(record.value.as_slice())
-        .headers(headers);
+        .headers(producer_sim::kafka::headers(record));
     loop {
         match producer.send(pending) {
             Ok(()) => return Ok(()),

@@ -16,7 +16,7 @@ mod seeds;
 use crate::extra::{Extra, MAX_DEPTH};
 use crate::model::{Delivery, Item, Order, Payment};
 use chrono::{DateTime, Utc};
-use seeds::{missing, repeated, ItemsAt, KeySeed, ObjectAt, Path, ScalarAt};
+use seeds::{missing, repeated, AnyJson, ItemsAt, KeySeed, ObjectAt, Path, ScalarAt};
 use serde::de::{DeserializeSeed, Deserializer, Error, MapAccess};
 use serde_json::value::RawValue;
 use std::marker::PhantomData;
@@ -35,7 +35,7 @@ macro_rules! scalar_fields {
     ($($ty:ty),*) => {$(
         impl Field for $ty {
             fn next<'de, A: MapAccess<'de>>(map: &mut A, path: &Path<'_>) -> Result<Self, A::Error> {
-                map.next_value_seed(ScalarAt::<$ty>(path, PhantomData))
+                map.next_value_seed(AnyJson(ScalarAt::<$ty>(path, PhantomData)))
             }
         }
     )*};
@@ -44,7 +44,7 @@ scalar_fields!(String, i64, DateTime<Utc>);
 
 impl Field for Vec<Item> {
     fn next<'de, A: MapAccess<'de>>(map: &mut A, path: &Path<'_>) -> Result<Self, A::Error> {
-        map.next_value_seed(ItemsAt(path))
+        map.next_value_seed(AnyJson(ItemsAt(path)))
     }
 }
 
@@ -96,7 +96,7 @@ macro_rules! object {
 
         impl Field for $ty {
             fn next<'de, A: MapAccess<'de>>(map: &mut A, path: &Path<'_>) -> Result<Self, A::Error> {
-                map.next_value_seed(ObjectAt::<$ty>(path, PhantomData))
+                map.next_value_seed(AnyJson(ObjectAt::<$ty>(path, PhantomData)))
             }
         }
     };
@@ -150,14 +150,15 @@ object!(Item {
 /// [`crate::decode`] on what an order is.
 impl<'de> serde::Deserialize<'de> for Order {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        ObjectAt::<Order>(&Path::Root, PhantomData).deserialize(deserializer)
+        deserializer.deserialize_any(ObjectAt::<Order>(&Path::Root, PhantomData))
     }
 }
 
 /// Parses an order document: one JSON object and nothing after it.
 pub(crate) fn from_json(text: &str) -> serde_json::Result<Order> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let order = ObjectAt::<Order>(&Path::Root, PhantomData).deserialize(&mut deserializer)?;
+    let order =
+        AnyJson(ObjectAt::<Order>(&Path::Root, PhantomData)).deserialize(&mut deserializer)?;
     deserializer.end()?;
     Ok(order)
 }

@@ -118,15 +118,18 @@ impl Scalar for DateTime<Utc> {
     }
 }
 
-/// Reads one scalar, or fails naming the path and the JSON type found.
-pub(super) struct ScalarAt<'p, T>(pub(super) &'p Path<'p>, pub(super) PhantomData<T>);
+/// The seed of a visitor below: any JSON type is taken, and the visitor names a wrong one.
+pub(super) struct AnyJson<V>(pub(super) V);
 
-impl<'de, T: Scalar> DeserializeSeed<'de> for ScalarAt<'_, T> {
-    type Value = T;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
-        deserializer.deserialize_any(self)
+impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for AnyJson<V> {
+    type Value = V::Value;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
+        deserializer.deserialize_any(self.0)
     }
 }
+
+/// Reads one scalar, or fails naming the path and the JSON type found.
+pub(super) struct ScalarAt<'p, T>(pub(super) &'p Path<'p>, pub(super) PhantomData<T>);
 
 impl<'de, T: Scalar> Visitor<'de> for ScalarAt<'_, T> {
     type Value = T;
@@ -173,13 +176,6 @@ impl<'de, T: Scalar> Visitor<'de> for ScalarAt<'_, T> {
 /// Reads one object, or fails naming the path and the JSON type found.
 pub(super) struct ObjectAt<'p, T>(pub(super) &'p Path<'p>, pub(super) PhantomData<T>);
 
-impl<'de, T: Object> DeserializeSeed<'de> for ObjectAt<'_, T> {
-    type Value = T;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
 impl<'de, T: Object> Visitor<'de> for ObjectAt<'_, T> {
     type Value = T;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -214,13 +210,6 @@ impl<'de, T: Object> Visitor<'de> for ObjectAt<'_, T> {
 /// `items`: an array of item objects.
 pub(super) struct ItemsAt<'p>(pub(super) &'p Path<'p>);
 
-impl<'de> DeserializeSeed<'de> for ItemsAt<'_> {
-    type Value = Vec<Item>;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<Item>, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
 impl<'de> Visitor<'de> for ItemsAt<'_> {
     type Value = Vec<Item>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -231,7 +220,7 @@ impl<'de> Visitor<'de> for ItemsAt<'_> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
         loop {
             let here = Path::Index(self.0, items.len());
-            match seq.next_element_seed(ObjectAt::<Item>(&here, PhantomData))? {
+            match seq.next_element_seed(AnyJson(ObjectAt::<Item>(&here, PhantomData)))? {
                 Some(item) => items.push(item),
                 None => return Ok(items),
             }

@@ -3,39 +3,14 @@
 //! duplicate-vs-conflict; and an order stored before the migration (no document) is still served
 //! exactly, assembled from the normalized tables.
 
+use crate::{assert_served, TestDb};
 use chrono::{TimeZone, Utc};
 use order_model::{decode, decode_at, ValidOrder, SAMPLE_JSON};
-use order_store::{OrderRepository, StoreOutcome};
+use order_store::StoreOutcome::{Conflict, Duplicate, Stored};
 use order_synthetic::OrderGenerator;
-use StoreOutcome::{Conflict, Duplicate, Stored};
 
-/// A fresh database for one test, dropped by its guard afterwards (also when the test fails).
-struct TestDb {
-    db: pipeline_testing::db::TestDb,
-}
-
+/// The document column, read and cleared directly.
 impl TestDb {
-    async fn new() -> Self {
-        let db = pipeline_testing::db::TestDb::create().await;
-        Self { db }
-    }
-
-    fn repo(&self) -> OrderRepository {
-        OrderRepository::new(self.db.db().clone())
-    }
-
-    /// What is served for `order`: its canonical JSON, byte for byte.
-    async fn served(&self, order: &ValidOrder) -> String {
-        let served = self
-            .repo()
-            .get_json(order.uid())
-            .await
-            .expect("get")
-            .expect("stored");
-        assert_eq!(served, order.canonical_json());
-        served
-    }
-
     /// Makes the order look as if stored before migration 0003.
     async fn forget_document(&self, uid: &str) {
         let client = self.db.pool().get().await.expect("connection");
@@ -86,7 +61,7 @@ async fn orders_with_unknown_fields_come_back_byte_for_byte() {
         [Stored; 20]
     );
     for order in &orders {
-        let served = test.served(order).await;
+        let served = assert_served(&repo, order).await;
         assert!(
             served.contains("\"partner_ref\":1"),
             "big number kept: {served}"
@@ -138,7 +113,7 @@ async fn orders_stored_before_the_documents_are_assembled_from_the_tables() {
     assert_eq!(repo.store_batch(&orders).await.expect("store"), [Stored; 2]);
     for order in &orders {
         test.forget_document(order.uid()).await;
-        let served = test.served(order).await;
+        assert_served(&repo, order).await;
         assert_eq!(
             repo.get(order.uid()).await.expect("get").as_ref(),
             Some(order)
