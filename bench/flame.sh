@@ -50,7 +50,7 @@ profile() { # name pattern extra-env...: wrk load on a fresh instance, perf on i
   wait "$load"
   log "$name: $(grep '^WRK' "$WORK/wrk-$name.txt")"
   perf script -i "$WORK/$name.data" 2>/dev/null | "$INFERNO/inferno-collapse-perf" >"$WORK/$name.folded"
-  "$INFERNO/inferno-flamegraph" --title "query-api: $name (wrk -c$CONNECTIONS, $pattern)" \
+  "$INFERNO/inferno-flamegraph" --minwidth 1 --title "query-api: $name (wrk -c$CONNECTIONS, $pattern)" \
     <"$WORK/$name.folded" >"$OUT/$name.svg"
   printf '\n== %s: top functions by own time (%s)\n' "$name" "$OUT/$name.svg"
   perf report -i "$WORK/$name.data" --no-children --sort dso,symbol -g none --percent-limit 1.5 2>/dev/null |
