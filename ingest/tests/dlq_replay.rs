@@ -70,14 +70,7 @@ async fn replay_publishes_each_dead_letter_once_byte_for_byte() {
             .find(|m| m.key() == letter.key.as_deref())
             .expect("replayed record");
         assert_eq!(record.payload(), letter.value.as_deref(), "value of {from}");
-        let headers: Vec<(String, Option<Vec<u8>>)> = record
-            .headers()
-            .map(|hs| {
-                hs.iter()
-                    .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let headers = pipeline_kafka::headers::owned(record);
         let expected = vec![
             (
                 "traceparent".to_owned(),

@@ -164,21 +164,14 @@ async fn lists_newest_orders_first_with_a_bounded_limit() -> TestResult {
     let text = default.text().await?;
     // Contract key order, checked on the raw text (a parsed Value does not keep it).
     let first_object = text.split('}').next().ok_or("empty list")?;
-    let positions: Vec<usize> = [
-        "order_uid",
-        "date_created",
-        "customer_id",
-        "amount",
-        "currency",
-        "items",
-    ]
-    .iter()
-    .map(|key| {
-        first_object
-            .find(&format!("\"{key}\":"))
-            .unwrap_or(usize::MAX)
-    })
-    .collect();
+    let positions: Vec<usize> = order_store::OrderSummary::KEYS
+        .iter()
+        .map(|key| {
+            first_object
+                .find(&format!("\"{key}\":"))
+                .unwrap_or(usize::MAX)
+        })
+        .collect();
     assert!(
         positions.windows(2).all(|pair| pair[0] < pair[1]),
         "key order in {first_object}"

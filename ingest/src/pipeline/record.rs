@@ -3,7 +3,7 @@
 
 use order_model::{DecodeError, ValidOrder};
 use pipeline_kafka::headers;
-use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::message::{BorrowedMessage, Message};
 use std::sync::Arc;
 use tracing::Span;
 
@@ -55,14 +55,7 @@ impl Record {
         from_retry: bool,
         epoch: u64,
     ) -> Record {
-        let headers: Vec<(String, Option<Vec<u8>>)> = message
-            .headers()
-            .map(|hs| {
-                hs.iter()
-                    .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let headers = headers::owned(message);
         let size = message.payload_len()
             + message.key_len()
             + headers

@@ -1,6 +1,6 @@
 //! Header names of contract §2 and small helpers to read string headers.
 
-use rdkafka::message::{BorrowedHeaders, Headers};
+use rdkafka::message::{BorrowedHeaders, Headers, Message};
 
 pub use pipeline_runtime::telemetry::TRACEPARENT;
 pub const ORIGINAL_TOPIC: &str = "x-original-topic";
@@ -41,4 +41,17 @@ pub fn get<'a>(headers: Option<&'a BorrowedHeaders>, name: &str) -> Option<&'a s
         .last()
         .and_then(|header| header.value)
         .and_then(|value| std::str::from_utf8(value).ok())
+}
+
+/// Every header of `message`, in order, copied out of the client's buffer.
+pub fn owned(message: &impl Message) -> Vec<(String, Option<Vec<u8>>)> {
+    message
+        .headers()
+        .map(|headers| {
+            headers
+                .iter()
+                .map(|header| (header.key.to_owned(), header.value.map(<[u8]>::to_vec)))
+                .collect()
+        })
+        .unwrap_or_default()
 }

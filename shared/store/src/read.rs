@@ -75,6 +75,7 @@ static NEWEST_BEFORE_SQL: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// One line of the newest-orders list (contract §5: these fields, in this order).
+/// [`OrderSummary::KEYS`] names them in that order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct OrderSummary {
     pub order_uid: String,
@@ -88,6 +89,18 @@ pub struct OrderSummary {
     pub currency: String,
     /// Number of items in the order.
     pub items: i64,
+}
+
+impl OrderSummary {
+    /// The JSON keys of a summary, in the order contract §5 fixes (and serialization keeps).
+    pub const KEYS: [&'static str; 6] = [
+        "order_uid",
+        "date_created",
+        "customer_id",
+        "amount",
+        "currency",
+        "items",
+    ];
 }
 
 fn rfc3339<S: Serializer>(value: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {

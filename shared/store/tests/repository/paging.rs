@@ -51,20 +51,15 @@ async fn newest_first_with_keyset_paging() {
     assert_eq!(top.customer_id, "test");
     // Contract §5 fixes the key order; serde_json's Value would sort keys, so check the text.
     let text = serde_json::to_string(top).expect("summary JSON");
-    let keys = [
-        "order_uid",
-        "date_created",
-        "customer_id",
-        "amount",
-        "currency",
-        "items",
-    ];
-    let positions: Vec<usize> = keys
+    let positions: Vec<usize> = order_store::OrderSummary::KEYS
         .iter()
         .map(|key| text.find(&format!("\"{key}\":")).expect("key present"))
         .collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{text}");
     let value: Value = serde_json::from_str(&text).expect("summary JSON");
-    assert_eq!(value.as_object().map(|map| map.len()), Some(keys.len()));
+    assert_eq!(
+        value.as_object().map(|map| map.len()),
+        Some(order_store::OrderSummary::KEYS.len())
+    );
     assert_eq!(repo.newest(0, None).await.expect("empty page"), []);
 }
