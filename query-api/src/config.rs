@@ -112,8 +112,9 @@ pub struct ReadArgs {
     pub database_read_url: Option<SecretUrl>,
 
     /// Orders kept in this process's memory (0 disables the near cache). Orders never change
-    /// once stored, so a cached copy never goes stale.
-    #[arg(long, env = "NEAR_CACHE_ENTRIES", default_value_t = 10_000)]
+    /// once stored, so a cached copy never goes stale. The byte bound below is what usually
+    /// binds: 32 MiB hold ~23,000 orders the size of the contract's fixture.
+    #[arg(long, env = "NEAR_CACHE_ENTRIES", default_value_t = 50_000)]
     pub near_cache_entries: usize,
 
     /// Upper bound on the bytes of JSON the near cache holds, so big orders cannot blow the
@@ -179,7 +180,7 @@ impl Default for ReadArgs {
     fn default() -> Self {
         Self {
             database_read_url: None,
-            near_cache_entries: 10_000,
+            near_cache_entries: 50_000,
             near_cache_max_bytes: 32 << 20,
             db_read_timeout_ms: 3_000,
             redis_breaker_failures: 3,
