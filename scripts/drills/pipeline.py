@@ -324,10 +324,17 @@ class DrillEnv:
                 stalled_since = time.monotonic()
             if count >= expected_valid or time.monotonic() - stalled_since > 30:
                 lag, detail = infra.group_lag(self.group, [self.orders_topic, self.retry_topic], self.brokers)
-                if lag == 0 and count >= expected_valid:
-                    return True, 0, detail
-                if lag == 0 and time.monotonic() - stalled_since > 30:
-                    return False, 0, detail  # consumed everything, yet orders are missing
+                if lag == 0:
+                    # Counted again: measuring the lag takes seconds (a JVM), and a consumer that
+                    # was waiting for its assignment may have stored the rest meanwhile.
+                    try:
+                        count = self.stored_count()
+                    except DrillError:
+                        count = last
+                    if count >= expected_valid:
+                        return True, 0, detail
+                    if count == last and time.monotonic() - stalled_since > 30:
+                        return False, 0, detail  # consumed everything, yet orders are missing
             time.sleep(1.0)
         lag, detail = infra.group_lag(self.group, [self.orders_topic, self.retry_topic], self.brokers)
         return lag == 0 and last >= expected_valid, lag, detail
