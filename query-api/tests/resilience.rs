@@ -6,13 +6,12 @@ mod support;
 use order_cache::RedisArgs;
 use order_store::PostgresArgs;
 use pipeline_testing::db::{postgres_args, TestDb};
+use pipeline_testing::wait::within as wait_until;
 use query_api::config::ReadArgs;
 use query_api::Application;
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use support::{
-    config, order, sample_order, spawn_app, spawn_app_with, start, wait_until, TestResult,
-};
+use support::{config, order, sample_order, spawn_app, spawn_app_with, start, TestResult};
 
 const TEN_S: Duration = Duration::from_secs(10);
 

@@ -16,29 +16,11 @@ use pipeline_runtime::shutdown::{Shutdown, ShutdownTrigger};
 use pipeline_testing::db::TestDb;
 use pipeline_testing::kafka::TestTopics;
 use pipeline_testing::prefix::TestPrefix;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Duration;
 use tokio::task::JoinHandle;
 
-/// How long any condition may take before a test fails (slow shared CI machines).
-pub const DEADLINE: Duration = Duration::from_secs(120);
-
-/// Polls `condition` until it returns true or [`DEADLINE`] passes.
-pub async fn wait_until<F, Fut>(what: &str, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let give_up = tokio::time::Instant::now() + DEADLINE;
-    while !condition().await {
-        assert!(
-            tokio::time::Instant::now() < give_up,
-            "timed out waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+#[allow(unused_imports)] // not every test binary waits
+pub use pipeline_testing::wait::{until as wait_until, DEADLINE};
 
 /// One test's private world, removed when it drops.
 pub struct World {

@@ -233,22 +233,6 @@ impl TestApp {
 
 pub use pipeline_testing::metrics::metric_value;
 
-/// Polls `condition` every 100 ms until it holds; fails naming `what` once `limit` has passed.
-pub async fn wait_until<F, Fut>(what: &str, limit: Duration, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let give_up = tokio::time::Instant::now() + limit;
-    while !condition().await {
-        assert!(
-            tokio::time::Instant::now() < give_up,
-            "not within {limit:?}: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// The contract's sample order.
 pub fn sample_order() -> ValidOrder {
     decode(SAMPLE_JSON.as_bytes()).expect("the sample order is valid")

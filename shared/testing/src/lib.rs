@@ -26,6 +26,8 @@ pub mod prefix;
 pub mod secure;
 #[cfg(feature = "traces")]
 pub mod traces;
+#[cfg(any(feature = "store", feature = "kafka", feature = "traces"))]
+pub mod wait;
 
 /// A short random lowercase name with a readable prefix, e.g. `t_orders_3f9a1c2b`.
 pub fn unique_name(prefix: &str) -> String {
