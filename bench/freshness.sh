@@ -11,15 +11,13 @@
 # order in 20, times the send until query-api's first 200 for it (polling every 10 ms, then a
 # tenth of the order's age; each 404 poll is a Redis GET and a PostgreSQL read, kept few so).
 # The helper first waits for one probe order to be served, so the group join is not counted.
-# Targets (p50, p99): bench.freshness.* in scripts/pipelinekit/targets.py. ingest's own metrics
+# Targets (p50, p99): bench.freshness.* in scripts/pipelinekit/targets.toml. ingest's own metrics
 # (batches, their size, time settling them and in PostgreSQL) say where the time goes.
 # Needs the local stack (scripts/stack.sh up). Prints a table and one `BENCH_JSON {...}` line.
 set -euo pipefail
 
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
-PARTITIONS=6
 RATE=2000
 RUN_SECS=60
 SAMPLE_EVERY=20
@@ -29,19 +27,9 @@ bench_args 16 "$@"
 if [ "$QUICK" = 1 ]; then RUN_SECS=10; fi
 eval "$(kit targets --shell bench.freshness)" # TARGET_P50_MS, TARGET_P99_MS
 
-db_url() { kit db-url "$1"; }
-
 require_kafka
 
-RUN_ID="$(date +%s)_$$"
-WORK="$(mktemp -d)"
-DB="bench_fresh_$RUN_ID"
-PREFIX="bench:fresh:$RUN_ID:"
-TOPIC_BASE="bench.fresh.$RUN_ID"
-TOPICS=("$TOPIC_BASE.orders" "$TOPIC_BASE.retry" "$TOPIC_BASE.dlq")
-GROUP="$TOPIC_BASE.group"
-SCRATCH=(--db "$DB" --topic "${TOPICS[0]}" --topic "${TOPICS[1]}" --topic "${TOPICS[2]}"
-  --group "$GROUP" --prefix "$PREFIX" --partitions "$PARTITIONS")
+pipeline_scratch fresh
 PIDS=()
 cleanup() {
   local pid

@@ -17,26 +17,18 @@
 # Random picks over all stored uids except the scan. Then checks that the instances (and nginx)
 # serve identical bytes for the same uids, and reads the peak RSS of the hot instance. Targets
 # (req/s and p99 against nginx, peak RSS, identical bodies): bench.http.* in
-# scripts/pipelinekit/targets.py. Prints a table and one `BENCH_JSON` line.
+# scripts/pipelinekit/targets.toml. Prints a table and one `BENCH_JSON` line.
 #
 # All processes share the machine's cores with wrk (and whatever else runs), so absolute numbers
 # are low and drift; the pairs therefore alternate for several rounds and the medians are
 # reported. The miss run comes last because it loads PostgreSQL.
 set -euo pipefail
 
-# shellcheck source=bench/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=bench/wrk.sh
 source "$(dirname "${BASH_SOURCE[0]}")/wrk.sh"
 COUNT=10000
-DURATION=10s
-ROUNDS=3
-THREADS=2
 CONNECTIONS=64
-
-bench_args 20 "$@"
-if [ "$QUICK" = 1 ]; then COUNT=2000; DURATION=3s; ROUNDS=1; fi
-eval "$(kit targets --shell bench.http)" # TARGET_HOT_VS_NGINX_RPS, _P99, TARGET_PEAK_RSS_MB
+wrk_args bench.http 20 2000 "$@" # TARGET_HOT_VS_NGINX_RPS, _P99, TARGET_PEAK_RSS_MB
 
 need_tools wrk nginx
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"

@@ -11,14 +11,12 @@
 # order (excluding the consumer-group join, which is fixed start-up cost) to the last one; the
 # wall time including start-up is printed too. The reference exports the stored rows and loads
 # them with COPY (one transaction, same indexes and foreign keys) into a second fresh database.
-# Targets (ingest / COPY, peak RSS): bench.ingest.* in scripts/pipelinekit/targets.py. Needs the
+# Targets (ingest / COPY, peak RSS): bench.ingest.* in scripts/pipelinekit/targets.toml. Needs the
 # local stack (scripts/stack.sh up). Prints a table and one `BENCH_JSON {...}` line.
 set -euo pipefail
 
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
-PARTITIONS=6
 COUNT=100000
 SEED=20240602
 
@@ -28,20 +26,11 @@ eval "$(kit targets --shell bench.ingest)" # TARGET_VS_COPY, TARGET_PEAK_RSS_MB
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-db_url() { kit db-url "$1"; }
 
 require_kafka
 
-RUN_ID="$(date +%s)_$$"
-WORK="$(mktemp -d)"
-DB="bench_ingest_$RUN_ID"
-COPY_DB="bench_copy_$RUN_ID"
-PREFIX="bench:$RUN_ID:"
-TOPIC_BASE="bench.ingest.$RUN_ID"
-TOPICS=("$TOPIC_BASE.orders" "$TOPIC_BASE.retry" "$TOPIC_BASE.dlq")
-GROUP="$TOPIC_BASE.group"
-SCRATCH=(--db "$DB" --db "$COPY_DB" --topic "${TOPICS[0]}" --topic "${TOPICS[1]}" --topic "${TOPICS[2]}"
-  --group "$GROUP" --prefix "$PREFIX" --partitions "$PARTITIONS")
+COPY_DB="bench_copy_$(date +%s)_$$"
+pipeline_scratch ingest "$COPY_DB"
 INGEST_PID=""
 cleanup() {
   if [ -n "$INGEST_PID" ]; then kill "$INGEST_PID" 2>/dev/null && wait "$INGEST_PID" 2>/dev/null; fi

@@ -43,3 +43,26 @@ bench_args() {
     esac
   done
 }
+
+db_url() { kit db-url "$1"; } # database name -> URL on the local server
+
+# The throw-away world of a benchmark that runs the whole pipeline: sets RUN_ID, WORK, DB (plus
+# the extra databases named), PREFIX, TOPIC_BASE, TOPICS (orders, retry, dlq), GROUP and SCRATCH
+# (the `kit scratch` arguments that create and drop all of it). Usage: pipeline_scratch NAME [DB...]
+REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+PARTITIONS=6
+# shellcheck disable=SC2034 # read by the sourcing script
+pipeline_scratch() {
+  local name="$1" extra; shift
+  RUN_ID="$(date +%s)_$$"
+  WORK="$(mktemp -d)"
+  DB="bench_${name}_$RUN_ID"
+  PREFIX="bench:$name:$RUN_ID:"
+  TOPIC_BASE="bench.$name.$RUN_ID"
+  TOPICS=("$TOPIC_BASE.orders" "$TOPIC_BASE.retry" "$TOPIC_BASE.dlq")
+  GROUP="$TOPIC_BASE.group"
+  SCRATCH=(--db "$DB")
+  for extra in "$@"; do SCRATCH+=(--db "$extra"); done
+  SCRATCH+=(--topic "${TOPICS[0]}" --topic "${TOPICS[1]}" --topic "${TOPICS[2]}"
+    --group "$GROUP" --prefix "$PREFIX" --partitions "$PARTITIONS")
+}

@@ -16,22 +16,14 @@
 #              store writes, the stored document column not selected), the uid picked at random
 #              through an integer-keyed list of the same orders (pgbench variables are numbers).
 # wrk runs with 16 connections like pgbench's 16 clients. Target: bench.miss.vs_pgbench in
-# scripts/pipelinekit/targets.py. Prints a table and one `BENCH_JSON` line.
+# scripts/pipelinekit/targets.toml. Prints a table and one `BENCH_JSON` line.
 set -euo pipefail
 
-# shellcheck source=bench/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=bench/wrk.sh
 source "$(dirname "${BASH_SOURCE[0]}")/wrk.sh"
 COUNT=40000
-DURATION=10s
-ROUNDS=3
-THREADS=2
 CONNECTIONS=16
-
-bench_args 18 "$@"
-if [ "$QUICK" = 1 ]; then COUNT=20000; DURATION=3s; ROUNDS=1; fi
-eval "$(kit targets --shell bench.miss)" # TARGET_VS_PGBENCH
+wrk_args bench.miss 18 20000 "$@" # TARGET_VS_PGBENCH
 need_tools wrk
 command -v pgbench >/dev/null || { echo "pgbench is missing (it comes with the PostgreSQL server packages)" >&2; exit 1; }
 

@@ -7,7 +7,7 @@
 #   bench/producer.sh --quick    50,000 records each; validate 50,000 lines
 #
 # Needs the local stack (scripts/stack.sh up). Prints records/s for both, the ratio (its target:
-# bench.producer.vs_java in scripts/pipelinekit/targets.py), validate's lines/s (target:
+# bench.producer.vs_java in scripts/pipelinekit/targets.toml), validate's lines/s (target:
 # bench.producer.validate_lines_per_s) and one `BENCH_JSON {...}` line.
 #
 # On fairness: with --record-size, ProducerPerformance fills every record with fresh random

@@ -1,7 +1,22 @@
 # Shared by bench/http.sh and bench/miss.sh (sourced, not run): query-api instances on free ports,
 # wrk runs through bench/http.lua with the server's own CPU time per request, medians of rounds.
-# The caller sets THREADS, CONNECTIONS and DURATION; bench_workspace and seed_orders set the rest.
+# The caller sets COUNT and CONNECTIONS and calls wrk_args; bench_workspace and seed_orders set the
+# rest.
 # shellcheck shell=bash disable=SC2034 # the variables set here are read by the sourcing script
+
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+DURATION=10s
+ROUNDS=3
+THREADS=2
+wrk_args() { # target-group help-end quick-count "$@": bench_args, --quick's shorter runs of fewer
+  # orders, and the group's TARGET_* variables
+  local group="$1" help_end="$2" quick_count="$3"; shift 3
+  bench_args "$help_end" "$@"
+  if [ "$QUICK" = 1 ]; then COUNT="$quick_count"; DURATION=3s; ROUNDS=1; fi
+  eval "$(kit targets --shell "$group")"
+}
 
 bench_workspace() { # WORK, a unique Redis key PREFIX, PIDS to stop and DB_NAME to drop on exit
   WORK="$(mktemp -d)"
