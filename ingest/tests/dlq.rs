@@ -4,7 +4,7 @@
 
 mod dlq_support;
 
-use dlq_support::{inspect_args, put, Env, Letter};
+use dlq_support::{inspect_args, put, put_all, Env, Letter};
 use ingest::dlq::{inspect, InspectArgs, InspectSummary};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -119,16 +119,15 @@ async fn inspect_lists_every_field_as_a_table_and_as_json() {
 #[tokio::test]
 async fn inspect_filters_by_kind_time_partition_and_limit() {
     let env = Env::new(2).await;
-    let orders = env.topics.orders.clone();
     let letters = [
-        Letter::new(&orders, "a", "invalid", "2024-01-01T00:00:00Z"),
-        Letter::new(&orders, "b", "conflict", "2024-02-01T00:00:00Z").partition(1),
-        Letter::new(&orders, "c", "invalid", "2024-03-01T00:00:00Z").partition(1),
-        Letter::new(&orders, "d", "retries-exhausted", "not a time"),
+        env.letter("a", "invalid", "2024-01-01T00:00:00Z"),
+        env.letter("b", "conflict", "2024-02-01T00:00:00Z")
+            .partition(1),
+        env.letter("c", "invalid", "2024-03-01T00:00:00Z")
+            .partition(1),
+        env.letter("d", "retries-exhausted", "not a time"),
     ];
-    for letter in &letters {
-        put(&env, letter).await;
-    }
+    put_all(&env, &letters).await;
     let listed = |flags: &'static [&'static str]| {
         let env = &env;
         async move {

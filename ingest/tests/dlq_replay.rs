@@ -4,13 +4,13 @@
 
 mod dlq_support;
 
-use dlq_support::{put, read_topic, replay_args, Env, Letter};
+use dlq_support::{put, put_all, read_topic, replay_args, Env};
 use rdkafka::message::{Headers, Message};
 
 #[tokio::test]
 async fn dry_run_publishes_and_records_nothing() {
     let env = Env::new(2).await;
-    let letter = Letter::new(&env.topics.orders, "dry", "invalid", "2024-05-01T00:00:00Z");
+    let letter = env.letter("dry", "invalid", "2024-05-01T00:00:00Z");
     let at = put(&env, &letter).await;
     let (summary, text) = env.replay(&replay_args(&["--all", "--dry-run"])).await;
     assert_eq!(summary.replayed, 1, "{text}");
@@ -34,19 +34,16 @@ async fn replay_publishes_each_dead_letter_once_byte_for_byte() {
     let env = Env::new(2).await;
     let orders = env.topics.orders.clone();
     let letters = [
-        Letter::new(&orders, "r1", "invalid", "2024-05-01T00:00:00Z"),
-        Letter::new(&orders, "r2", "malformed", "2024-05-01T00:00:01Z")
+        env.letter("r1", "invalid", "2024-05-01T00:00:00Z"),
+        env.letter("r2", "malformed", "2024-05-01T00:00:01Z")
             .partition(1)
             .value(Some(b"\x00\xffraw")),
-        Letter::new(&orders, "r3", "conflict", "2024-05-01T00:00:02Z")
+        env.letter("r3", "conflict", "2024-05-01T00:00:02Z")
             .value(None)
             .header("x-error-stale", Some(b"x")),
-        Letter::new(&orders, "skip", "retries-exhausted", "2024-05-01T00:00:03Z"),
+        env.letter("skip", "retries-exhausted", "2024-05-01T00:00:03Z"),
     ];
-    let mut coordinates = Vec::new();
-    for letter in &letters {
-        coordinates.push(put(&env, letter).await);
-    }
+    let coordinates = put_all(&env, &letters).await;
     let args = replay_args(&["--kind", "invalid,malformed,conflict"]);
     let (summary, text) = env.replay(&args).await;
     assert_eq!(
@@ -92,13 +89,9 @@ async fn replay_publishes_each_dead_letter_once_byte_for_byte() {
 #[tokio::test]
 async fn replayed_dead_letters_are_skipped_unless_included() {
     let env = Env::new(1).await;
-    let looped = Letter::new(
-        &env.topics.orders,
-        "again",
-        "invalid",
-        "2024-05-01T00:00:00Z",
-    )
-    .header("x-replayed-from", Some(b"older.dlq/0/7"));
+    let looped = env
+        .letter("again", "invalid", "2024-05-01T00:00:00Z")
+        .header("x-replayed-from", Some(b"older.dlq/0/7"));
     let at = put(&env, &looped).await;
     let (summary, _) = env.replay(&replay_args(&["--all"])).await;
     assert_eq!(
@@ -135,11 +128,7 @@ async fn replayed_dead_letters_are_skipped_unless_included() {
 #[tokio::test]
 async fn a_recreated_dlq_is_not_hidden_by_the_old_ledger() {
     let env = Env::new(1).await;
-    let at = put(
-        &env,
-        &Letter::new(&env.topics.orders, "new", "invalid", "2024-05-01T00:00:00Z"),
-    )
-    .await;
+    let at = put(&env, &env.letter("new", "invalid", "2024-05-01T00:00:00Z")).await;
     assert!(at.ends_with("/0/0"));
     env.stale_ledger_row(0, 0).await;
     let args = replay_args(&["--kind", "invalid"]);
@@ -157,12 +146,7 @@ async fn replay_rate_spaces_the_records() {
     for n in 0..6 {
         put(
             &env,
-            &Letter::new(
-                &env.topics.orders,
-                &format!("p{n}"),
-                "invalid",
-                "2024-05-01T00:00:00Z",
-            ),
+            &env.letter(&format!("p{n}"), "invalid", "2024-05-01T00:00:00Z"),
         )
         .await;
     }
@@ -182,13 +166,9 @@ async fn replay_rate_spaces_the_records() {
 #[tokio::test]
 async fn replay_refuses_unsafe_requests_and_reports_unroutable_letters() {
     let env = Env::new(1).await;
-    let orphan = Letter::new(
-        &env.topics.orders,
-        "orphan",
-        "invalid",
-        "2024-05-01T00:00:00Z",
-    )
-    .without("x-original-topic");
+    let orphan = env
+        .letter("orphan", "invalid", "2024-05-01T00:00:00Z")
+        .without("x-original-topic");
     put(&env, &orphan).await;
     let (result, _) = env.try_replay(&replay_args(&[])).await;
     let message = result.expect_err("no filter").to_string();

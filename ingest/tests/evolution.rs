@@ -56,13 +56,7 @@ async fn unknown_fields_survive_ingest_and_both_read_paths() {
     }
 
     // A redelivery of the same bytes is a duplicate, not a conflict.
-    produce_orders(&producer, &world.topics.orders, &evolved[..3]).await;
-    wait_until("3 duplicates", || async {
-        app.metric("ingest_records_total{outcome=\"duplicate\"}")
-            .await
-            >= 3.0
-    })
-    .await;
+    redeliver(&producer, &world, &app, &evolved[..3]).await;
     app.stop().await;
     assert!(read_topic_async(&world.topics.dlq).await.is_empty());
 }

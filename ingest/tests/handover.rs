@@ -59,13 +59,7 @@ async fn handovers_with_dead_letters_in_flight_dead_letter_each_record_once() {
     // partitions over. Both happen while batches are writing dead letters.
     for _ in 0..3 {
         let joining = start(world.config.clone()).await;
-        wait_until("new member assigned", || async {
-            joining.readyz().await.1["assigned_partitions"]
-                .as_u64()
-                .unwrap_or(0)
-                > 0
-        })
-        .await;
+        joining.wait_assigned().await;
         // The newcomer settles records of its own before the oldest leaves, so that both
         // handovers land on batches in flight (once the feed is over there is nothing left).
         wait_until("new member at work, or the feed over", || async {

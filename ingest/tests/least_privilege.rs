@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use pipeline_testing::db::{read_only_args, role_url, WRITER};
+use pipeline_testing::db::{query_value, read_only_args};
 
 /// Runs each statement on `db` and asserts PostgreSQL refuses it for lack of privilege (42501).
 async fn refused(db: &order_store::Db, statements: &[&str]) {
@@ -22,23 +22,14 @@ async fn refused(db: &order_store::Db, statements: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingest_and_replay_work_with_the_writer_grants_alone() {
-    let mut world = World::new(2).await;
-    world.config.postgres.database_url = role_url(world.db.name(), WRITER);
-    let producer = producer();
+    let (world, producer, app) = start_writer_only(2).await;
     let all = orders(90, 40);
-    let app = start(world.config.clone()).await;
     produce_orders(&producer, &world.topics.orders, &all).await;
     produce_poison(&producer, &world.topics.orders).await;
     wait_until("all stored", || async { world.stored_count().await >= 40 }).await;
     wait_for_records(&world.topics.dlq, 1).await;
     // A redelivered order is a duplicate, read back with the writer's SELECT.
-    produce_orders(&producer, &world.topics.orders, &all[..1]).await;
-    wait_until("duplicate counted", || async {
-        app.metric("ingest_records_total{outcome=\"duplicate\"}")
-            .await
-            >= 1.0
-    })
-    .await;
+    redeliver(&producer, &world, &app, &all[..1]).await;
     app.stop().await;
 
     // The replay ledger (dlq_replays) is written with the same grants.
@@ -81,16 +72,12 @@ async fn ingest_and_replay_work_with_the_writer_grants_alone() {
     let reader = order_store::Db::connect(&read_only_args(world.db.name()))
         .await
         .expect("reader pool");
-    let client = reader.pool().get().await.expect("reader connection");
-    let row = client
-        .query_one(
-            "SELECT count(*) FROM orders JOIN payments USING (order_uid)",
-            &[],
-        )
-        .await
-        .expect("the reader reads");
-    assert_eq!(row.get::<_, i64>(0), 40);
-    drop(client);
+    let joined = "SELECT count(*) FROM orders JOIN payments USING (order_uid)";
+    assert_eq!(
+        query_value::<i64>(&reader, joined, &[]).await,
+        40,
+        "the reader reads"
+    );
     refused(
         &reader,
         &[

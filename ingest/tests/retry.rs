@@ -41,14 +41,8 @@ async fn a_record_that_keeps_timing_out_is_retried_then_dead_lettered() {
     let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
     let app = start(world.config.clone()).await;
-    produce(
-        &producer,
-        &world.topics.orders,
-        Some(blocked_uid.as_bytes()),
-        blocked_json.as_bytes(),
-        &[("traceparent", traceparent)],
-    )
-    .await;
+    let headers = [("traceparent", traceparent)];
+    produce_order(&producer, &world.topics.orders, &batch[0], &headers).await;
     produce_orders(&producer, &world.topics.orders, &batch[1..]).await;
 
     let dead = wait_for_records(&world.topics.dlq, 1).await;
@@ -104,17 +98,10 @@ async fn a_transient_failure_that_clears_is_stored_through_the_retry_topic() {
     world.config.max_attempts = 5;
     world.config.retry_base_delay_ms = 1000;
     let producer = producer();
-    let (uid, json) = orders(11, 1).remove(0);
-    let blocker = block_uid(&world, &uid).await;
+    let batch = orders(11, 1);
+    let blocker = block_uid(&world, &batch[0].0).await;
     let app = start(world.config.clone()).await;
-    produce(
-        &producer,
-        &world.topics.orders,
-        Some(uid.as_bytes()),
-        json.as_bytes(),
-        &[],
-    )
-    .await;
+    produce_orders(&producer, &world.topics.orders, &batch).await;
 
     wait_for_records(&world.topics.retry, 1).await;
     blocker.batch_execute("ROLLBACK").await.expect("rollback");

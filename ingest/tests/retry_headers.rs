@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 const YEAR_3000_MS: &str = "32503680000000";
 
+/// A record for the retry topic: partition, key, value and headers.
+type RetryRecord<'a> = (i32, &'a [u8], &'a [u8], &'a [(&'a str, &'a str)]);
+
 fn retry_headers<'a>(
     not_before: &'a str,
     attempts: &'a str,
@@ -37,53 +40,35 @@ async fn forged_retry_headers_neither_park_a_partition_for_long_nor_get_trusted(
     let orders_topic = world.topics.orders.clone();
     let retry = world.topics.retry.clone();
 
-    // Partition 0: a valid order due in the year 3000.
     let (far_uid, far_json) = &batch[0];
-    let sent = Instant::now();
     let far = retry_headers(YEAR_3000_MS, "1", &orders_topic);
-    produce_to(
-        &producer,
-        &retry,
-        Some(0),
-        Some(far_uid.as_bytes()),
-        far_json.as_bytes(),
-        &far,
-    )
-    .await;
-    // Partition 1: a due time that is no number, and bytes that are no order due in the year
-    // 3000: both are dead letters right away.
     let (bad_uid, bad_json) = &batch[1];
     let garbled = retry_headers("tomorrow", "1", &orders_topic);
-    produce_to(
-        &producer,
-        &retry,
-        Some(1),
-        Some(bad_uid.as_bytes()),
-        bad_json.as_bytes(),
-        &garbled,
-    )
-    .await;
-    produce_to(
-        &producer,
-        &retry,
-        Some(1),
-        Some(b"junk"),
-        b"{not json",
-        &far,
-    )
-    .await;
-    // Partition 2: an attempt count no counter can hold, due now: clamped, and stored.
     let (huge_uid, huge_json) = &batch[2];
     let huge = retry_headers("0", "99999999999999999999999", &orders_topic);
-    produce_to(
-        &producer,
-        &retry,
-        Some(2),
-        Some(huge_uid.as_bytes()),
-        huge_json.as_bytes(),
-        &huge,
-    )
-    .await;
+    // Written in this order.
+    let records: [RetryRecord; 4] = [
+        // Partition 0: a valid order due in the year 3000.
+        (0, far_uid.as_bytes(), far_json.as_bytes(), &far),
+        // Partition 1: a due time that is no number, and bytes that are no order due in the year
+        // 3000: both are dead letters right away.
+        (1, bad_uid.as_bytes(), bad_json.as_bytes(), &garbled),
+        (1, b"junk", b"{not json", &far),
+        // Partition 2: an attempt count no counter can hold, due now: clamped, and stored.
+        (2, huge_uid.as_bytes(), huge_json.as_bytes(), &huge),
+    ];
+    let sent = Instant::now();
+    for (partition, key, value, headers) in records {
+        produce_to(
+            &producer,
+            &retry,
+            Some(partition),
+            Some(key),
+            value,
+            headers,
+        )
+        .await;
+    }
 
     let dead = wait_for_records(&world.topics.dlq, 2).await;
     let dead_after = sent.elapsed();

@@ -4,6 +4,7 @@
 //! for `ingest run` — with no password or key anywhere in what it prints or serves.
 
 use pipeline_testing::db::TestDb;
+use pipeline_testing::process::read_in_background;
 use pipeline_testing::secure::{stack, KAFKA_SASL_ENV};
 use std::collections::HashMap;
 use std::process::{Command, Output, Stdio};
@@ -127,12 +128,7 @@ async fn run_until_named(
         .spawn()
         .expect("start ingest run");
     // Read the log while it is written: a full pipe would stall the process.
-    let mut pipe = child.stderr.take().expect("stderr");
-    let log = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = std::io::Read::read_to_string(&mut pipe, &mut text);
-        text
-    });
+    let log = read_in_background(child.stderr.take().expect("stderr"));
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()

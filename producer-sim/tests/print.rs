@@ -110,12 +110,8 @@ fn sigterm_stops_the_binary_with_a_summary() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start producer-sim");
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let stderr = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
+    let stderr =
+        pipeline_testing::process::read_in_background(child.stderr.take().expect("piped stderr"));
     // Signalled mid-run: once it has printed some orders (a closed stdout ends the loop early).
     const SEEN: usize = 10;
     let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));

@@ -64,10 +64,28 @@ pub async fn produce_poison(producer: &FutureProducer, topic: &str) {
     produce(producer, topic, Some(b"poison"), b"{not json", &[]).await;
 }
 
+/// One order as `(uid, json)`, keyed by its uid, with `headers`.
+pub async fn produce_order(
+    producer: &FutureProducer,
+    topic: &str,
+    (uid, json): &(String, String),
+    headers: &[(&str, &str)],
+) {
+    produce(
+        producer,
+        topic,
+        Some(uid.as_bytes()),
+        json.as_bytes(),
+        headers,
+    )
+    .await;
+}
+
+/// Each of `orders` as `(uid, json)` without headers, sent all at once.
 pub async fn produce_orders(producer: &FutureProducer, topic: &str, orders: &[(String, String)]) {
     let sends = orders
         .iter()
-        .map(|(uid, json)| produce(producer, topic, Some(uid.as_bytes()), json.as_bytes(), &[]));
+        .map(|order| produce_order(producer, topic, order, &[]));
     futures::future::join_all(sends).await;
 }
 

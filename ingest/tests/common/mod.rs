@@ -13,9 +13,10 @@ use ingest::{Application, Config};
 use order_store::PostgresArgs;
 use order_synthetic::OrderGenerator;
 use pipeline_runtime::shutdown::{Shutdown, ShutdownTrigger};
-use pipeline_testing::db::TestDb;
+use pipeline_testing::db::{role_url, TestDb, WRITER};
 use pipeline_testing::kafka::TestTopics;
 use pipeline_testing::prefix::TestPrefix;
+use rdkafka::producer::FutureProducer;
 use std::net::SocketAddr;
 use tokio::task::JoinHandle;
 
@@ -62,12 +63,7 @@ impl World {
     }
 
     pub async fn stored_count(&self) -> i64 {
-        let client = self.db.pool().get().await.expect("db connection");
-        client
-            .query_one("SELECT count(*) FROM orders", &[])
-            .await
-            .expect("count")
-            .get(0)
+        pipeline_testing::db::query_value(&self.db, "SELECT count(*) FROM orders", &[]).await
     }
 
     /// `ingest run` as the real binary, configured for this world (logs at `warn` to stderr).
@@ -102,6 +98,51 @@ pub struct Running {
     handle: JoinHandle<anyhow::Result<()>>,
 }
 
+/// A world whose ingest logs in to PostgreSQL with the writer role's grants alone (and so does
+/// `world.config.postgres` for the test's own checks), ingest started on it, and a producer.
+pub async fn start_writer_only(partitions: i32) -> (World, FutureProducer, Running) {
+    let mut world = World::new(partitions).await;
+    world.config.postgres.database_url = role_url(world.db.name(), WRITER);
+    let producer = producer();
+    let app = start(world.config.clone()).await;
+    (world, producer, app)
+}
+
+/// Produces `orders`, which ingest has stored already, again, and waits until `app` has counted
+/// that many duplicates.
+pub async fn redeliver(
+    producer: &FutureProducer,
+    world: &World,
+    app: &Running,
+    orders: &[(String, String)],
+) {
+    produce_orders(producer, &world.topics.orders, orders).await;
+    let expected = orders.len() as f64;
+    wait_until("the redelivered orders counted as duplicates", || async {
+        app.metric("ingest_records_total{outcome=\"duplicate\"}")
+            .await
+            >= expected
+    })
+    .await;
+}
+
+/// The end of a run that held orders back without losing any: nothing went through the retry
+/// topic, nothing was stored twice; stops `app` and checks the database holds `stored` orders.
+pub async fn stop_after_a_clean_run(world: &World, app: Running, stored: i64) {
+    assert!(
+        read_topic_async(&world.topics.retry).await.is_empty(),
+        "nothing retried"
+    );
+    assert_eq!(
+        app.metric("ingest_records_total{outcome=\"duplicate\"}")
+            .await,
+        0.0,
+        "nothing stored twice"
+    );
+    app.stop().await;
+    assert_eq!(world.stored_count().await, stored);
+}
+
 pub async fn start(config: Config) -> Running {
     let app = Application::build(config).await.expect("build ingest");
     let addr = app.metrics_addr();
@@ -127,6 +168,17 @@ impl Running {
     /// The value of one series on `/metrics` (0 when absent).
     pub async fn metric(&self, series: &str) -> f64 {
         scrape(self.addr, series).await
+    }
+
+    /// Waits until this member of the consumer group has partitions assigned (`/readyz`).
+    pub async fn wait_assigned(&self) {
+        wait_until("the member assigned partitions", || async {
+            self.readyz().await.1["assigned_partitions"]
+                .as_u64()
+                .unwrap_or(0)
+                > 0
+        })
+        .await;
     }
 
     pub async fn readyz(&self) -> (u16, serde_json::Value) {

@@ -55,6 +55,11 @@ impl Env {
         }
     }
 
+    /// [`Letter::new`] from this environment's orders topic.
+    pub fn letter(&self, uid: &str, kind: &str, failed_at: &str) -> Letter {
+        Letter::new(&self.topics.orders, uid, kind, failed_at)
+    }
+
     /// `ingest dlq replay` with `args` against this environment: its result and what it printed.
     pub async fn try_replay(&self, args: &ReplayArgs) -> (anyhow::Result<ReplaySummary>, String) {
         let mut out = Vec::new();
@@ -227,6 +232,15 @@ pub async fn put(env: &Env, letter: &Letter) -> String {
         "{}/{}/{}",
         env.topics.dlq, delivery.partition, delivery.offset
     )
+}
+
+/// [`put`] of each of `letters`, one after the other; their `<dlq>/<partition>/<offset>`s.
+pub async fn put_all(env: &Env, letters: &[Letter]) -> Vec<String> {
+    let mut coordinates = Vec::with_capacity(letters.len());
+    for letter in letters {
+        coordinates.push(put(env, letter).await);
+    }
+    coordinates
 }
 
 /// The first `count` records of every partition of `topic`, read from the beginning.

@@ -4,6 +4,7 @@
 //! host-name mismatch and a plaintext attempt, none of which carries a secret.
 
 use order_store::{Db, StoreError};
+use pipeline_testing::db::query_value;
 use pipeline_testing::secure::{stack, SecureStack};
 
 /// `DATABASE_URL` of the stack with `from` replaced by `to`.
@@ -23,15 +24,8 @@ async fn encrypted(url: String) -> bool {
     let db = Db::connect(&stack().postgres_args(url))
         .await
         .expect("pool");
-    let client = db.pool().get().await.expect("connection");
-    let row = client
-        .query_one(
-            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-            &[],
-        )
-        .await
-        .expect("pg_stat_ssl");
-    row.get(0)
+    let sql = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+    query_value(&db, sql, &[]).await
 }
 
 /// Asserts `result` is a refusal naming PostgreSQL and `cause`, without any secret.

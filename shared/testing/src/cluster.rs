@@ -41,20 +41,17 @@ fn replica_port() -> String {
 
 /// Runs one statement on the replica as the `postgres` superuser (replay control needs it).
 fn replica_superuser(sql: &str) -> String {
-    let out = std::process::Command::new("su")
-        .args([
-            "postgres",
-            "-c",
-            &format!("psql -p {} -qAtX -c \"{sql}\"", replica_port()),
-        ])
-        .current_dir("/")
-        .output()
-        .expect("run psql as postgres (tests that pause the replica run as root)");
-    assert!(
-        out.status.success(),
-        "{sql} on the replica: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let mut psql = std::process::Command::new("su");
+    psql.args([
+        "postgres",
+        "-c",
+        &format!("psql -p {} -qAtX -c \"{sql}\"", replica_port()),
+    ])
+    .current_dir("/");
+    let what = format!(
+        "psql as postgres (tests that pause the replica run as root): {sql} on the replica"
     );
+    let out = crate::process::run_ok(&mut psql, &what);
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 

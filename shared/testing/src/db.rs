@@ -12,6 +12,7 @@ use order_store::PostgresArgs;
 use order_store::{migrate, Db};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
+use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::{Client, NoTls};
 
 /// The migrated database every test database is copied from.
@@ -103,11 +104,7 @@ impl TestDb {
     /// A database with no schema at all (no migration applied), e.g. to see a binary refuse it.
     pub async fn create_empty() -> TestDb {
         let name = super::unique_name("t_empty");
-        connect_admin()
-            .await
-            .batch_execute(&format!("CREATE DATABASE {}", quote(&name)))
-            .await
-            .expect("create an empty test database");
+        create_database(&connect_admin().await, &name, "an empty test database").await;
         let db = Db::connect(&postgres_args(&name))
             .await
             .expect("pool for the test database");
@@ -181,6 +178,33 @@ pub async fn drop_db(name: &str) {
     let _ = drop_database(&admin_args(admin_url()), name).await;
 }
 
+/// `CREATE DATABASE name` (an empty one, not from the template) on `admin`'s server; panics
+/// naming `what` when refused.
+pub(crate) async fn create_database(admin: &Client, name: &str, what: &str) {
+    admin
+        .batch_execute(&format!("CREATE DATABASE {}", quote(name)))
+        .await
+        .unwrap_or_else(|err| panic!("create {what}: {err}"));
+}
+
+/// The one value `sql` returns (first row, first column) on a connection of `db`'s pool, e.g. a
+/// count; panics naming the statement when it fails.
+pub async fn query_value<T>(db: &Db, sql: &str, params: &[&(dyn ToSql + Sync)]) -> T
+where
+    T: for<'a> FromSql<'a>,
+{
+    let client = db
+        .pool()
+        .get()
+        .await
+        .unwrap_or_else(|err| panic!("a connection for {sql}: {err}"));
+    let row = client
+        .query_one(sql, params)
+        .await
+        .unwrap_or_else(|err| panic!("{sql}: {err}"));
+    row.get(0)
+}
+
 /// `DROP DATABASE … WITH (FORCE)` through `admin`.
 async fn drop_database(admin: &PostgresArgs, name: &str) -> Result<(), String> {
     let pool = Db::connect(admin).await.map_err(|err| err.to_string())?;
@@ -232,10 +256,7 @@ async fn rebuild_template(admin: &Client) {
         .batch_execute(&format!("DROP DATABASE IF EXISTS {template} WITH (FORCE)"))
         .await
         .expect("drop the stale test template");
-    admin
-        .batch_execute(&format!("CREATE DATABASE {template}"))
-        .await
-        .expect("create the test template");
+    create_database(admin, TEMPLATE, "the test template").await;
     let db = Db::connect(&postgres_args(TEMPLATE))
         .await
         .expect("pool for the test template");

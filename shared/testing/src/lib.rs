@@ -2,14 +2,20 @@
 //! database ([`db::TestDb`]), Kafka topics and consumer group ([`kafka::TestTopics`]) and Redis
 //! key prefix ([`prefix::TestPrefix`]), all with random names, so tests run in parallel; each is
 //! a guard that removes what it names when it drops, also when the test panics ([`cleanup`];
-//! `KEEP_TEST_DATA=1` keeps them for debugging). Plus
-//! readers for what the binaries emit (exported traces, dashboards' metric names, `/metrics`) and the decode
-//! oracle the property tests and the fuzzer share.
+//! `KEEP_TEST_DATA=1` keeps them for debugging). Plus readers for what the binaries emit
+//! (exported traces, dashboards' metric names, `/metrics`), the decode oracle the property tests
+//! and the fuzzer share, and child processes run to the end ([`process`]).
 //!
 //! Each client sits behind a feature (`store`, `cache`, `kafka`, `traces`), so a crate's tests
 //! build only the clients that crate uses; `secure` finds the secure stack ([`secure`]) and
 //! `cluster` the clustered engines of contract §10 ([`cluster`]).
 
+// Only the guards (behind `store`, `cache`, `kafka`) run cleanups; without them (a crate that
+// uses only the decode oracle) the runner is unused.
+#[cfg_attr(
+    not(any(feature = "store", feature = "cache", feature = "kafka")),
+    allow(dead_code)
+)]
 pub mod cleanup;
 #[cfg(feature = "cluster")]
 pub mod cluster;
@@ -22,6 +28,7 @@ pub mod kafka;
 pub mod metrics;
 #[cfg(feature = "cache")]
 pub mod prefix;
+pub mod process;
 #[cfg(feature = "secure")]
 pub mod secure;
 #[cfg(feature = "traces")]

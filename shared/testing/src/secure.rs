@@ -160,10 +160,7 @@ mod store {
                 .get()
                 .await
                 .expect("connect to the secure PostgreSQL");
-            client
-                .batch_execute(&format!("CREATE DATABASE {name}"))
-                .await
-                .expect("create a test database");
+            crate::db::create_database(&client, &name, "a test database").await;
             drop(client);
             admin.pool().close();
             let db = Db::connect(&self.postgres_args(self.database_url(&name)))

@@ -41,49 +41,47 @@ fn five_broken_rules_are_all_named() {
     }
 }
 
+/// [`set`]s each leaf of `patch` at the same place under `at` in `value` (objects key by key,
+/// arrays index by index), leaving what `patch` does not name as it is.
+fn set_each(value: &mut Value, at: &str, patch: &Value) {
+    match patch {
+        Value::Object(fields) => {
+            for (key, inner) in fields {
+                set_each(value, &format!("{at}/{key}"), inner);
+            }
+        }
+        Value::Array(elements) => {
+            for (index, inner) in elements.iter().enumerate() {
+                set_each(value, &format!("{at}/{index}"), inner);
+            }
+        }
+        leaf => set(value, at, leaf.clone()),
+    }
+}
+
 #[test]
 fn every_rule_broken_at_once_names_every_path() {
     let mut value = with_items(3);
-    let broken: &[(&str, Value)] = &[
-        ("/order_uid", json!("bad uid!")),
-        ("/entry", json!("")),
-        ("/delivery/name", json!("R2D2")),
-        ("/delivery/phone", json!("+1")),
-        ("/delivery/zip", json!("1")),
-        ("/delivery/city", json!("")),
-        ("/delivery/address", json!(" ")),
-        ("/delivery/region", json!("")),
-        ("/delivery/email", json!("@")),
-        ("/payment/transaction", json!("other")),
-        ("/payment/currency", json!("usd")),
-        ("/payment/provider", json!("")),
-        ("/payment/bank", json!("")),
-        ("/payment/delivery_cost", json!(-1)),
-        ("/payment/custom_fee", json!(-1)),
-        ("/payment/goods_total", json!(-7)),
-        ("/payment/amount", json!(-3)),
-        ("/items/0/chrt_id", json!(-1)),
-        ("/items/0/price", json!(-1)),
-        ("/items/0/nm_id", json!(-1)),
-        ("/items/1/sale", json!(101)),
-        ("/items/1/status", json!(-1)),
-        ("/items/1/total_price", json!(-1)),
-        ("/items/1/rid", json!("")),
-        ("/items/2/name", json!("")),
-        ("/items/2/size", json!("")),
-        ("/items/2/brand", json!("")),
-        ("/items/2/track_number", json!("OTHER")),
-        ("/locale", json!("")),
-        ("/customer_id", json!("")),
-        ("/delivery_service", json!("")),
-        ("/shardkey", json!("")),
-        ("/sm_id", json!(-1)),
-        ("/date_created", json!("2030-01-01T00:00:00Z")),
-        ("/oof_shard", json!("")),
-    ];
-    for (pointer, bad) in broken {
-        set(&mut value, pointer, bad.clone());
-    }
+    // Every field that has a rule, broken (the rest of the fixture kept).
+    let broken = json!({
+        "order_uid": "bad uid!", "entry": "", "locale": "", "customer_id": "",
+        "delivery_service": "", "shardkey": "", "sm_id": -1,
+        "date_created": "2030-01-01T00:00:00Z", "oof_shard": "",
+        "delivery": {
+            "name": "R2D2", "phone": "+1", "zip": "1", "city": "", "address": " ", "region": "",
+            "email": "@"
+        },
+        "payment": {
+            "transaction": "other", "currency": "usd", "provider": "", "bank": "",
+            "delivery_cost": -1, "custom_fee": -1, "goods_total": -7, "amount": -3
+        },
+        "items": [
+            { "chrt_id": -1, "price": -1, "nm_id": -1 },
+            { "sale": 101, "status": -1, "total_price": -1, "rid": "" },
+            { "name": "", "size": "", "brand": "", "track_number": "OTHER" }
+        ]
+    });
+    set_each(&mut value, "", &broken);
     let expected = [
         "customer_id",
         "date_created",
