@@ -29,11 +29,8 @@ use std::time::Duration;
 /// How often readiness re-checks PostgreSQL and Redis while no batch does it.
 const PROBE_INTERVAL: Duration = Duration::from_secs(2);
 /// Between schema checks at start: 250 ms doubling up to 5 s, jittered; until stopped.
-const SCHEMA_WAIT_BACKOFF: ExponentialBuilder = ExponentialBuilder::new()
-    .with_min_delay(Duration::from_millis(250))
-    .with_max_delay(Duration::from_secs(5))
-    .with_jitter()
-    .without_max_times();
+const SCHEMA_WAIT_BACKOFF: ExponentialBuilder =
+    crate::pipeline::endless_backoff(Duration::from_millis(250));
 
 pub struct Application {
     pipeline: Pipeline,

@@ -2,7 +2,7 @@
 //! labels (contract §6) are declared once and every emitter goes through [`crate::events`].
 
 use order_model::DeadLetterKind;
-use pipeline_runtime::metrics::LATENCY_BUCKETS;
+use pipeline_runtime::metrics::{latency_opts, Registrar};
 use prometheus::{
     Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
@@ -20,6 +20,9 @@ pub const STALL_REASONS: [&str; 6] = [
     "batch_stuck",
     "retry_parked",
 ];
+
+/// The labels of a per-partition series.
+const PARTITION: &[&str] = &["topic", "partition"];
 
 const BATCH_SIZE_BUCKETS: &[f64] = &[
     1.0, 5.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
@@ -50,126 +53,106 @@ pub struct IngestMetrics {
 
 impl IngestMetrics {
     pub fn new() -> prometheus::Result<Self> {
-        let registry = Registry::new();
-        pipeline_runtime::metrics::register_runtime_metrics(&registry)?;
-        let records = IntCounterVec::new(
+        let metrics = Registrar::new()?;
+        let records = metrics.add(IntCounterVec::new(
             Opts::new("ingest_records_total", "Records by final outcome"),
             &["outcome"],
-        )?;
-        let dead_letters = IntCounterVec::new(
+        ))?;
+        let dead_letters = metrics.add(IntCounterVec::new(
             Opts::new(
                 "ingest_dead_letters_total",
                 "Records written to the dead-letter topic, by kind",
             ),
             &["kind"],
-        )?;
-        let batch_duration = Histogram::with_opts(
-            HistogramOpts::new("ingest_batch_duration_seconds", "Time to settle one batch")
-                .buckets(LATENCY_BUCKETS.to_vec()),
-        )?;
-        let store_duration = Histogram::with_opts(
-            HistogramOpts::new(
-                "ingest_store_duration_seconds",
-                "Time of one batch insert in PostgreSQL",
-            )
-            .buckets(LATENCY_BUCKETS.to_vec()),
-        )?;
-        let batch_size = Histogram::with_opts(
+        ))?;
+        let batch_duration = metrics.add(Histogram::with_opts(latency_opts(
+            "ingest_batch_duration_seconds",
+            "Time to settle one batch",
+        )))?;
+        let store_duration = metrics.add(Histogram::with_opts(latency_opts(
+            "ingest_store_duration_seconds",
+            "Time of one batch insert in PostgreSQL",
+        )))?;
+        let batch_size = metrics.add(Histogram::with_opts(
             HistogramOpts::new("ingest_batch_size", "Records per batch")
                 .buckets(BATCH_SIZE_BUCKETS.to_vec()),
-        )?;
-        let consumer_lag = IntGaugeVec::new(
+        ))?;
+        let consumer_lag = metrics.add(IntGaugeVec::new(
             Opts::new(
                 "ingest_consumer_lag",
                 "Records behind the end of each assigned partition",
             ),
-            &["topic", "partition"],
-        )?;
-        let cache_errors = IntCounter::new(
+            PARTITION,
+        ))?;
+        let cache_errors = metrics.add(IntCounter::new(
             "ingest_cache_errors_total",
             "Failed Redis writes of stored orders",
-        )?;
-        let ready = IntGauge::new(
+        ))?;
+        let ready = metrics.add(IntGauge::new(
             "ingest_ready",
             "1 when ingest is consuming and PostgreSQL answers",
-        )?;
-        let outage_pauses = IntCounter::new(
+        ))?;
+        let outage_pauses = metrics.add(IntCounter::new(
             "ingest_outage_pauses_total",
             "Times consumption paused because a dependency was unavailable",
-        )?;
-        let stalled = IntGaugeVec::new(
+        ))?;
+        let stalled = metrics.add(IntGaugeVec::new(
             Opts::new(
                 "ingest_stalled",
                 "Active reasons ingest makes no progress: holds on every partition, or parked retry partitions",
             ),
             &["reason"],
-        )?;
-        let stalled_since = IntGaugeVec::new(
+        ))?;
+        let stalled_since = metrics.add(IntGaugeVec::new(
             Opts::new(
                 "ingest_stalled_since_seconds",
                 "Unix time the oldest active stall of each reason began; 0 when there is none",
             ),
             &["reason"],
-        )?;
-        let produce_errors = IntCounterVec::new(
+        ))?;
+        let produce_errors = metrics.add(IntCounterVec::new(
             Opts::new(
                 "ingest_produce_errors_total",
                 "Failed writes to the retry or DLQ topic (each is tried again), by target and error",
             ),
             &["target", "error"],
-        )?;
-        let retry_backlog = IntGauge::new(
+        ))?;
+        let retry_backlog = metrics.add(IntGauge::new(
             "ingest_retry_backlog_records",
             "Records waiting in the retry topic partitions this member owns",
-        )?;
-        let partition_gauge = |name: &str, help: &str| {
-            IntGaugeVec::new(Opts::new(name, help), &["topic", "partition"])
-        };
-        let committed_offset = partition_gauge(
-            "ingest_partition_committed_offset",
-            "The group's committed offset of each assigned partition",
-        )?;
-        let log_start_offset = partition_gauge(
-            "ingest_partition_log_start_offset",
-            "The first offset the broker still holds (retention deletes below it)",
-        )?;
-        let high_watermark = partition_gauge(
-            "ingest_partition_high_watermark",
-            "The offset the next record of each assigned partition gets",
-        )?;
-        let held_bytes = IntGaugeVec::new(
+        ))?;
+        let committed_offset = metrics.add(IntGaugeVec::new(
+            Opts::new(
+                "ingest_partition_committed_offset",
+                "The group's committed offset of each assigned partition",
+            ),
+            PARTITION,
+        ))?;
+        let log_start_offset = metrics.add(IntGaugeVec::new(
+            Opts::new(
+                "ingest_partition_log_start_offset",
+                "The first offset the broker still holds (retention deletes below it)",
+            ),
+            PARTITION,
+        ))?;
+        let high_watermark = metrics.add(IntGaugeVec::new(
+            Opts::new(
+                "ingest_partition_high_watermark",
+                "The offset the next record of each assigned partition gets",
+            ),
+            PARTITION,
+        ))?;
+        let held_bytes = metrics.add(IntGaugeVec::new(
             Opts::new(
                 "ingest_held_bytes",
                 "Bytes of records ingest holds: waiting for a batch, or in batches in flight",
             ),
             &["stage"],
-        )?;
-        for metric in [
-            &stalled,
-            &stalled_since,
-            &committed_offset,
-            &log_start_offset,
-        ] {
-            registry.register(Box::new(metric.clone()))?;
-        }
-        registry.register(Box::new(high_watermark.clone()))?;
-        registry.register(Box::new(held_bytes.clone()))?;
-        registry.register(Box::new(produce_errors.clone()))?;
-        registry.register(Box::new(retry_backlog.clone()))?;
-        registry.register(Box::new(records.clone()))?;
-        registry.register(Box::new(dead_letters.clone()))?;
-        registry.register(Box::new(batch_duration.clone()))?;
-        registry.register(Box::new(store_duration.clone()))?;
-        registry.register(Box::new(batch_size.clone()))?;
-        registry.register(Box::new(consumer_lag.clone()))?;
-        registry.register(Box::new(cache_errors.clone()))?;
-        registry.register(Box::new(ready.clone()))?;
-        let unknown_fields = IntCounter::new(
+        ))?;
+        let unknown_fields = metrics.add(IntCounter::new(
             "ingest_unknown_fields_total",
             "Orders that carried fields this version does not know (kept: contract §11)",
-        )?;
-        registry.register(Box::new(outage_pauses.clone()))?;
-        registry.register(Box::new(unknown_fields.clone()))?;
+        ))?;
         // Every label value exists from the start, so dashboards and rate() see a 0, not a gap.
         for outcome in OUTCOMES {
             records.with_label_values(&[outcome]);
@@ -185,7 +168,7 @@ impl IngestMetrics {
             held_bytes.with_label_values(&[stage]);
         }
         Ok(Self {
-            registry,
+            registry: metrics.into_registry(),
             records,
             dead_letters,
             batch_duration,

@@ -2,6 +2,7 @@
 //! through the app state. Each notable event has one method here that writes both the log line
 //! and the metric, so they cannot drift. Labels have few values: a route template, never a uid.
 
+use pipeline_runtime::metrics::{latency_opts, Registrar};
 use prometheus::{HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,84 +76,86 @@ struct Inner {
 impl ApiMetrics {
     /// Registers every metric in a fresh registry (one per app, so tests can run several).
     pub fn new() -> prometheus::Result<Self> {
-        let registry = Registry::new();
-        pipeline_runtime::metrics::register_runtime_metrics(&registry)?;
-        let counter_vec = |name: &str, help: &str, labels: &[&str]| {
-            let metric = IntCounterVec::new(Opts::new(name, help), labels)?;
-            registry.register(Box::new(metric.clone()))?;
-            Ok::<_, prometheus::Error>(metric)
-        };
-        let http_requests = counter_vec(
-            "http_requests_total",
-            "HTTP requests answered, by route template and status code.",
+        let metrics = Registrar::new()?;
+        let http_requests = metrics.add(IntCounterVec::new(
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests answered, by route template and status code.",
+            ),
             &["route", "status"],
-        )?;
-        let cache_requests = counter_vec(
-            "order_cache_requests_total",
-            "Order lookups answered from a cache (hit) or from PostgreSQL (miss).",
+        ))?;
+        let cache_requests = metrics.add(IntCounterVec::new(
+            Opts::new(
+                "order_cache_requests_total",
+                "Order lookups answered from a cache (hit) or from PostgreSQL (miss).",
+            ),
             &["result"],
-        )?;
-        let read_sources = counter_vec(
-            "order_read_source_total",
-            "Order lookups by the layer that answered: memory, redis or postgres.",
+        ))?;
+        let read_sources = metrics.add(IntCounterVec::new(
+            Opts::new(
+                "order_read_source_total",
+                "Order lookups by the layer that answered: memory, redis or postgres.",
+            ),
             &["source"],
-        )?;
-        let http_duration = pipeline_runtime::metrics::latency_histogram(
-            &registry,
-            "http_request_duration_seconds",
-            "Time to answer an HTTP request, by route template.",
+        ))?;
+        let http_duration = metrics.add(HistogramVec::new(
+            latency_opts(
+                "http_request_duration_seconds",
+                "Time to answer an HTTP request, by route template.",
+            ),
             &["route"],
-        )?;
-        let db_reads = counter_vec(
-            "order_db_reads_total",
-            "Reads sent to PostgreSQL, by database: primary, or replica with DATABASE_READ_URL \
-             (concurrent misses for one uid share one).",
+        ))?;
+        let db_reads = metrics.add(IntCounterVec::new(
+            Opts::new(
+                "order_db_reads_total",
+                "Reads sent to PostgreSQL, by database: primary, or replica with \
+                 DATABASE_READ_URL (concurrent misses for one uid share one).",
+            ),
             &["source"],
-        )?;
-        let replica_fallbacks = counter_vec(
-            "order_db_replica_fallbacks_total",
-            "Reads the primary answered in the replica's place: not_found (checked on the \
-             primary, the replica may lag), failed, skipped (replica breaker open).",
+        ))?;
+        let replica_fallbacks = metrics.add(IntCounterVec::new(
+            Opts::new(
+                "order_db_replica_fallbacks_total",
+                "Reads the primary answered in the replica's place: not_found (checked on \
+                 the primary, the replica may lag), failed, skipped (replica breaker open).",
+            ),
             &["reason"],
-        )?;
-        let replica_breaker_open = IntGauge::new(
+        ))?;
+        let replica_breaker_open = metrics.add(IntGauge::new(
             "order_db_replica_breaker_open",
             "1 while the read replica is skipped after repeated failures, else 0.",
-        )?;
-        let near_cache_entries = IntGauge::new(
+        ))?;
+        let near_cache_entries = metrics.add(IntGauge::new(
             "order_near_cache_entries",
             "Orders held in this process's memory.",
-        )?;
-        let redis_failures = IntCounter::new(
+        ))?;
+        let redis_failures = metrics.add(IntCounter::new(
             "order_cache_errors_total",
             "Redis calls that failed or timed out.",
-        )?;
-        let redis_breaker_open = IntGauge::new(
+        ))?;
+        let redis_breaker_open = metrics.add(IntGauge::new(
             "order_cache_breaker_open",
             "Parts of Redis skipped after repeated failures: 1 while a single Redis is; on a \
              Redis Cluster, the slot groups (of 64) whose master keeps failing.",
-        )?;
-        let auth_failures = counter_vec(
-            "auth_failures_total",
-            "Requests to the order routes refused: missing, invalid or expired credential, \
-             missing scope, or over the caller's rate.",
+        ))?;
+        let auth_failures = metrics.add(IntCounterVec::new(
+            Opts::new(
+                "auth_failures_total",
+                "Requests to the order routes refused: missing, invalid or expired \
+                 credential, missing scope, or over the caller's rate.",
+            ),
             &["reason"],
-        )?;
+        ))?;
         // Every reason from the start, so alerts see a 0 rather than no series.
         for reason in ["missing", "invalid", "expired", "scope", "rate"] {
             auth_failures.with_label_values(&[reason]);
         }
-        let rate_limited_callers = IntGauge::new(
+        let rate_limited_callers = metrics.add(IntGauge::new(
             "auth_rate_limited_callers",
             "Callers the rate limiter currently tracks (bounded; idle ones are forgotten).",
-        )?;
-        registry.register(Box::new(rate_limited_callers.clone()))?;
-        registry.register(Box::new(replica_breaker_open.clone()))?;
-        registry.register(Box::new(near_cache_entries.clone()))?;
-        registry.register(Box::new(redis_failures.clone()))?;
-        registry.register(Box::new(redis_breaker_open.clone()))?;
+        ))?;
         let inner = Inner {
-            registry,
+            registry: metrics.into_registry(),
             http_requests,
             http_duration,
             cache_requests,

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use order_model::DeadLetterKind;
 use pipeline_kafka::headers;
-use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::message::{BorrowedMessage, Message};
 use serde_json::{json, Map, Value};
 
 /// One record header as stored: Kafka allows null values and any bytes.
@@ -30,17 +30,10 @@ pub struct DeadLetter {
 
 impl DeadLetter {
     pub fn from_message(message: &BorrowedMessage<'_>) -> DeadLetter {
-        let headers = message
-            .headers()
-            .map(|all| {
-                all.iter()
-                    .map(|h| Header {
-                        name: h.key.to_owned(),
-                        value: h.value.map(<[u8]>::to_vec),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let headers = headers::owned(message)
+            .into_iter()
+            .map(|(name, value)| Header { name, value })
+            .collect();
         DeadLetter {
             topic: message.topic().to_owned(),
             partition: message.partition(),

@@ -34,6 +34,7 @@ pub mod store;
 pub mod writer;
 
 use crate::health::ConsumerState;
+use backon::ExponentialBuilder;
 use batch::{Assembler, Limits};
 use consumer::{IngestConsumer, Shared};
 use flow::HoldReason;
@@ -50,6 +51,16 @@ use tokio::time::{sleep_until, Instant};
 const STALL_AFTER: Duration = Duration::from_secs(60);
 /// Upper bound between two housekeeping passes (due retries, stall check).
 const HOUSEKEEPING: Duration = Duration::from_secs(1);
+
+/// Retries that never give up: `first`, doubling up to 5 s, jittered so that instances (or the
+/// records of a batch) do not retry in step.
+pub(crate) const fn endless_backoff(first: Duration) -> ExponentialBuilder {
+    ExponentialBuilder::new()
+        .with_min_delay(first)
+        .with_max_delay(Duration::from_secs(5))
+        .with_jitter()
+        .without_max_times()
+}
 
 pub struct Pipeline {
     pub steps: Steps,

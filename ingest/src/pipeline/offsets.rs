@@ -212,10 +212,16 @@ mod tests {
         }
     }
 
+    /// A tracker with `partition` assigned, and the assignment's epoch.
+    fn assigned(partition: i32) -> (OffsetTracker, u64) {
+        let mut tracker = OffsetTracker::default();
+        let epoch = tracker.assign(tp(partition));
+        (tracker, epoch)
+    }
+
     #[test]
     fn never_passes_an_unsettled_record() {
-        let mut tracker = OffsetTracker::default();
-        let epoch = tracker.assign(tp(0));
+        let (mut tracker, epoch) = assigned(0);
         for offset in 10..15 {
             assert_eq!(tracker.admit(&tp(0), offset), epoch);
         }
@@ -230,8 +236,7 @@ mod tests {
 
     #[test]
     fn results_of_an_earlier_assignment_are_ignored() {
-        let mut tracker = OffsetTracker::default();
-        let old = tracker.assign(tp(1));
+        let (mut tracker, old) = assigned(1);
         tracker.admit(&tp(1), 5);
         tracker.settle(&tp(1), old, 5);
         tracker.admit(&tp(1), 6);
@@ -251,8 +256,7 @@ mod tests {
 
     #[test]
     fn only_records_taken_into_a_batch_count_as_in_flight() {
-        let mut tracker = OffsetTracker::default();
-        let epoch = tracker.assign(tp(3));
+        let (mut tracker, epoch) = assigned(3);
         for offset in 0..4 {
             tracker.admit(&tp(3), offset);
         }
@@ -272,8 +276,7 @@ mod tests {
 
     #[test]
     fn gaps_in_offsets_are_fine() {
-        let mut tracker = OffsetTracker::default();
-        let epoch = tracker.assign(tp(2));
+        let (mut tracker, epoch) = assigned(2);
         tracker.admit(&tp(2), 3);
         tracker.admit(&tp(2), 7);
         tracker.settle(&tp(2), epoch, 7);

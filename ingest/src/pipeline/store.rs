@@ -18,11 +18,7 @@ use std::time::{Duration, Instant};
 
 /// Between tries while the database is unavailable: 200 ms doubling up to 5 s, jittered so
 /// several instances do not hammer a recovering server in step; never giving up.
-const OUTAGE_BACKOFF: ExponentialBuilder = ExponentialBuilder::new()
-    .with_min_delay(Duration::from_millis(200))
-    .with_max_delay(Duration::from_secs(5))
-    .with_jitter()
-    .without_max_times();
+const OUTAGE_BACKOFF: ExponentialBuilder = super::endless_backoff(Duration::from_millis(200));
 
 #[derive(Clone)]
 pub struct StoreStep {

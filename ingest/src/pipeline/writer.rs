@@ -97,11 +97,7 @@ impl std::fmt::Debug for Writer {
 const SEND_QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Between attempts of one record: 200 ms doubling up to 5 s, jittered so the records of a batch
 /// do not retry in lockstep; never giving up.
-const PRODUCE_BACKOFF: ExponentialBuilder = ExponentialBuilder::new()
-    .with_min_delay(Duration::from_millis(200))
-    .with_max_delay(Duration::from_secs(5))
-    .with_jitter()
-    .without_max_times();
+const PRODUCE_BACKOFF: ExponentialBuilder = super::endless_backoff(Duration::from_millis(200));
 
 impl Writer {
     pub fn new(producer: FutureProducer, shared: Arc<Shared>) -> Self {

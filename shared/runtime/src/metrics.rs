@@ -1,10 +1,10 @@
 //! Prometheus plumbing shared by the binaries: each binary keeps one typed metrics struct with its
-//! own [`Registry`]; this module renders a registry in the text format and builds histograms with
-//! the project's buckets.
+//! own [`Registry`]; this module declares metrics into a registry ([`Registrar`]), renders a
+//! registry in the text format and holds the project's latency buckets.
 
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, Registry, TextEncoder};
+use prometheus::{Encoder, HistogramOpts, IntCounter, Registry, TextEncoder};
 
 /// Latency buckets from 0.5 ms to 10 s (reads are sub-millisecond on a hit, batches take longer).
 pub const LATENCY_BUCKETS: &[f64] = &[
@@ -20,19 +20,41 @@ pub fn render(registry: &Registry) -> String {
     String::from_utf8(buffer).unwrap_or_default()
 }
 
-/// A histogram with [`LATENCY_BUCKETS`], registered in `registry`.
-pub fn latency_histogram(
-    registry: &Registry,
-    name: &str,
-    help: &str,
-    labels: &[&str],
-) -> prometheus::Result<HistogramVec> {
-    let histogram = HistogramVec::new(
-        HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec()),
-        labels,
-    )?;
-    registry.register(Box::new(histogram.clone()))?;
-    Ok(histogram)
+/// A binary's registry, holding what every binary exports ([`register_runtime_metrics`]), that
+/// registers each metric where it is built ([`Registrar::add`]): no metric is declared without
+/// being registered, and no `register` call is written apart from its declaration.
+#[derive(Debug)]
+pub struct Registrar {
+    registry: Registry,
+}
+
+impl Registrar {
+    /// A fresh registry (one per app, so tests can run several) with the runtime metrics.
+    pub fn new() -> prometheus::Result<Self> {
+        let registry = Registry::new();
+        register_runtime_metrics(&registry)?;
+        Ok(Self { registry })
+    }
+
+    /// The registry, once every metric is declared.
+    pub fn into_registry(self) -> Registry {
+        self.registry
+    }
+
+    /// Registers `metric`, as its constructor returns it, and hands it back.
+    pub fn add<M: Collector + Clone + 'static>(
+        &self,
+        metric: prometheus::Result<M>,
+    ) -> prometheus::Result<M> {
+        let metric = metric?;
+        self.registry.register(Box::new(metric.clone()))?;
+        Ok(metric)
+    }
+}
+
+/// Histogram options with [`LATENCY_BUCKETS`].
+pub fn latency_opts(name: &str, help: &str) -> HistogramOpts {
+    HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec())
 }
 
 /// Registers what every binary exports about itself: `log_lines_dropped_total` (log lines the
@@ -78,5 +100,20 @@ mod tests {
             text.lines().any(|line| line == "log_lines_dropped_total 0"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn added_metrics_are_registered_once() {
+        let metrics = Registrar::new().expect("registrar");
+        let counter = metrics
+            .add(IntCounter::new("things_total", "Things"))
+            .expect("add");
+        counter.inc();
+        assert!(metrics
+            .add(IntCounter::new("things_total", "Things again"))
+            .is_err());
+        let text = render(&metrics.into_registry());
+        assert!(text.lines().any(|line| line == "things_total 1"), "{text}");
+        assert!(text.contains("log_lines_dropped_total 0"), "{text}");
     }
 }

@@ -96,7 +96,7 @@ impl OrderGenerator {
             locale: country.locale.to_owned(),
             internal_signature: maybe_hex(&mut rng, 10, 40),
             customer_id: format!("{handle}{}", rng.gen_range(1..10_000u32)),
-            delivery_service: (*pick(&mut rng, country.couriers)).to_owned(),
+            delivery_service: (*pick(&mut rng, &country.couriers)).to_owned(),
             shardkey: rng.gen_range(0..10u32).to_string(),
             sm_id: rng.gen_range(0..=100),
             date_created,
@@ -145,7 +145,7 @@ pub(crate) fn write_json(order: &Order, buf: &mut Vec<u8>) {
 fn pick_country(rng: &mut ChaCha8Rng) -> &'static Country {
     let total: u32 = COUNTRIES.iter().map(|country| country.weight).sum();
     let mut ticket = rng.gen_range(0..total);
-    for country in COUNTRIES {
+    for country in COUNTRIES.iter() {
         if ticket < country.weight {
             return country;
         }
@@ -170,8 +170,8 @@ fn item_count(rng: &mut ChaCha8Rng) -> u32 {
 /// The delivery block and the ASCII handle (`ivanov.aleksei`) the customer id is built from.
 fn delivery(rng: &mut ChaCha8Rng, country: &Country) -> (Delivery, String) {
     let names = country.names;
-    let (given, given_ascii) = *pick(rng, names.given);
-    let (family, family_ascii) = *pick(rng, names.family);
+    let (given, given_ascii) = *pick(rng, &names.given);
+    let (family, family_ascii) = *pick(rng, &names.family);
     let name = if names.family_first {
         format!("{family}{}{given}", names.joiner)
     } else {
@@ -191,8 +191,8 @@ fn delivery(rng: &mut ChaCha8Rng, country: &Country) -> (Delivery, String) {
     let (code, national) = country.phone;
     let phone = format!("+{code}{}", digits(rng, national, true));
     let zip = digits(rng, country.zip_digits, false);
-    let (city, region) = *pick(rng, country.cities);
-    let street = *pick(rng, country.streets);
+    let (city, region) = *pick(rng, &country.cities);
+    let street = *pick(rng, &country.streets);
     let house = rng.gen_range(1..=250u32);
     let address = match country.address {
         AddressStyle::HouseFirst => format!("{house} {street}"),
@@ -271,7 +271,7 @@ fn payment(
         provider: (*pick(rng, catalog::PROVIDERS)).to_owned(),
         amount: goods_total + delivery_cost + custom_fee,
         payment_dt: date_created.timestamp() + rng.gen_range(0..=900),
-        bank: (*pick(rng, country.banks)).to_owned(),
+        bank: (*pick(rng, &country.banks)).to_owned(),
         delivery_cost,
         goods_total,
         custom_fee,

@@ -24,6 +24,7 @@ mod generator;
 mod ids;
 mod names;
 mod poison;
+mod tables;
 
 pub use evolution::add_unknown_fields;
 pub use generator::OrderGenerator;
