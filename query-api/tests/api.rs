@@ -3,7 +3,9 @@
 mod support;
 
 use futures::future::join_all;
+use reqwest::Method;
 use serde_json::Value;
+use support::http::error_message;
 use support::{order, sample_order, spawn_app, spawn_sibling, TestResult};
 
 const SAMPLE_UID: &str = "b563feb7b2b84b6test";
@@ -11,29 +13,27 @@ const SAMPLE_UID: &str = "b563feb7b2b84b6test";
 #[tokio::test]
 async fn health_and_readiness() -> TestResult {
     let app = spawn_app().await;
-    let healthz = app.get("/healthz").await;
-    assert_eq!(healthz.status(), 200);
-    assert_eq!(healthz.json::<Value>().await?["status"], "ok");
-    let readyz = app.get("/readyz").await;
-    assert_eq!(readyz.status(), 200);
-    let body: Value = readyz.json().await?;
+    let (status, healthz) = app.get_json("/healthz").await;
+    assert_eq!(status, 200);
+    assert_eq!(healthz["status"], "ok");
     assert_eq!(
-        body,
-        serde_json::json!({"status": "ready", "postgres": "up", "redis": "up", "auth": "api-key"})
+        app.get_json("/readyz").await,
+        (
+            200,
+            serde_json::json!({"status": "ready", "postgres": "up", "redis": "up", "auth": "api-key"})
+        )
     );
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
 async fn serves_an_order_miss_then_hit_and_fills_redis() -> TestResult {
     let app = spawn_app().await;
-    let sample = sample_order();
-    app.store(std::slice::from_ref(&sample)).await;
+    let sample = app.store_sample().await;
 
-    let first = app.get(&format!("/order/{SAMPLE_UID}")).await;
-    assert_eq!(first.status(), 200);
-    assert_eq!(first.headers()["content-type"], "application/json");
+    let first = app
+        .get_expecting(&format!("/order/{SAMPLE_UID}"), 200, "application/json")
+        .await;
     assert_eq!(first.headers()["x-cache"], "miss");
     let body = first.text().await?;
     assert_eq!(body, sample.canonical_json());
@@ -52,15 +52,14 @@ async fn serves_an_order_miss_then_hit_and_fills_redis() -> TestResult {
     assert_eq!(second.status(), 200);
     assert_eq!(second.headers()["x-cache"], "hit");
     assert_eq!(second.text().await?, body);
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
 async fn two_instances_serve_identical_bytes_through_redis() -> TestResult {
     let first = spawn_app().await;
     let second = spawn_sibling(&first).await;
-    first.store(&[sample_order()]).await;
+    first.store_sample().await;
 
     let from_first = first.get(&format!("/order/{SAMPLE_UID}")).await;
     assert_eq!(from_first.headers()["x-cache"], "miss");
@@ -78,27 +77,23 @@ async fn two_instances_serve_identical_bytes_through_redis() -> TestResult {
     );
     assert_eq!(from_second.bytes().await?, from_first);
     assert_eq!(second.metric("order_db_reads_total").await, 0.0);
-    second.stop().await;
-    first.stop().await;
-    Ok(())
+    second.stop().await?;
+    first.stop().await
 }
 
 #[tokio::test]
 async fn unknown_uid_is_404_and_not_cached() -> TestResult {
     let app = spawn_app().await;
-    let missing = app.get("/order/not-stored-yet").await;
-    assert_eq!(missing.status(), 404);
     assert_eq!(
-        missing.json::<Value>().await?,
-        serde_json::json!({"error": "order not found"})
+        app.get_json("/order/not-stored-yet").await,
+        (404, serde_json::json!({"error": "order not found"}))
     );
 
     app.store(&[order("not-stored-yet", "2024-01-02T03:04:05Z")])
         .await;
     let found = app.get("/order/not-stored-yet").await;
     assert_eq!(found.status(), 200, "a 404 must not be remembered");
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
@@ -121,29 +116,15 @@ async fn uids_that_cannot_be_order_uids_are_400() -> TestResult {
         "/order/%FF%FE",
     ];
     for path in cases {
-        let response = app.get(path).await;
-        assert_eq!(response.status(), 400, "{path}");
-        let body: Value = response.json().await?;
-        assert!(
-            body["error"]
-                .as_str()
-                .is_some_and(|e| e.starts_with("invalid order_uid")),
-            "{path}: {body}"
-        );
+        let error = error_message(app.get(path).await, 400, path).await;
+        assert!(error.starts_with("invalid order_uid"), "{path}: {error}");
     }
     // Unicode typed into a URL arrives percent-encoded.
-    let unicode = app
-        .client
-        .get(format!("{}/order/заказ", app.address))
-        .send()
-        .await?;
-    assert_eq!(unicode.status(), 400);
+    assert_eq!(app.get("/order/заказ").await.status(), 400);
     // Beyond the URI bound: 414, still JSON.
     let huge = app.get(&format!("/order/{}", "y".repeat(3000))).await;
-    assert_eq!(huge.status(), 414);
-    assert!(huge.json::<Value>().await?["error"].is_string());
-    app.stop().await;
-    Ok(())
+    error_message(huge, 414, "a 3000-character uid").await;
+    app.stop().await
 }
 
 #[tokio::test]
@@ -197,39 +178,31 @@ async fn lists_newest_orders_first_with_a_bounded_limit() -> TestResult {
 
     for bad in ["0", "101", "-1", "abc", "", "2.5", "99999999999999999999"] {
         let response = app.get(&format!("/orders?limit={bad}")).await;
-        assert_eq!(response.status(), 400, "limit={bad}");
-        assert!(response.json::<Value>().await?["error"].is_string());
+        error_message(response, 400, &format!("limit={bad}")).await;
     }
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
 async fn every_other_rejection_is_json() -> TestResult {
     let app = spawn_app().await;
     let unknown = app.get("/no/such/route").await;
-    assert_eq!(unknown.status(), 404);
     assert_eq!(unknown.headers()["content-type"], "application/json");
-    assert_eq!(unknown.json::<Value>().await?["error"], "not found");
-
-    let wrong_method = app
-        .client
-        .post(format!("{}/orders", app.address))
-        .send()
-        .await?;
-    assert_eq!(wrong_method.status(), 405);
     assert_eq!(
-        wrong_method.json::<Value>().await?["error"],
+        error_message(unknown, 404, "an unknown route").await,
+        "not found"
+    );
+
+    let wrong_method = app.request(Method::POST, "/orders").await;
+    assert_eq!(
+        error_message(wrong_method, 405, "POST /orders").await,
         "method not allowed"
     );
     let delete = app
-        .client
-        .delete(format!("{}/order/{SAMPLE_UID}", app.address))
-        .send()
-        .await?;
+        .request(Method::DELETE, &format!("/order/{SAMPLE_UID}"))
+        .await;
     assert_eq!(delete.status(), 405);
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
@@ -245,14 +218,13 @@ async fn request_ids_are_echoed_or_generated() -> TestResult {
     let generated = app.get("/nope").await;
     let id = generated.headers()["x-request-id"].to_str()?;
     assert_eq!(id.len(), 32);
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
 async fn metrics_use_route_templates_and_count_cache_results() -> TestResult {
     let app = spawn_app().await;
-    app.store(&[sample_order()]).await;
+    app.store_sample().await;
     app.get(&format!("/order/{SAMPLE_UID}")).await;
     app.get(&format!("/order/{SAMPLE_UID}")).await;
     app.get("/order/absent").await;
@@ -277,14 +249,13 @@ async fn metrics_use_route_templates_and_count_cache_results() -> TestResult {
     assert_eq!(value("order_near_cache_entries"), 1.0);
     assert!(text.contains(r#"http_request_duration_seconds_bucket{route="/order/{uid}""#));
     assert!(!text.contains(SAMPLE_UID), "no uid in any label");
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
 async fn concurrent_misses_for_one_uid_share_one_database_read() -> TestResult {
     let app = spawn_app().await;
-    app.store(&[sample_order()]).await;
+    app.store_sample().await;
     let before = app.metric("order_db_reads_total").await;
     let path = format!("/order/{SAMPLE_UID}");
     let responses = join_all((0..50).map(|_| app.get(&path))).await;
@@ -297,6 +268,5 @@ async fn concurrent_misses_for_one_uid_share_one_database_read() -> TestResult {
         .iter()
         .all(|body| body == sample_order().canonical_json()));
     assert_eq!(app.metric("order_db_reads_total").await - before, 1.0);
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }

@@ -7,7 +7,7 @@ use query_api::config::{AuthArgs, ReadArgs};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use support::jwt::{claims, hs256, now_plus, unsigned, JwksServer, Signer, AUDIENCE, ISSUER};
-use support::{sample_order, spawn_app_with_auth, TestApp, TestResult};
+use support::{spawn_app_with_auth, TestApp, TestResult};
 
 const ORDER: &str = "/order/b563feb7b2b84b6test";
 const BOTH: &str = "orders:read orders:list";
@@ -34,7 +34,7 @@ async fn rs256_and_es256_tokens_with_the_scope_read_orders() -> TestResult {
     let (rsa, ec) = (Signer::rsa("rsa-1"), Signer::ec("ec-1"));
     let jwks = JwksServer::start(vec![rsa.jwk(), ec.jwk()]).await;
     let app = spawn_app_with_auth(ReadArgs::default(), jwt_args(&jwks.url), None).await;
-    app.store(&[sample_order()]).await;
+    app.store_sample().await;
     let ready: Value = app.get("/readyz").await.json().await?;
     assert_eq!(
         (ready["auth"].as_str(), ready["jwks"].as_str()),
@@ -68,8 +68,7 @@ async fn rs256_and_es256_tokens_with_the_scope_read_orders() -> TestResult {
     late["exp"] = json!(now_plus(-30));
     late["nbf"] = json!(now_plus(30));
     assert_eq!(status(&app, ORDER, &rsa.token(&late)).await, 200);
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
@@ -188,8 +187,7 @@ async fn forged_expired_and_misaddressed_tokens_are_refused() -> TestResult {
     assert_eq!(value("expired"), 1.0);
     assert_eq!(value("invalid"), (cases.len() - 1) as f64);
     assert_eq!(value("scope"), 3.0);
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
@@ -240,8 +238,7 @@ async fn an_unknown_kid_fetches_the_jwks_again_at_most_once_per_10_seconds() -> 
         "fetched again too soon"
     );
     assert_eq!(jwks.hits(), 3);
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
@@ -287,8 +284,7 @@ async fn a_jwks_file_is_reloaded_and_both_modes_accept_either_credential() -> Te
         401,
         "the removed key is gone"
     );
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
@@ -303,9 +299,8 @@ async fn without_its_keys_a_jwt_only_instance_is_not_ready() -> TestResult {
         plain.url.replacen("http://", "https://", 1),
     ] {
         let app = spawn_app_with_auth(ReadArgs::default(), jwt_args(&url), None).await;
-        let ready = app.get("/readyz").await;
-        assert_eq!(ready.status(), 503, "{url}");
-        let body: Value = ready.json().await?;
+        let (ready, body) = app.get_json("/readyz").await;
+        assert_eq!(ready, 503, "{url}");
         assert_eq!(
             (body["postgres"].as_str(), body["jwks"].as_str()),
             (Some("up"), Some("down")),
@@ -313,7 +308,7 @@ async fn without_its_keys_a_jwt_only_instance_is_not_ready() -> TestResult {
         );
         let token = signer.token(&claims("u", BOTH));
         assert_eq!(status(&app, "/orders", &token).await, 401, "{url}");
-        app.stop().await;
+        app.stop().await?;
     }
     Ok(())
 }

@@ -32,7 +32,7 @@ async fn page_and_swagger_work_in_a_browser() -> TestResult {
         .status()
         .await?;
     println!("screenshots in {}", screenshots.display());
-    app.stop().await;
+    app.stop().await?;
     assert!(status.success(), "browser checks failed ({status})");
     Ok(())
 }

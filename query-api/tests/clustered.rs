@@ -63,12 +63,6 @@ async fn get_order(app: &TestApp, uid: &str) -> (u16, Option<String>) {
     (response.status().as_u16(), cache)
 }
 
-async fn readyz(app: &TestApp) -> (u16, Value) {
-    let response = app.get("/readyz").await;
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("readyz JSON"))
-}
-
 const FROM_REPLICA: &str = "order_db_reads_total{source=\"replica\"}";
 const FROM_PRIMARY: &str = "order_db_reads_total{source=\"primary\"}";
 
@@ -106,12 +100,11 @@ async fn reads_come_from_the_replica_and_the_cache_from_the_cluster() -> TestRes
     );
     assert_eq!(app.metric(FROM_PRIMARY).await, 0.0);
 
-    let (status, body) = readyz(&app).await;
+    let (status, body) = app.get_json("/readyz").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["postgres_replica"], "up", "{body}");
     assert_eq!(body["redis"], "up", "every master answers: {body}");
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
@@ -136,15 +129,14 @@ async fn a_not_found_on_a_lagging_replica_is_checked_on_the_primary() -> TestRes
     // A uid stored nowhere is a 404 after both said so.
     assert_eq!(get_order(&app, "cluster-lag-nowhere").await.0, 404);
     assert_eq!(app.metric(FROM_PRIMARY).await, 2.0);
-    let (status, body) = readyz(&app).await;
+    let (status, body) = app.get_json("/readyz").await;
     assert_eq!(
         (status, &body["postgres_replica"]),
         (200, &Value::from("up")),
         "{body}"
     );
     drop(paused);
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
@@ -179,12 +171,11 @@ async fn a_replica_that_is_down_leaves_reads_to_the_primary_and_readiness_up() -
     );
     assert_eq!(app.metric("order_db_replica_breaker_open").await, 1.0);
     assert_eq!(app.get("/orders?limit=2").await.status(), 200);
-    let (status, body) = readyz(&app).await;
+    let (status, body) = app.get_json("/readyz").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["postgres"], "up", "{body}");
     assert_eq!(body["postgres_replica"], "down", "{body}");
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 /// Two uids whose keys (under `prefix`) live on different masters.
@@ -265,7 +256,7 @@ async fn a_master_that_stops_answering_sends_only_its_keys_to_postgres() -> Test
         1.0,
         "one slot group skipped"
     );
-    let (status, body) = readyz(&app).await;
+    let (status, body) = app.get_json("/readyz").await;
     assert_eq!(
         (status, &body["redis"]),
         (200, &Value::from("down")),
@@ -282,8 +273,7 @@ async fn a_master_that_stops_answering_sends_only_its_keys_to_postgres() -> Test
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(app.metric("order_cache_breaker_open").await, 0.0);
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
@@ -297,6 +287,5 @@ async fn redis_url_is_ignored_when_cluster_urls_are_set() -> TestResult {
     app.store(std::slice::from_ref(&stored)).await;
     assert_eq!(get_order(&app, stored.uid()).await.0, 200);
     assert!(app.redis_entry(stored.uid()).await.is_some());
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }

@@ -3,15 +3,20 @@
 mod support;
 
 use serde_json::Value;
-use support::{spawn_app, TestResult};
+use support::{spawn_app, TestApp, TestResult};
+
+/// The OpenAPI document, asserted to be served as JSON.
+async fn openapi_document(app: &TestApp) -> TestResult<Value> {
+    let response = app
+        .get_expecting("/api-docs/openapi.json", 200, "application/json")
+        .await;
+    Ok(response.json().await?)
+}
 
 #[tokio::test]
 async fn openapi_document_lists_every_route_with_its_statuses() -> TestResult {
     let app = spawn_app().await;
-    let response = app.get("/api-docs/openapi.json").await;
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["content-type"], "application/json");
-    let doc: Value = response.json().await?;
+    let doc = openapi_document(&app).await?;
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
     let expected = [
         ("/order/{order_uid}", &["200", "400", "404", "503"][..]),
@@ -69,8 +74,7 @@ async fn openapi_document_lists_every_route_with_its_statuses() -> TestResult {
     assert!(order["headers"]["x-cache"].is_object());
     let example = &doc["components"]["schemas"]["Order"]["example"];
     assert_eq!(example, &order_model::sample_json());
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 /// The parameters are declared as narrowly as the server accepts them, so a client (or a fuzzer)
@@ -78,7 +82,7 @@ async fn openapi_document_lists_every_route_with_its_statuses() -> TestResult {
 #[tokio::test]
 async fn openapi_parameters_match_what_the_server_accepts() -> TestResult {
     let app = spawn_app().await;
-    let doc: Value = app.get("/api-docs/openapi.json").await.json().await?;
+    let doc = openapi_document(&app).await?;
     let param = |path: &str, name: &str| {
         doc["paths"][path]["get"]["parameters"]
             .as_array()
@@ -124,8 +128,7 @@ async fn openapi_parameters_match_what_the_server_accepts() -> TestResult {
             "{refused}"
         );
     }
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
@@ -155,16 +158,15 @@ async fn swagger_ui_is_served_from_the_binary() -> TestResult {
         .await?;
     assert!(initializer.contains("/api-docs/openapi.json"));
     assert_eq!(app.get("/swagger/no-such-file.js").await.status(), 404);
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
 async fn web_page_and_its_assets_have_types_and_a_strict_csp() -> TestResult {
     let app = spawn_app().await;
-    let page = app.get("/").await;
-    assert_eq!(page.status(), 200);
-    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    let page = app
+        .get_expecting("/", 200, "text/html; charset=utf-8")
+        .await;
     let csp = page.headers()["content-security-policy"]
         .to_str()?
         .to_owned();
@@ -187,6 +189,5 @@ async fn web_page_and_its_assets_have_types_and_a_strict_csp() -> TestResult {
     let css = app.get("/static/app.css").await;
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
     assert_eq!(app.get("/static/other.js").await.status(), 404);
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }

@@ -9,7 +9,7 @@ mod support;
 use chrono::{TimeZone, Utc};
 use order_model::decode_at;
 use order_synthetic::OrderGenerator;
-use support::{sample_order, spawn_app, spawn_sibling, TestResult};
+use support::{spawn_app, spawn_sibling, TestResult};
 
 #[tokio::test]
 async fn unknown_fields_come_back_from_postgres_and_from_redis() -> TestResult {
@@ -39,16 +39,14 @@ async fn unknown_fields_come_back_from_postgres_and_from_redis() -> TestResult {
     assert_eq!(from_redis.status(), 200);
     assert_eq!(from_redis.headers()["x-cache"], "hit");
     assert_eq!(from_redis.text().await?, sent);
-    sibling.stop().await;
-    app.stop().await;
-    Ok(())
+    sibling.stop().await?;
+    app.stop().await
 }
 
 #[tokio::test]
 async fn orders_stored_before_documents_are_served_from_the_tables() -> TestResult {
     let app = spawn_app().await;
-    let order = sample_order();
-    app.store(std::slice::from_ref(&order)).await;
+    let order = app.store_sample().await;
     app.owned_db()
         .pool()
         .get()
@@ -59,23 +57,22 @@ async fn orders_stored_before_documents_are_served_from_the_tables() -> TestResu
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["x-cache"], "miss");
     assert_eq!(response.text().await?, order.canonical_json());
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
 async fn the_order_schema_is_served_next_to_the_openapi_document() -> TestResult {
     let app = spawn_app().await;
-    let response = app.get("/api-docs/order.schema.json").await;
-    assert_eq!(response.status(), 200);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/schema+json"
-    );
+    let response = app
+        .get_expecting(
+            "/api-docs/order.schema.json",
+            200,
+            "application/schema+json",
+        )
+        .await;
     let committed = include_str!("../../docs/schema/order.schema.json");
     assert_eq!(response.text().await?, committed);
     let doc: serde_json::Value = app.get("/api-docs/openapi.json").await.json().await?;
     assert!(doc["paths"]["/api-docs/order.schema.json"]["get"].is_object());
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }

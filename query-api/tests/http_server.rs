@@ -4,8 +4,9 @@
 mod support;
 
 use query_api::config::ReadArgs;
-use serde_json::Value;
+use reqwest::Method;
 use std::time::{Duration, Instant};
+use support::http::error_message;
 use support::{spawn_app_with, TestApp, TestResult};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -72,8 +73,7 @@ async fn slow_clients_do_not_hold_up_anyone_else() -> TestResult {
         assert_eq!(app.get("/healthz").await.status(), 200);
     }
     drop(slow); // closed by us, so the graceful stop has nothing to wait for
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
@@ -134,8 +134,7 @@ async fn slow_and_silent_clients_are_closed_within_the_header_timeout() -> TestR
     );
 
     assert_eq!(app.get("/healthz").await.status(), 200);
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
@@ -152,34 +151,25 @@ async fn every_405_lists_the_allowed_methods() -> TestResult {
     ];
     for path in paths {
         for method in ["POST", "PUT", "DELETE", "PATCH", "TRACE"] {
+            let what = format!("{method} {path}");
             let response = app
-                .client
-                .request(
-                    reqwest::Method::from_bytes(method.as_bytes())?,
-                    format!("{}{path}", app.address),
-                )
-                .send()
-                .await?;
-            assert_eq!(response.status(), 405, "{method} {path}");
-            assert_eq!(response.headers()["allow"], "GET, HEAD", "{method} {path}");
+                .request(Method::from_bytes(method.as_bytes())?, path)
+                .await;
+            assert_eq!(response.status(), 405, "{what}");
+            assert_eq!(response.headers()["allow"], "GET, HEAD", "{what}");
             assert_eq!(response.headers()["content-type"], "application/json");
             assert_eq!(
-                response.json::<Value>().await?["error"],
+                error_message(response, 405, &what).await,
                 "method not allowed"
             );
         }
     }
     // Unknown paths stay 404 whatever the method, and only 405s carry `Allow`.
-    let unknown = app
-        .client
-        .post(format!("{}/no/such/route", app.address))
-        .send()
-        .await?;
+    let unknown = app.request(Method::POST, "/no/such/route").await;
     assert_eq!(unknown.status(), 404);
     assert!(unknown.headers().get("allow").is_none());
     assert!(app.get("/healthz").await.headers().get("allow").is_none());
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
@@ -194,11 +184,7 @@ async fn head_is_get_without_the_body() -> TestResult {
         ("/", 200),
     ] {
         let get = app.get(path).await;
-        let head = app
-            .client
-            .head(format!("{}{path}", app.address))
-            .send()
-            .await?;
+        let head = app.request(Method::HEAD, path).await;
         assert_eq!(head.status(), status, "HEAD {path}");
         assert_eq!(get.status(), status, "GET {path}");
         assert_eq!(
@@ -208,6 +194,5 @@ async fn head_is_get_without_the_body() -> TestResult {
         );
         assert!(head.bytes().await?.is_empty(), "HEAD {path} has no body");
     }
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }

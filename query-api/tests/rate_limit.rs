@@ -54,8 +54,7 @@ async fn each_key_gets_its_own_burst_then_429_with_retry_after() -> TestResult {
         support::metric_value(&text, "auth_failures_total{reason=\"rate\"}"),
         1.0
     );
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
@@ -68,8 +67,7 @@ async fn the_burst_defaults_to_twice_the_rate() -> TestResult {
     let mut statuses: Vec<u16> = statuses.iter().map(|r| r.status().as_u16()).collect();
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 200, 429]);
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
@@ -89,6 +87,5 @@ async fn with_auth_off_the_client_address_is_the_caller() -> TestResult {
     assert!(over.headers()["retry-after"].to_str()?.parse::<u64>()? >= 1);
     let ready: Value = app.get("/readyz").await.json().await?;
     assert_eq!(ready["auth"], "off");
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }

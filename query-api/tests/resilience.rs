@@ -9,8 +9,8 @@ use pipeline_testing::db::{postgres_args, TestDb};
 use pipeline_testing::wait::within as wait_until;
 use query_api::config::ReadArgs;
 use query_api::Application;
-use serde_json::Value;
 use std::time::{Duration, Instant};
+use support::http::error_message;
 use support::{config, order, sample_order, spawn_app, spawn_app_with, start, TestResult};
 
 const TEN_S: Duration = Duration::from_secs(10);
@@ -31,6 +31,12 @@ fn postgres_at(url: String) -> PostgresArgs {
         statement_timeout_ms: 5_000,
         connect_timeout_ms: 1_000,
     }
+}
+
+/// Asserts that what began at `started` is over within `bound` (`what` names it on failure).
+fn assert_took_less(started: Instant, bound: Duration, what: &str) {
+    let took = started.elapsed();
+    assert!(took < bound, "{what} took {took:?}");
 }
 
 /// A local port that accepts connections and never says a word.
@@ -56,9 +62,9 @@ async fn redis_down_still_serves_from_postgres_quickly() -> TestResult {
         ..ReadArgs::default()
     };
     let mut app = spawn_app_with(read.clone()).await;
-    app.store(&[sample_order()]).await;
+    app.store_sample().await;
     let db = app.db.take().ok_or("db")?;
-    app.stop().await;
+    app.stop().await?;
     let app = start(config(postgres_args(db.name()), dead_redis(), read)).await;
 
     for _ in 0..20 {
@@ -73,9 +79,8 @@ async fn redis_down_still_serves_from_postgres_quickly() -> TestResult {
     let failures = app.metric("order_cache_errors_total").await;
     assert!(failures < 10.0, "{failures} Redis failures for 20 requests");
 
-    let readyz = app.get("/readyz").await;
-    assert_eq!(readyz.status(), 200, "redis down is degraded, not unready");
-    let body = readyz.json::<Value>().await?;
+    let (status, body) = app.get_json("/readyz").await;
+    assert_eq!(status, 200, "redis down is degraded, not unready");
     assert_eq!(
         (&body["status"], &body["postgres"], &body["redis"]),
         (&"ready".into(), &"up".into(), &"down".into()),
@@ -84,8 +89,7 @@ async fn redis_down_still_serves_from_postgres_quickly() -> TestResult {
     // The failing dependency's last error, and only that one's.
     assert!(body["errors"]["redis"].is_string(), "{body}");
     assert!(body["errors"].get("postgres").is_none(), "{body}");
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
@@ -103,7 +107,7 @@ async fn a_burst_against_a_silent_redis_costs_one_redis_timeout_not_a_queue_of_t
         .collect();
     app.store(&orders).await;
     let db = app.db.take().ok_or("db")?;
-    app.stop().await;
+    app.stop().await?;
     let redis = RedisArgs {
         redis_url: format!("redis://127.0.0.1:{}", silent_port().await),
         ..pipeline_testing::redis_args()
@@ -114,13 +118,8 @@ async fn a_burst_against_a_silent_redis_costs_one_redis_timeout_not_a_queue_of_t
     let paths: Vec<String> = (0..64).map(|n| format!("/order/burst-{n}")).collect();
     let responses = futures::future::join_all(paths.iter().map(|path| app.get(path))).await;
     assert!(responses.iter().all(|r| r.status() == 200));
-    assert!(
-        started.elapsed() < Duration::from_millis(2_000),
-        "took {:?}",
-        started.elapsed()
-    );
-    app.stop().await;
-    Ok(())
+    assert_took_less(started, Duration::from_millis(2_000), "the burst");
+    app.stop().await
 }
 
 #[tokio::test]
@@ -130,32 +129,24 @@ async fn both_down_answers_503_fast_and_starts_not_ready() -> TestResult {
 
     let started = Instant::now();
     let response = app.get("/order/some-order").await;
-    assert_eq!(response.status(), 503);
-    let body: Value = response.json().await?;
-    let error = body["error"].as_str().ok_or("error string")?;
+    let error = error_message(response, 503, "an order with both down").await;
     assert!(
         !error.contains("127.0.0.1"),
         "internal details leaked: {error}"
     );
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "took {:?}",
-        started.elapsed()
-    );
+    assert_took_less(started, Duration::from_secs(3), "an order");
 
     assert_eq!(app.get("/orders").await.status(), 503);
     assert_eq!(app.get("/healthz").await.status(), 200);
-    let readyz = app.get("/readyz").await;
-    assert_eq!(readyz.status(), 503);
-    let body = readyz.json::<Value>().await?;
+    let (status, body) = app.get_json("/readyz").await;
+    assert_eq!(status, 503);
     assert_eq!(
         (&body["status"], &body["postgres"], &body["redis"]),
         (&"not_ready".into(), &"down".into(), &"down".into()),
         "{body}"
     );
     assert!(body["errors"]["postgres"].is_string() && body["errors"]["redis"].is_string());
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
@@ -175,26 +166,17 @@ async fn silent_dependencies_cannot_hang_a_request() -> TestResult {
     let started = Instant::now();
     let response = app.get("/order/some-order").await;
     assert_eq!(response.status(), 503);
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "took {:?}",
-        started.elapsed()
-    );
+    assert_took_less(started, Duration::from_secs(3), "an order");
     let started = Instant::now();
     assert_eq!(app.get("/readyz").await.status(), 503);
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "readyz took {:?}",
-        started.elapsed()
-    );
-    app.stop().await;
-    Ok(())
+    assert_took_less(started, Duration::from_secs(3), "readyz");
+    app.stop().await
 }
 
 #[tokio::test]
 async fn redis_alone_answers_when_postgres_is_down() -> TestResult {
     let healthy = spawn_app().await;
-    healthy.store(&[sample_order()]).await;
+    healthy.store_sample().await;
     assert_eq!(
         healthy.get(&format!("/order/{SAMPLE_UID}")).await.status(),
         200
@@ -210,9 +192,8 @@ async fn redis_alone_answers_when_postgres_is_down() -> TestResult {
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["x-cache"], "hit");
     assert_eq!(response.text().await?, sample_order().canonical_json());
-    degraded.stop().await;
-    healthy.stop().await;
-    Ok(())
+    degraded.stop().await?;
+    healthy.stop().await
 }
 
 #[tokio::test]
@@ -251,7 +232,7 @@ async fn shutdown_lets_in_flight_requests_finish() -> TestResult {
         app.metric("order_db_reads_total").await >= 1.0
     })
     .await;
-    app.stop().await; // fires the signal and waits for the server to return
+    app.stop().await?; // fires the signal and waits for the server to return
 
     assert_eq!(
         in_flight.await?.ok(),

@@ -6,7 +6,7 @@
 mod support;
 
 use order_cache::RedisArgs;
-use pipeline_testing::secure::stack;
+use pipeline_testing::secure::{stack, SecureStack};
 use query_api::config::ReadArgs;
 use serde_json::Value;
 use support::{config, order, start, TestResult};
@@ -36,6 +36,29 @@ fn error_starts(body: &Value, dependency: &str, line: &str) -> bool {
         .is_some_and(|text| text.starts_with(line))
 }
 
+/// Waits until `/readyz` names each refused `(dependency, first words of its line)`, then
+/// asserts its `status`, each line and that no secret is in the body; the body, for more checks.
+async fn assert_refusals_named(
+    s: &SecureStack,
+    app: &support::TestApp,
+    status: u16,
+    refusals: &[(&str, &str)],
+) -> Value {
+    let (actual, body, text) = readyz_until(app, |body| {
+        refusals
+            .iter()
+            .all(|(dependency, line)| error_starts(body, dependency, line))
+    })
+    .await;
+    assert_eq!(actual, status, "{text}");
+    for (dependency, line) in refusals {
+        let named = body["errors"][dependency].as_str().unwrap_or_default();
+        assert!(named.starts_with(line), "{text}");
+    }
+    s.assert_no_secret("/readyz", &text);
+    body
+}
+
 #[tokio::test]
 async fn serves_orders_over_tls_and_names_a_refused_redis_while_staying_ready() -> TestResult {
     let s = stack();
@@ -56,7 +79,7 @@ async fn serves_orders_over_tls_and_names_a_refused_redis_while_staying_ready() 
         app.redis_entry("securetlsorder0001").await.is_some(),
         "cached over rediss"
     );
-    app.stop().await;
+    app.stop().await?;
 
     let wrong = RedisArgs {
         redis_url: s
@@ -65,19 +88,13 @@ async fn serves_orders_over_tls_and_names_a_refused_redis_while_staying_ready() 
         ..s.redis_args()
     };
     let app = start(config(postgres, wrong, ReadArgs::default())).await;
-    let (status, body, text) = readyz_until(&app, |body| {
-        error_starts(body, "redis", "Redis: authentication failed")
-    })
-    .await;
-    assert_eq!(status, 200, "Redis is a cache: {text}");
+    // 200: Redis is a cache.
+    let refused = [("redis", "Redis: authentication failed")];
+    let body = assert_refusals_named(s, &app, 200, &refused).await;
     assert_eq!(body["redis"], "down");
-    let line = body["errors"]["redis"].as_str().unwrap_or_default();
-    assert!(line.starts_with("Redis: authentication failed"), "{text}");
-    s.assert_no_secret("/readyz", &text);
     // Reads still work, from PostgreSQL.
     assert_eq!(app.get("/order/securetlsorder0001").await.status(), 200);
-    app.stop().await;
-    Ok(())
+    app.stop().await
 }
 
 #[tokio::test]
@@ -92,41 +109,24 @@ async fn a_postgres_host_name_mismatch_is_not_ready_and_named() -> TestResult {
         ReadArgs::default(),
     ))
     .await;
-    let (status, body, text) = readyz_until(&app, |body| {
-        error_starts(body, "postgres", "PostgreSQL: host name mismatch")
-    })
-    .await;
-    assert_eq!(status, 503, "{text}");
-    let line = body["errors"]["postgres"].as_str().unwrap_or_default();
-    assert!(line.starts_with("PostgreSQL: host name mismatch"), "{text}");
-    s.assert_no_secret("/readyz", &text);
-    app.stop().await;
-    Ok(())
+    let refused = [("postgres", "PostgreSQL: host name mismatch")];
+    assert_refusals_named(s, &app, 503, &refused).await;
+    app.stop().await
 }
 
 #[tokio::test]
 async fn a_postgres_password_and_an_unknown_redis_ca_are_both_named() -> TestResult {
     let s = stack();
+    let mut redis = s.redis_args();
+    redis.tls.ca_file = Some(s.var("SECURE_OTHER_CA_FILE").into());
     let url = s
         .database_url("orders")
         .replace(s.var("SECURE_PG_PASSWORD"), "not-the-password");
-    let mut redis = s.redis_args();
-    redis.tls.ca_file = Some(s.var("SECURE_OTHER_CA_FILE").into());
     let app = start(config(s.postgres_args(url), redis, ReadArgs::default())).await;
-    let (status, body, text) = readyz_until(&app, |body| {
-        error_starts(body, "postgres", "PostgreSQL: authentication failed")
-            && error_starts(body, "redis", "Redis: certificate rejected")
-    })
-    .await;
-    assert_eq!(status, 503, "{text}");
-    let pg = body["errors"]["postgres"].as_str().unwrap_or_default();
-    assert!(
-        pg.starts_with("PostgreSQL: authentication failed"),
-        "{text}"
-    );
-    let redis = body["errors"]["redis"].as_str().unwrap_or_default();
-    assert!(redis.starts_with("Redis: certificate rejected"), "{text}");
-    s.assert_no_secret("/readyz", &text);
-    app.stop().await;
-    Ok(())
+    let refused = [
+        ("postgres", "PostgreSQL: authentication failed"),
+        ("redis", "Redis: certificate rejected"),
+    ];
+    assert_refusals_named(s, &app, 503, &refused).await;
+    app.stop().await
 }

@@ -33,7 +33,7 @@ async fn a_request_with_a_traceparent_joins_the_callers_trace() {
         .await
         .expect("GET");
     assert_eq!(response.status(), 200);
-    app.stop().await;
+    app.stop().await.expect("a clean stop");
     telemetry.shutdown(); // flushes the spans
 
     let spans = wait_for_trace(&caller.trace_id, |spans| {

@@ -5,6 +5,7 @@
 //! client sends with every request); [`config`] is auth off, for tests about other things.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod http;
 pub mod jwt;
 pub mod keys;
 
@@ -22,7 +23,7 @@ use query_api::Application;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
-pub type TestResult = Result<(), Box<dyn std::error::Error>>;
+pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
 /// A running app and what it runs against.
 pub struct TestApp {
@@ -152,11 +153,7 @@ fn http_client(headers: reqwest::header::HeaderMap) -> reqwest::Client {
 impl TestApp {
     /// GET with the app's credential (if any).
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{path}", self.address))
-            .send()
-            .await
-            .expect("GET")
+        self.request(reqwest::Method::GET, path).await
     }
 
     /// The owner's pool of the database this app owns.
@@ -170,6 +167,13 @@ impl TestApp {
             .store_batch(orders)
             .await
             .expect("store orders");
+    }
+
+    /// Stores the contract's sample order, as ingest would, and returns it.
+    pub async fn store_sample(&self) -> ValidOrder {
+        let sample = sample_order();
+        self.store(std::slice::from_ref(&sample)).await;
+        sample
     }
 
     /// GET with `authorization` as the whole `Authorization` header (`None`: no header).
@@ -220,14 +224,16 @@ impl TestApp {
         }
     }
 
-    /// Stops the app (graceful); its database and keys go when it drops, here.
-    pub async fn stop(self) {
+    /// Stops the app (graceful); its database and keys go when it drops, here. An unclean stop
+    /// is an error, so a test ends with `app.stop().await` (and `?` stops mid-test).
+    pub async fn stop(self) -> TestResult {
         self.trigger.fire();
         let stopped = tokio::time::timeout(Duration::from_secs(15), self.handle).await;
-        assert!(
-            matches!(stopped, Ok(Ok(Ok(())))),
-            "app did not stop cleanly: {stopped:?}"
-        );
+        if matches!(stopped, Ok(Ok(Ok(())))) {
+            Ok(())
+        } else {
+            Err(format!("app did not stop cleanly: {stopped:?}").into())
+        }
     }
 }
 
