@@ -1,7 +1,7 @@
 //! Logs and traces for the binaries, set up once in `main`.
 //!
 //! - Logs: `RUST_LOG` filters them (not the exported spans), `LOG_FORMAT` picks human text or
-//!   JSON lines (one object per event, span fields included, for log collectors). They go to
+//!   JSON lines (one object per event, span fields included, for log collectors; [`json`]). They go to
 //!   stderr, written by a thread of their own ([`writer`]: drop and count, never block), so a
 //!   binary's stdout stays clean for its output (`producer-sim --print`, `--json`).
 //! - Traces: off unless `OTEL_EXPORTER_OTLP_ENDPOINT` names a collector; then every `tracing`
@@ -13,6 +13,7 @@
 //! for logging alone, and the propagation helpers return at once.
 
 mod export;
+mod json;
 mod propagation;
 mod writer;
 
@@ -99,11 +100,9 @@ pub fn init(args: &TelemetryArgs, service: &'static str) -> Result<Telemetry, Te
     let (log_writer, log_writer_guard) = writer::stderr();
     let fmt_layer = if args.log_format == "json" {
         fmt::layer()
-            .json()
+            .event_format(json::JsonLines)
+            .fmt_fields(json::JsonFragment)
             .with_writer(log_writer.clone())
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_target(true)
             .boxed()
     } else {
         fmt::layer()
