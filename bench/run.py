@@ -27,8 +27,33 @@ QUICK = False  # --quick, set in __main__
 TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 
 
+def cpu_busy(seconds=3.0):
+    """The share of the machine's CPU time that was not idle (or waiting on I/O) over `seconds`."""
+    def sample():
+        with open("/proc/stat") as stat:
+            values = [int(v) for v in stat.readline().split()[1:]]
+        return sum(values), values[3] + values[4]  # total, idle + iowait
+    total, idle = sample()
+    time.sleep(seconds)
+    total2, idle2 = sample()
+    return 1 - (idle2 - idle) / max(total2 - total, 1)
+
+
+def settle(name, busy_below=0.15, longest=180):
+    """Waits until what the previous benchmark left behind has finished (PostgreSQL's checkpoint
+    and autovacuum after a large load, a database drop, the broker's log flush): a benchmark
+    started while the machine is still busy measures that work too (the freshness tail did)."""
+    started = time.monotonic()
+    busy = cpu_busy()
+    while busy >= busy_below and time.monotonic() - started < longest:
+        busy = cpu_busy()
+    print(f"=== {name}: machine {busy:.0%} busy after waiting {time.monotonic() - started:.0f} s",
+          flush=True)
+
+
 def run_bench(name, command, env=None):
     """Runs one benchmark script, streaming its output, and returns its BENCH_JSON object."""
+    settle(name, longest=20 if QUICK else 180)
     print(f"\n=== {name}: {' '.join(command)}", flush=True)
     started = time.monotonic()
     proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})},
