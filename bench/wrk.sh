@@ -1,5 +1,6 @@
 # Shared by bench/http.sh and bench/miss.sh (sourced, not run): query-api instances on free ports,
 # wrk runs through bench/http.lua with the server's own CPU time per request, medians of rounds.
+# QUERY_API_BIN runs another query-api build (e.g. a copy from before a change, for an A/B run).
 # The caller sets COUNT and CONNECTIONS and calls wrk_args; bench_workspace and seed_orders set the
 # rest.
 # shellcheck shell=bash disable=SC2034 # the variables set here are read by the sourcing script
@@ -79,7 +80,7 @@ start_api() { # name, extra env... (later settings win): sets LAST_PID, LAST_URL
   port="$(free_port)"; admin="$(free_port)"
   env HTTP_ADDR="127.0.0.1:$port" ADMIN_ADDR="127.0.0.1:$admin" DATABASE_URL="$API_DB_URL" \
     ORDER_CACHE_KEY_PREFIX="$PREFIX" ORDER_CACHE_TTL_SECS=900 RUST_LOG=warn AUTH_MODE=off "$@" \
-    "$TARGET_DIR/release/query-api" >>"$WORK/query-api-$name.log" 2>&1 &
+    "${QUERY_API_BIN:-$TARGET_DIR/release/query-api}" >>"$WORK/query-api-$name.log" 2>&1 &
   PIDS+=($!)
   LAST_PID=$!
   LAST_URL="http://127.0.0.1:$port"
