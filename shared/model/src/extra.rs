@@ -64,15 +64,60 @@ impl Extra {
         depth_left: usize,
     ) -> Result<(), Unkept> {
         let text = compact(raw.get(), depth_left)?;
-        // What `compact` lets through is JSON in its grammar; serde_json's own reading in full
-        // also checks escapes (a lone surrogate fails) and number ranges (`1e400` fails), which
-        // serde's `IgnoredAny` would only skip over. Its messages quote no value.
-        serde_json::from_str::<serde_json::Value>(&text)
+        // What `compact` lets through is JSON in its grammar; serde_json's own reading also
+        // checks escapes and number ranges (its messages quote no value).
+        serde_json::from_str::<Readable>(&text)
             .map_err(|err| Unkept::Unreadable(err.to_string()))?;
         let value =
             RawValue::from_string(text).map_err(|err| Unkept::Unreadable(err.to_string()))?;
         self.0.push((key, value));
         Ok(())
+    }
+}
+
+/// A JSON value read in full and thrown away, allocating nothing (a `serde_json::Value` would
+/// build a tree per unknown field on ingest's decode path): unlike serde's `IgnoredAny`, which serde_json only
+/// skips over, this decodes every string (a lone surrogate fails) and number (`1e400` fails).
+struct Readable;
+
+impl<'de> serde::Deserialize<'de> for Readable {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Readable)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Readable {
+    type Value = Readable;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+    fn visit_unit<E>(self) -> Result<Readable, E> {
+        Ok(Readable)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Readable, A::Error> {
+        while seq.next_element::<Readable>()?.is_some() {}
+        Ok(Readable)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Readable, A::Error> {
+        while map.next_key::<Readable>()?.is_some() {
+            map.next_value::<Readable>()?;
+        }
+        Ok(Readable)
     }
 }
 
