@@ -76,8 +76,9 @@ impl Extra {
 }
 
 /// A JSON value read in full and thrown away, allocating nothing (a `serde_json::Value` would
-/// build a tree per unknown field on ingest's decode path): unlike serde's `IgnoredAny`, which serde_json only
-/// skips over, this decodes every string (a lone surrogate fails) and number (`1e400` fails).
+/// build a tree per unknown field on ingest's decode path): unlike serde's `IgnoredAny`, which
+/// serde_json only skips over, this decodes every string (a lone surrogate fails) and number
+/// (`1e400` fails).
 struct Readable;
 
 impl<'de> serde::Deserialize<'de> for Readable {
