@@ -17,7 +17,11 @@ postgres_start() {
   if ! port_open 5432; then
     log "starting PostgreSQL $v"
     # Local development settings: more connections for parallel tests; durability stays on.
+    # The plain stack is plaintext, like the Redis and Kafka beside it (Debian turns TLS on with
+    # a snakeoil certificate, which libpq's default `prefer` would then negotiate): TLS is the
+    # secure stack's job, and benchmarks compare plaintext with plaintext.
     pg_conftool "$v" main set max_connections 300 >/dev/null
+    pg_conftool "$v" main set ssl off >/dev/null
     pg_conftool "$v" main set listen_addresses localhost >/dev/null
     pg_ctlcluster "$v" main start >>"$LOGS/postgres.log" 2>&1 || die "PostgreSQL failed to start (see $LOGS/postgres.log)"
     mark_started postgres

@@ -67,10 +67,11 @@ WITH src AS MATERIALIZED (
             total_price, nm_id, brand, status)
     WHERE it.order_uid IN (SELECT order_uid FROM ins)
 )
-SELECT src.ord, ins.order_uid IS NOT NULL AS inserted, o.fingerprint
+SELECT src.ord, ins.order_uid IS NOT NULL AS inserted,
+       CASE WHEN ins.order_uid IS NULL
+            THEN (SELECT o.fingerprint FROM orders o WHERE o.order_uid = src.order_uid) END
 FROM src
-LEFT JOIN ins ON ins.order_uid = src.order_uid
-LEFT JOIN orders o ON o.order_uid = src.order_uid";
+LEFT JOIN ins ON ins.order_uid = src.order_uid";
 
 /// Fingerprints of orders committed by other transactions after our batch statement started.
 pub(super) const RESOLVE_SQL: &str =
