@@ -94,7 +94,7 @@ pub struct Order {
     /// Served back in UTC (`Z`), the same instant.
     #[serde(serialize_with = "rfc3339")]
     #[schema(value_type = String, format = DateTime)]
-    #[schemars(with = "String", regex(pattern = patterns::DATE_TIME), extend("format" = "date-time"))]
+    #[schemars(with = "String", regex(pattern = patterns::DATE_TIME))]
     pub date_created: DateTime<Utc>,
     #[validate(custom(function = "rules::non_blank"))]
     #[schemars(regex(pattern = patterns::NON_BLANK))]

@@ -34,9 +34,17 @@ pub fn json_schema_text() -> String {
 /// Adds what the derive cannot say per field: every 64-bit integer's range (larger numbers are
 /// `malformed`), and an explicit `additionalProperties: true` on every object, so a reader sees
 /// that unknown fields are welcome rather than having to know the default.
+///
+/// Removes every string `format` (the derive writes `email` for `#[validate(email)]`): a
+/// validator that asserts formats, as strict producers run it, would refuse what ingest accepts
+/// (a space between date and time, U+2212 in the offset, an internationalized e-mail domain, a
+/// local part with two dots). The `pattern`s say what ingest reads, never less.
 fn complete(schema: &mut Value) {
     match schema {
         Value::Object(map) => {
+            if map.get("type").and_then(Value::as_str) == Some("string") {
+                map.remove("format");
+            }
             if map.get("format").and_then(Value::as_str) == Some("int64") {
                 map.entry("minimum").or_insert(i64::MIN.into());
                 map.entry("maximum").or_insert(i64::MAX.into());
