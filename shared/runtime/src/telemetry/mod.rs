@@ -75,6 +75,11 @@ impl Drop for Telemetry {
     }
 }
 
+/// Libraries whose debug lines quote the data they carry, capped whatever `RUST_LOG` says (no
+/// customer value in logs): tokio-postgres logs every statement's parameters, that is every
+/// order's fields, at debug (`executing statement … with parameters: […]`).
+const QUOTING_VALUES: &[&str] = &["tokio_postgres::query=info"];
+
 /// Installs the global subscriber, with trace export when `args` names an endpoint. `service`
 /// is the `service.name` spans carry unless `OTEL_SERVICE_NAME` says otherwise. Call once,
 /// first thing in `main`; a second call (tests starting several apps in one process) keeps the
@@ -96,7 +101,13 @@ pub fn init(args: &TelemetryArgs, service: &'static str) -> Result<Telemetry, Te
             .with_filter(LevelFilter::INFO)
     });
 
-    let log_filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let log_filter = QUOTING_VALUES
+        .iter()
+        .filter_map(|directive| directive.parse().ok())
+        .fold(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::add_directive,
+        );
     let (log_writer, log_writer_guard) = writer::stderr();
     let fmt_layer = if args.log_format == "json" {
         fmt::layer()
