@@ -35,7 +35,7 @@ const expectHeaders = {
   'orders.dlq': [
     'x-original-topic', 'x-original-partition', 'x-original-offset', 'x-original-timestamp',
     'x-error-kind', 'x-error-message', 'x-attempts', 'x-failed-at', 'x-consumer-group',
-    'traceparent', 'x-replayed-from',
+    'x-value-omitted', 'traceparent', 'x-replayed-from',
   ],
   'orders.retry': ['x-attempts', 'x-retry-not-before', 'x-original-topic', 'traceparent'],
   orders: ['traceparent', 'x-replayed-from'],
