@@ -21,6 +21,7 @@ pub fn base(kafka: &KafkaArgs, client_id: &str) -> Result<ClientConfig, KafkaCon
 
 /// A producer that never loses or reorders an acknowledged record: idempotent, `acks=all`.
 /// `linger_ms` trades latency for batching (the simulator lingers, the DLQ writer does not).
+/// Set after [`base`] has applied `KAFKA_PROPERTIES_FILE`, so the file cannot weaken them.
 pub fn safe_producer(
     kafka: &KafkaArgs,
     client_id: &str,
@@ -66,4 +67,55 @@ pub fn manual_offset_consumer(
         .set("queued.min.messages", "20000")
         .set("enable.partition.eof", "false");
     Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::KafkaSecurityArgs;
+
+    fn kafka(properties_file: Option<std::path::PathBuf>) -> KafkaArgs {
+        KafkaArgs {
+            brokers: "localhost:29092,localhost:29094".into(),
+            orders_topic: "orders".into(),
+            retry_topic: "orders.retry".into(),
+            dlq_topic: "orders.dlq".into(),
+            security: KafkaSecurityArgs {
+                properties_file,
+                ..KafkaSecurityArgs::default()
+            },
+        }
+    }
+
+    /// Contract §10: every producer waits for all in-sync replicas and is idempotent.
+    #[test]
+    fn a_safe_producer_is_idempotent_with_acks_all() {
+        for linger_ms in [0, 5] {
+            let config = safe_producer(&kafka(None), "test", linger_ms).expect("valid");
+            assert_eq!(config.get("acks"), Some("all"));
+            assert_eq!(config.get("enable.idempotence"), Some("true"));
+            assert_eq!(
+                config.get("linger.ms"),
+                Some(linger_ms.to_string().as_str())
+            );
+        }
+    }
+
+    /// `KAFKA_PROPERTIES_FILE` tunes anything else, but cannot weaken what §10 fixes.
+    #[test]
+    fn a_properties_file_cannot_weaken_a_safe_producer() {
+        let path = std::env::temp_dir().join(format!("kafka-acks-{}", std::process::id()));
+        std::fs::write(
+            &path,
+            "acks=1\nenable.idempotence=false\nsocket.timeout.ms=30000\n",
+        )
+        .expect("write");
+        let config = safe_producer(&kafka(Some(path.clone())), "test", 0);
+        let _ = std::fs::remove_file(&path);
+        let config = config.expect("valid");
+        assert_eq!(config.get("acks"), Some("all"));
+        assert_eq!(config.get("enable.idempotence"), Some("true"));
+        // The file was read: its other settings stand.
+        assert_eq!(config.get("socket.timeout.ms"), Some("30000"));
+    }
 }
