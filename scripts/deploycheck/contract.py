@@ -27,6 +27,8 @@ COUNTERS_GAUGES = {
     "ingest_stalled", "ingest_stalled_since_seconds", "ingest_produce_errors_total",
     "ingest_retry_backlog_records", "ingest_partition_committed_offset",
     "ingest_partition_log_start_offset", "ingest_partition_high_watermark",
+    # query-api on clustered engines (contract §10; alerts.yml group order-pipeline.fleet)
+    "order_db_replica_breaker_open", "order_db_replica_fallbacks_total", "order_cache_breaker_open",
 }
 HISTOGRAMS = {
     "ingest_batch_duration_seconds", "http_request_duration_seconds",
