@@ -1,5 +1,6 @@
 //! The `ingest` binary against the secure stack (`scripts/stack.sh up --secure`): secrets from
-//! files, and a wrong password, an unknown CA or a host-name mismatch reported as one line naming
+//! files (`migrate status` and a ready `run` with both URLs and the Kafka password read from
+//! them), and a wrong password, an unknown CA or a host-name mismatch reported as one line naming
 //! the service and the cause — a non-zero exit for the subcommands, error log lines and `/readyz`
 //! for `ingest run` — with no password or key anywhere in what it prints or serves.
 
@@ -78,15 +79,47 @@ async fn dlq_replay_names_an_unknown_kafka_ca_and_exits_non_zero() {
     assert_fails_naming(&output, "Kafka: certificate rejected");
 }
 
+/// A mounted secret: a file holding one setting and a trailing newline, removed on drop.
+struct SecretFile(std::path::PathBuf);
+
+impl SecretFile {
+    fn new(value: &str) -> Self {
+        let path = std::env::temp_dir().join(pipeline_testing::unique_name("secret"));
+        std::fs::write(&path, format!("{value}\n")).expect("write the secret file");
+        SecretFile(path)
+    }
+}
+
+impl Drop for SecretFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Moves each of `names` from `env` into a [`SecretFile`] that `{name}_FILE` points at.
+fn secrets_from_files(
+    env: &mut HashMap<&'static str, String>,
+    names: &[(&'static str, &'static str)],
+) -> Vec<SecretFile> {
+    names
+        .iter()
+        .map(|(name, file_variable)| {
+            let value = env.remove(name).expect("the setting to move");
+            let file = SecretFile::new(&value);
+            env.insert(file_variable, file.0.display().to_string());
+            file
+        })
+        .collect()
+}
+
 #[test]
 fn dlq_inspect_reads_the_kafka_password_from_a_file() {
     let mut env = secure_env();
-    let password = env.remove("KAFKA_SASL_PASSWORD").expect("password");
-    let file = std::env::temp_dir().join(pipeline_testing::unique_name("kafka-pw"));
-    std::fs::write(&file, format!("{password}\n")).expect("write the secret file");
-    env.insert("KAFKA_SASL_PASSWORD_FILE", file.display().to_string());
+    let _file = secrets_from_files(
+        &mut env,
+        &[("KAFKA_SASL_PASSWORD", "KAFKA_SASL_PASSWORD_FILE")],
+    );
     let output = run(&env, &["dlq", "inspect"]);
-    let _ = std::fs::remove_file(&file);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     stack().assert_no_secret("stderr", &stderr);
@@ -110,11 +143,68 @@ fn migrate_names_a_postgres_host_name_mismatch_and_exits_non_zero() {
     assert_fails_naming(&output, "PostgreSQL: host name mismatch");
 }
 
+/// `DATABASE_URL_FILE` and `REDIS_URL_FILE` (DATABASE_URL and REDIS_URL unset), each file
+/// ending in a newline as mounted secrets often do.
+const URLS_FROM_FILES: [(&str, &str); 2] = [
+    ("DATABASE_URL", "DATABASE_URL_FILE"),
+    ("REDIS_URL", "REDIS_URL_FILE"),
+];
+
+#[tokio::test]
+async fn migrate_status_reads_the_database_url_from_a_file() {
+    let (mut env, _db) = secure_env_with_database().await;
+    let _files = secrets_from_files(&mut env, &URLS_FROM_FILES);
+    assert!(!env.contains_key("DATABASE_URL") && !env.contains_key("REDIS_URL"));
+    let output = run(&env, &["migrate", "status"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.contains("0004"), "the applied migrations:\n{stdout}");
+    stack().assert_no_secret("stderr", &stderr);
+    stack().assert_no_secret("stdout", &stdout);
+}
+
+#[tokio::test]
+async fn run_is_ready_with_every_secret_read_from_a_file() {
+    let (mut env, _db) = secure_env_with_database().await;
+    let _files = secrets_from_files(
+        &mut env,
+        &[
+            URLS_FROM_FILES[0],
+            URLS_FROM_FILES[1],
+            ("KAFKA_SASL_PASSWORD", "KAFKA_SASL_PASSWORD_FILE"),
+        ],
+    );
+    let (status, body, stderr) = run_until(env, |status, _| status == 200).await;
+    assert_eq!(status, 200, "{body}\n{stderr}");
+    let parsed: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert!(parsed.get("errors").is_none(), "{body}");
+    stack().assert_no_secret("the /readyz body", &body);
+    stack().assert_no_secret("the log", &stderr);
+}
+
 /// Runs `ingest run` with `env` until `/readyz` names each `(dependency, line start)` of
 /// `wanted` (or a minute passes); returns the last status, body and the whole log.
 async fn run_until_named(
-    mut env: HashMap<&'static str, String>,
+    env: HashMap<&'static str, String>,
     wanted: &[(&str, &str)],
+) -> (u16, String, String) {
+    run_until(env, |_, parsed| {
+        wanted.iter().all(|(dependency, line)| {
+            parsed["errors"][dependency]
+                .as_str()
+                .is_some_and(|text| text.starts_with(line))
+        })
+    })
+    .await
+}
+
+/// Runs `ingest run` with `env` until `done` accepts `/readyz`'s status and body (or a minute
+/// passes), then stops it with SIGTERM (its log is written by a background thread, flushed at
+/// exit); returns the last status, body and the whole log.
+async fn run_until(
+    mut env: HashMap<&'static str, String>,
+    done: impl Fn(u16, &serde_json::Value) -> bool,
 ) -> (u16, String, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -141,19 +231,18 @@ async fn run_until_named(
             let status = response.status().as_u16();
             let body = response.text().await.unwrap_or_default();
             let parsed: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-            let named = wanted.iter().all(|(dependency, line)| {
-                parsed["errors"][dependency]
-                    .as_str()
-                    .is_some_and(|text| text.starts_with(line))
-            });
+            let finished = done(status, &parsed);
             last = (status, body);
-            if named {
+            if finished {
                 break;
             }
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let _ = child.kill();
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(term.is_ok_and(|status| status.success()), "kill -TERM");
     let _ = child.wait();
     let stderr = log.join().expect("the log reader");
     (last.0, last.1, stderr)

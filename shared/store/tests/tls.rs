@@ -1,11 +1,14 @@
 //! PostgreSQL over TLS against the secure stack (`scripts/stack.sh up --secure`, TLS-only server,
 //! certificate for `localhost` only): libpq's `sslmode` levels, client-certificate login, and a
 //! one-line diagnosis naming PostgreSQL and the cause for a wrong password, an unknown CA, a
-//! host-name mismatch and a plaintext attempt, none of which carries a secret.
+//! host-name mismatch and a plaintext attempt, none of which carries a secret; and against a
+//! fake server without TLS, that `require` and `verify-full` fail without a byte in plaintext.
 
 use order_store::{Db, StoreError};
 use pipeline_testing::db::query_value;
 use pipeline_testing::secure::{stack, SecureStack};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 /// `DATABASE_URL` of the stack with `from` replaced by `to`.
 fn url_with(stack: &SecureStack, from: &str, to: &str) -> String {
@@ -144,4 +147,58 @@ async fn a_missing_root_certificate_file_is_named_at_connect() {
         .await
         .expect_err("unreadable sslrootcert");
     assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
+}
+
+/// PostgreSQL's SSLRequest: length 8, then the code 80877103.
+const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
+
+/// A server without TLS on a free local port: it answers `N` to each connection's SSLRequest
+/// and records what the client sends until it closes the connection; every connection's bytes
+/// arrive on the receiver.
+async fn server_without_tls() -> (u16, UnboundedReceiver<Vec<u8>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("its address").port();
+    let (sender, received) = unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let sender = sender.clone();
+            tokio::spawn(async move {
+                let mut first = [0; 8];
+                let mut bytes = Vec::new();
+                if socket.read_exact(&mut first).await.is_ok() {
+                    bytes.extend_from_slice(&first);
+                    if first == SSL_REQUEST {
+                        let _ = socket.write_all(b"N").await;
+                    }
+                    // Whatever follows, until the client closes the connection.
+                    let _ = socket.read_to_end(&mut bytes).await;
+                }
+                let _ = sender.send(bytes);
+            });
+        }
+    });
+    (port, received)
+}
+
+#[tokio::test]
+async fn require_and_verify_full_never_fall_back_to_plaintext() {
+    let (port, mut received) = server_without_tls().await;
+    let verify_full = format!("verify-full&sslrootcert={}", stack().var("SECURE_CA_FILE"));
+    for mode in ["require", verify_full.as_str()] {
+        let url =
+            format!("postgres://orders:not-a-password@127.0.0.1:{port}/orders?sslmode={mode}");
+        assert_refused(ping(url).await, "TLS failed");
+        // The attempt sent the SSLRequest, and after the `N` nothing, the startup message (user
+        // and database in the clear) included.
+        let first = received.recv().await.expect("a connection");
+        assert_eq!(
+            first, SSL_REQUEST,
+            "sslmode={mode} sent more than the SSLRequest"
+        );
+        while let Ok(more) = received.try_recv() {
+            assert_eq!(more, SSL_REQUEST, "sslmode={mode}: a retry sent more");
+        }
+    }
 }

@@ -170,6 +170,18 @@ mod store {
             migrate::up(&db).await.expect("migrate the test database");
             db
         }
+
+        /// Pool settings for `database` on which every session acts as query-api's read-only
+        /// group role (`orders_reader`, `SET ROLE` at connect, as [`crate::db::role_url`] does on
+        /// the plain stack): `secure.sh` makes the stack's `orders` user a member of it.
+        pub fn read_only_args(&self, database: &str) -> PostgresArgs {
+            let url = format!(
+                "{}&options=-c%20role%3D{}",
+                self.database_url(database),
+                crate::db::READER
+            );
+            self.postgres_args(url)
+        }
     }
 }
 
