@@ -136,12 +136,18 @@ where
         span.in_scope(|| ApiError::UriTooLong.into_response())
     } else {
         let denied = match scope {
-            Some(scope) => front
-                .auth
-                .authorize(request.headers(), peer, scope)
-                .instrument(span.clone())
-                .await
-                .err(),
+            Some(scope) => {
+                let verdict = front
+                    .auth
+                    .authorize(request.headers(), peer, scope)
+                    .instrument(span.clone())
+                    .await;
+                if verdict.is_ok() {
+                    // The protected handlers run only with this mark (see `routes`).
+                    request.extensions_mut().insert(Authorized(scope));
+                }
+                verdict.err()
+            }
             None => None,
         };
         match denied {
@@ -172,6 +178,11 @@ where
     });
     Ok(response)
 }
+
+/// The mark of a request that passed access control for this scope; the protected routes
+/// serve nothing without it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Authorized(pub Scope);
 
 /// The scope a request needs: the order routes' `GET` (and `HEAD`); other methods go on to
 /// their 405, which reveals nothing.

@@ -46,6 +46,7 @@ async fn the_credential_is_checked_before_anything_else() -> TestResult {
     let app = app_with(&keys).await;
     app.store_sample().await;
     let order = format!("/order/{SAMPLE_UID}");
+    let order_slash = format!("{order}/");
 
     // Stored, unknown and impossible uids, and a bad limit, all look the same without a token:
     // a refusal never says whether an order exists or what is wrong with the request.
@@ -56,6 +57,11 @@ async fn the_credential_is_checked_before_anything_else() -> TestResult {
         "/order/",
         "/orders",
         "/orders?limit=0",
+        // warp serves an exact path with one trailing slash too: the same routes, as guarded.
+        "/orders/",
+        "/orders/?limit=100",
+        "/orders/?limit=0",
+        order_slash.as_str(),
     ] {
         assert_401(app.get_with(path, None).await, "Bearer", None).await?;
         for other in [
@@ -91,6 +97,25 @@ async fn the_credential_is_checked_before_anything_else() -> TestResult {
         .await?;
     }
 
+    // HEAD is GET without the body: the same refusal, trailing slash or not.
+    for path in ["/orders", "/orders/", order.as_str(), order_slash.as_str()] {
+        let response = app.send_with(reqwest::Method::HEAD, path, None).await;
+        assert_eq!(response.status(), 401, "HEAD {path}");
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Bearer",
+            "HEAD {path}"
+        );
+        assert_eq!(
+            response.headers()["cache-control"],
+            "no-store",
+            "HEAD {path}"
+        );
+    }
+
+    // Two trailing slashes is no route at all: warp serves nothing there.
+    assert_eq!(app.get_with("/orders//", None).await.status(), 404);
+
     // With the key: the contract's answers, none of them cacheable.
     let key = bearer(&keys.key("full"));
     let found = app.get_with(&order, Some(&key)).await;
@@ -108,6 +133,9 @@ async fn the_credential_is_checked_before_anything_else() -> TestResult {
         ("/order/a.b", 400),
         ("/orders", 200),
         ("/orders?limit=0", 400),
+        ("/orders/", 200),
+        ("/orders/?limit=100", 200),
+        (order_slash.as_str(), 400),
     ] {
         let response = app.get_with(path, Some(&key)).await;
         assert_eq!(response.status(), status, "{path}");

@@ -6,9 +6,10 @@ mod support;
 
 use pipeline_testing::db::{postgres_args, TestDb};
 use pipeline_testing::prefix::TestPrefix;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::process::Stdio;
 use std::time::Duration;
+use support::jwt::{claims, now_plus, Signer, AUDIENCE, ISSUER};
 use support::keys::{KeysFile, FULL_SCOPES};
 use support::{sample_order, TestResult};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -204,12 +205,39 @@ async fn logs_carry_neither_tokens_nor_customer_values() -> TestResult {
         .await?;
     let keys = KeysFile::new(&[("full", FULL_SCOPES), ("reader", "orders:read")]);
     let keys_file = keys.path().to_string_lossy().into_owned();
+    // JWTs too: an RS256 and an ES256 key in a JWKS file next to the keys file.
+    let (rsa, ec) = (Signer::rsa("rsa-1"), Signer::ec("ec-1"));
+    let impostor = Signer::ec("ec-1"); // same kid, another key: a bad signature
+    let dir = keys
+        .path()
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .to_owned();
+    let jwks_file = dir.join("jwks.json");
+    std::fs::write(
+        &jwks_file,
+        json!({"keys": [rsa.jwk(), ec.jwk()]}).to_string(),
+    )?;
+    let jwks_file = jwks_file.to_string_lossy().into_owned();
+    let mut expired = claims("user-1", "orders:read orders:list");
+    expired["exp"] = json!(now_plus(-3600));
+    let tokens = [
+        rsa.token(&claims("user-1", "orders:read orders:list")),
+        ec.token(&claims("user-2", "orders:read orders:list")),
+        ec.token(&claims("user-3", "orders:read")),
+        impostor.token(&claims("user-4", "orders:read orders:list")),
+        rsa.token(&expired),
+        Signer::rsa("rsa-unknown").token(&claims("user-5", "orders:read")),
+    ];
     let redis = TestPrefix::new();
     let mut running = Running::start(command(
-        keys.path().parent().unwrap_or(std::path::Path::new(".")),
+        &dir,
         &[
-            ("AUTH_MODE", "api-key"),
+            ("AUTH_MODE", "api-key,jwt"),
             ("API_KEYS_FILE", &keys_file),
+            ("AUTH_JWKS_FILE", &jwks_file),
+            ("AUTH_ISSUER", ISSUER),
+            ("AUTH_AUDIENCE", AUDIENCE),
             ("DATABASE_URL", &database_url),
             ("REDIS_URL", &redis.redis_url),
             ("ORDER_CACHE_KEY_PREFIX", &redis.key_prefix),
@@ -222,13 +250,19 @@ async fn logs_carry_neither_tokens_nor_customer_values() -> TestResult {
     let client = reqwest::Client::new();
     let wrong = support::keys::random_key();
     let uid = order.uid();
-    for (path, token) in [
+    let mut requests = vec![
         (format!("/order/{uid}"), keys.key("full")),
         (format!("/order/{uid}"), keys.key("full")),
         ("/orders".to_owned(), keys.key("full")),
         ("/orders".to_owned(), keys.key("reader")),
         (format!("/order/{uid}"), wrong.clone()),
-    ] {
+    ];
+    for token in &tokens {
+        requests.push((format!("/order/{uid}"), token.clone()));
+        requests.push(("/orders".to_owned(), token.clone()));
+    }
+    let mut statuses = Vec::new();
+    for (path, token) in requests {
         let status = client
             .get(format!("{base}{path}"))
             .bearer_auth(&token)
@@ -239,11 +273,25 @@ async fn logs_carry_neither_tokens_nor_customer_values() -> TestResult {
             [200, 401, 403].contains(&status.as_u16()),
             "{path}: {status}"
         );
+        statuses.push(status.as_u16());
     }
+    // The JWTs were judged (accepted, refused for a scope, refused), so their path was logged.
+    assert_eq!(
+        &statuses[5..],
+        [200, 200, 200, 200, 200, 403, 401, 401, 401, 401, 401, 401],
+        "the JWT answers"
+    );
     let log = running.finish().await.join("\n");
     assert!(log.contains("request"), "the access log ran");
     for secret in [keys.key("full"), keys.key("reader"), wrong] {
         assert!(!log.contains(&secret), "a token in the log");
+    }
+    for token in &tokens {
+        assert!(!log.contains(token.as_str()), "a JWT in the log");
+        // Nor its claims or its signature on their own.
+        for part in token.split('.').skip(1) {
+            assert!(!log.contains(part), "part of a JWT in the log: {part}");
+        }
     }
     let delivery = &order.order().delivery;
     for value in [

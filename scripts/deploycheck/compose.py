@@ -36,7 +36,9 @@ CONDITIONS = {
     ("kafka-init", "kafka"): "service_healthy",
 }
 HOST_PORTS = (("8088", "kafka-ui"), ("5050", "pgadmin"), ("8080", "query-api"),
-              ("9090", "prometheus"), ("3000", "grafana"), ("9092", "kafka"))
+              ("9090", "prometheus"), ("3000", "grafana"), ("9092", "kafka"), ("9101", "query-api"))
+# Host ports that serve without a credential what only this machine should see.
+LOOPBACK_PORTS = {"9101": "query-api admin: /metrics"}
 
 
 def check_compose(report: Report, env_template: dict[str, str]) -> None:
@@ -152,10 +154,15 @@ def _ports(services: dict, fail) -> None:
     ports: dict[str, str] = {}
     for n, s in services.items():
         for p in (s or {}).get("ports") or []:
-            host = str(p).split(":")[0]
+            # "HOST:CONTAINER" or "IP:HOST:CONTAINER" (short syntax only).
+            parts = str(p).split(":")
+            ip, host = (parts[0], parts[1]) if len(parts) == 3 else ("", parts[0])
             if host in ports:
                 fail(f"host port {host} used by {ports[host]} and {n}")
             ports[host] = n
+            if host in LOOPBACK_PORTS and ip != "127.0.0.1":
+                fail(f"{n}: host port {host} ({LOOPBACK_PORTS[host]}) must be published on 127.0.0.1 only, "
+                     f'as "127.0.0.1:{host}:..."')
     for port, n in HOST_PORTS:
         if ports.get(port) != n:
             fail(f"host port {port} should belong to {n}, not {ports.get(port)}")

@@ -1,12 +1,13 @@
 """The pipeline's own rules for the rendered Kubernetes objects, beyond schema validity: security
 context, probes, resources, envFrom, ingest replicas <= partitions, scrape annotations, the HPA,
-PDB and Services."""
+PDB, Services and query-api's NetworkPolicy (k8s_netpol)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from .contract import INPUT_PARTITIONS
+from .k8s_netpol import network_policy
 
 EXPECTED = {  # name: (requests, limits, port, command)
     # (requests, limits, probe port, metrics port, command); query-api's /metrics is on ADMIN_ADDR (contract §8).
@@ -37,6 +38,12 @@ def policy(objs: list[dict], where: str, fail: Callable[[str], None]) -> None:
             _pod(by, where, f"{o['kind']}/{o['metadata']['name']}", ps, need, fail)
     _workloads(by, need, fail)
     _scaling_and_services(objs, by, need, fail)
+    api = by.get(("Deployment", "query-api"))
+    if api:
+        template = api["spec"].get("template") or {}
+        containers = (template.get("spec") or {}).get("containers") or [{}]
+        ports = {p.get("name"): p.get("containerPort") for p in containers[0].get("ports") or []}
+        network_policy(by, (template.get("metadata") or {}).get("labels") or {}, ports, fail)
 
 
 def _pod(by: dict, where: str, name: str, ps: dict, need, fail) -> None:

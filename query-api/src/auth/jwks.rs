@@ -25,6 +25,22 @@ pub const KID_REFETCH: Duration = Duration::from_secs(10);
 /// A failed scheduled fetch is retried after this long.
 const RETRY: Duration = Duration::from_secs(10);
 
+/// When the scheduled fetches of a URL source happen: again once the keys are `refresh` old,
+/// and never sooner than `retry` after the previous attempt. Production uses [`REFRESH`] and
+/// [`RETRY`]; a unit test shortens both to watch the schedule run without waiting minutes.
+#[derive(Debug, Clone, Copy)]
+struct Schedule {
+    refresh: Duration,
+    retry: Duration,
+}
+
+impl Schedule {
+    const CONTRACT: Schedule = Schedule {
+        refresh: REFRESH,
+        retry: RETRY,
+    };
+}
+
 enum Source {
     Url(JwksClient),
     /// The file, and the fingerprint of what was loaded at start.
@@ -34,6 +50,7 @@ enum Source {
 /// The verification keys and the rules tokens must meet.
 pub struct Jwks {
     source: Source,
+    schedule: Schedule,
     rules: Rules,
     keys: ArcSwap<KeySet>,
     loaded: AtomicBool,
@@ -48,6 +65,10 @@ impl Jwks {
     /// Checks the `jwt` settings and loads the keys. A file must load; a URL that does not
     /// answer is retried in the background (readiness says so meanwhile).
     pub async fn start(args: &AuthArgs) -> anyhow::Result<Arc<Self>> {
+        Self::start_with(args, Schedule::CONTRACT).await
+    }
+
+    async fn start_with(args: &AuthArgs, schedule: Schedule) -> anyhow::Result<Arc<Self>> {
         let (Some(issuer), Some(audience)) = (
             AuthArgs::value(&args.issuer),
             AuthArgs::value(&args.audience),
@@ -73,6 +94,7 @@ impl Jwks {
         };
         let jwks = Arc::new(Self {
             source,
+            schedule,
             rules: Rules::new(issuer, audience),
             keys: ArcSwap::from_pointee(KeySet::default()),
             loaded: AtomicBool::new(false),
@@ -190,8 +212,8 @@ impl Jwks {
                 loop {
                     let fetched = self.fetched_at.lock().ok().and_then(|at| *at);
                     let due = fetched
-                        .map_or(attempted, |at| at + REFRESH)
-                        .max(attempted + RETRY);
+                        .map_or(attempted, |at| at + self.schedule.refresh)
+                        .max(attempted + self.schedule.retry);
                     tokio::select! {
                         () = tokio::time::sleep_until(due) => {}
                         () = shutdown.wait() => return,
@@ -203,5 +225,85 @@ impl Jwks {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use serde_json::{json, Value};
+    use std::sync::atomic::AtomicUsize;
+    use warp::Filter;
+
+    /// A P-256 public key as a JWK named `kid` (the private half is dropped).
+    fn jwk(kid: &str) -> Value {
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).expect("EC key");
+        let point = pair.public_key().as_ref();
+        json!({"kty": "EC", "kid": kid, "use": "sig", "crv": "P-256",
+               "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+               "y": URL_SAFE_NO_PAD.encode(&point[33..65])})
+    }
+
+    /// The scheduled refresh (contract §8: fetched again when older than 5 minutes), with the
+    /// schedule shortened instead of waiting: with no token at all, the JWKS is fetched again
+    /// and again, never sooner than the refresh interval, and a key the issuer adds is taken up.
+    #[tokio::test]
+    async fn keys_are_fetched_again_once_they_are_refresh_old() {
+        let served = Arc::new(Mutex::new(vec![jwk("first")]));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let route = warp::path!("jwks.json").map({
+            let (served, hits) = (Arc::clone(&served), Arc::clone(&hits));
+            move || {
+                hits.fetch_add(1, Ordering::SeqCst);
+                let keys = served.lock().map(|k| k.clone()).unwrap_or_default();
+                warp::reply::json(&json!({ "keys": keys }))
+            }
+        });
+        let (addr, server) = warp::serve(route).bind_ephemeral(([127, 0, 0, 1], 0));
+        let server = tokio::spawn(server);
+        let args = AuthArgs {
+            mode: Some("jwt".into()),
+            jwks_url: Some(format!("http://{addr}/jwks.json")),
+            issuer: Some("https://issuer.test/".into()),
+            audience: Some("orders-api".into()),
+            ..AuthArgs::default()
+        };
+        let schedule = Schedule {
+            refresh: Duration::from_millis(300),
+            retry: Duration::from_millis(50),
+        };
+        let started = Instant::now();
+        let jwks = Jwks::start_with(&args, schedule).await.expect("jwks");
+        assert_eq!(hits.load(Ordering::SeqCst), 1, "fetched at start");
+        assert!(jwks.keys.load().has_kid("first"));
+
+        let (trigger, shutdown) = Shutdown::new();
+        let maintained = tokio::spawn(Arc::clone(&jwks).maintain(shutdown));
+        // The issuer rotates: the next scheduled fetch must pick the new key up.
+        if let Ok(mut keys) = served.lock() {
+            *keys = vec![jwk("second")];
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while hits.load(Ordering::SeqCst) < 4 || !jwks.keys.load().has_kid("second") {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "only {} fetches in a minute with a 300 ms refresh",
+                hits.load(Ordering::SeqCst)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Three scheduled fetches, each at least `refresh` after the one before: never sooner.
+        assert!(
+            started.elapsed() >= schedule.refresh * 3,
+            "4 fetches after {:?}: faster than the refresh interval",
+            started.elapsed()
+        );
+        assert!(!jwks.keys.load().has_kid("first"));
+        trigger.fire();
+        maintained.await.expect("maintain ends at shutdown");
+        server.abort();
     }
 }

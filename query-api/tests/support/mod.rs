@@ -178,11 +178,29 @@ impl TestApp {
 
     /// GET with `authorization` as the whole `Authorization` header (`None`: no header).
     pub async fn get_with(&self, path: &str, authorization: Option<&str>) -> reqwest::Response {
-        let mut request = self.anonymous.get(format!("{}{path}", self.address));
+        self.send_with(reqwest::Method::GET, path, authorization)
+            .await
+    }
+
+    /// `method` on `path` with `authorization` as the whole `Authorization` header (`None`: no
+    /// header).
+    pub async fn send_with(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        authorization: Option<&str>,
+    ) -> reqwest::Response {
+        let what = format!("{method} {path}");
+        let mut request = self
+            .anonymous
+            .request(method, format!("{}{path}", self.address));
         if let Some(value) = authorization {
             request = request.header(reqwest::header::AUTHORIZATION, value);
         }
-        request.send().await.expect("GET")
+        request
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("{what}: {error}"))
     }
 
     /// GET on the admin listener.
