@@ -2,8 +2,9 @@
 # The full test suite, from a fresh machine: brings the local stack, the secure one and the
 # clustered engines up (installing what is missing), then runs the Rust tests (unit, property and
 # integration tests against the real PostgreSQL, Redis and Kafka), the browser test of the web
-# page, the AsyncAPI document's check with the official parser, and the offline validation of the
-# deployment files. Pass extra arguments through to `cargo test` (e.g. a test name filter).
+# page, the check of scripts/db-roles.sql, the AsyncAPI document's check with the official
+# parser, and the offline validation of the deployment files. Pass extra arguments through to
+# `cargo test` (e.g. a test name filter).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -43,6 +44,9 @@ cargo test --workspace --all-targets --no-fail-fast "$@"
 if [ $# -eq 0 ]; then
   step "browser test of the web page and Swagger UI (headless Chromium)"
   bash query-api/tests/browser/run.sh
+
+  step "database roles (scripts/db-roles.sql on a fresh database, both logins' grants)"
+  scripts/db-roles-check.sh
 
   step "AsyncAPI document of the topics (official parser)"
   scripts/asyncapi/validate.sh

@@ -81,6 +81,9 @@ impl Application {
         // A write the broker keeps refusing surfaces as an error (named in /readyz) after this,
         // rather than after librdkafka's two minutes of silent retries.
         producer_config.set("message.timeout.ms", config.produce_timeout_ms.to_string());
+        // A missing retry or DLQ topic is a named stall until an operator creates it, not a
+        // topic the broker makes up with its defaults (partitions, retention) on the first write.
+        producer_config.set("allow.auto.create.topics", "false");
         let producer: FutureProducer = producer_config
             .create()
             .context("cannot create the Kafka producer")?;

@@ -38,14 +38,37 @@ async fn postgres_outage_pauses_consumption_and_loses_nothing() {
         app.metric("ingest_outage_pauses_total").await >= 1.0
     })
     .await;
-    let (status, body) = app.readyz().await;
-    assert_eq!(status, 503, "{body}");
+    // Named: the reason, the dependency and the cause in words.
+    wait_until("the outage is named in /readyz", || async {
+        let (status, body) = app.readyz().await;
+        status == 503
+            && body["stalls"].as_array().is_some_and(|stalls| {
+                stalls.iter().any(|s| {
+                    s["reason"] == "dependency_unavailable"
+                        && s["dependency"] == "postgres"
+                        && s["cause"]
+                            .as_str()
+                            .is_some_and(|c| c.starts_with("PostgreSQL: "))
+                })
+            })
+    })
+    .await;
+    assert_eq!(
+        app.metric("ingest_stalled{reason=\"dependency_unavailable\"}")
+            .await,
+        1.0
+    );
     proxy.restore();
     wait_until("all 90 stored", || async {
         app.metric("ingest_records_total{outcome=\"stored\"}").await >= 90.0
     })
     .await;
     wait_until("ready again", || async { app.readyz().await.0 == 200 }).await;
+    assert_eq!(
+        app.metric("ingest_stalled{reason=\"dependency_unavailable\"}")
+            .await,
+        0.0
+    );
 
     assert!(
         read_topic_async(&world.topics.dlq).await.is_empty(),

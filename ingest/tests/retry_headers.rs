@@ -1,6 +1,6 @@
 //! The retry topic's headers are not trusted: a due time beyond the maximum retry delay counts
-//! as due at that maximum, an absurd attempt count is clamped, and a retry record that is not a
-//! valid retry (unreadable headers, bytes that are no order) is dead-lettered as `malformed` at
+//! as due at that maximum, an absurd attempt count is clamped to the maximum (`x-attempts` of a
+//! dead letter never exceeds it), and a retry record that is not a valid retry (unreadable headers, bytes that are no order) is dead-lettered as `malformed` at
 //! once instead of parking its partition.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -36,7 +36,7 @@ async fn forged_retry_headers_neither_park_a_partition_for_long_nor_get_trusted(
     let producer = producer();
     let app = start(world.config.clone()).await;
     wait_until("ready", || async { app.readyz().await.0 == 200 }).await;
-    let batch = orders(70, 3);
+    let batch = orders(70, 4);
     let orders_topic = world.topics.orders.clone();
     let retry = world.topics.retry.clone();
 
@@ -46,8 +46,13 @@ async fn forged_retry_headers_neither_park_a_partition_for_long_nor_get_trusted(
     let garbled = retry_headers("tomorrow", "1", &orders_topic);
     let (huge_uid, huge_json) = &batch[2];
     let huge = retry_headers("0", "99999999999999999999999", &orders_topic);
+    // An order the validation refuses (no items), with the same absurd count.
+    let (invalid_uid, invalid_json) = &batch[3];
+    let mut invalid: serde_json::Value = serde_json::from_str(invalid_json).unwrap();
+    invalid["items"] = serde_json::json!([]);
+    let invalid_json = invalid.to_string();
     // Written in this order.
-    let records: [RetryRecord; 4] = [
+    let records: [RetryRecord; 5] = [
         // Partition 0: a valid order due in the year 3000.
         (0, far_uid.as_bytes(), far_json.as_bytes(), &far),
         // Partition 1: a due time that is no number, and bytes that are no order due in the year
@@ -56,6 +61,7 @@ async fn forged_retry_headers_neither_park_a_partition_for_long_nor_get_trusted(
         (1, b"junk", b"{not json", &far),
         // Partition 2: an attempt count no counter can hold, due now: clamped, and stored.
         (2, huge_uid.as_bytes(), huge_json.as_bytes(), &huge),
+        (2, invalid_uid.as_bytes(), invalid_json.as_bytes(), &huge),
     ];
     let sent = Instant::now();
     for (partition, key, value, headers) in records {
@@ -70,8 +76,19 @@ async fn forged_retry_headers_neither_park_a_partition_for_long_nor_get_trusted(
         .await;
     }
 
-    let dead = wait_for_records(&world.topics.dlq, 2).await;
+    let mut dead = wait_for_records(&world.topics.dlq, 3).await;
     let dead_after = sent.elapsed();
+    let clamped = dead
+        .iter()
+        .position(|r| r.key.as_deref() == Some(invalid_uid.as_bytes()))
+        .map(|at| dead.remove(at))
+        .expect("the invalid order with an absurd count is dead-lettered");
+    assert_dead_letter(&clamped, "invalid", &world.config.group);
+    assert_eq!(
+        clamped.header("x-attempts"),
+        world.config.max_attempts.to_string(),
+        "an absurd count is clamped to INGEST_MAX_ATTEMPTS"
+    );
     for record in &dead {
         assert_dead_letter(record, "malformed", &world.config.group);
         assert_eq!(record.header("x-original-topic"), orders_topic);
@@ -133,10 +150,10 @@ async fn forged_retry_headers_neither_park_a_partition_for_long_nor_get_trusted(
         app.metric("ingest_stalled{reason=\"retry_parked\"}").await == 0.0
     })
     .await;
-    assert_eq!(read_topic_async(&world.topics.dlq).await.len(), 2);
+    assert_eq!(read_topic_async(&world.topics.dlq).await.len(), 3);
     assert_eq!(
         read_topic_async(&world.topics.retry).await.len(),
-        4,
+        5,
         "nothing retried again"
     );
     app.stop().await;

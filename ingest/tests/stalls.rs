@@ -1,14 +1,17 @@
 //! Named, bounded stalls: when ingest cannot make progress for a reason that is not the record's
-//! fault — a grant revoked in the database, a DLQ topic the broker refuses to write — it says so
-//! in `/readyz` (503, the dependency and the cause in words) and in `ingest_stalled{reason}`,
-//! dead-letters nothing because of it, and resumes by itself once the cause is fixed.
+//! fault — a grant revoked in the database, a DLQ topic the broker refuses to write to or that
+//! does not exist — it says so in `/readyz` (503, the dependency and the cause in words) and in
+//! `ingest_stalled{reason}`, dead-letters nothing because of it, and resumes by itself once the
+//! cause is fixed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use common::*;
 use pipeline_testing::kafka::TestTopic;
-use rdkafka::admin::{AdminClient, AdminOptions, AlterConfig, ResourceSpecifier};
+use rdkafka::admin::{
+    AdminClient, AdminOptions, AlterConfig, NewTopic, ResourceSpecifier, TopicReplication,
+};
 use rdkafka::client::DefaultClientContext;
 
 /// The stall of `reason` in a `/readyz` body, if it is there.
@@ -178,4 +181,65 @@ async fn a_dlq_the_broker_refuses_is_a_named_stall_and_loses_nothing() {
     assert_eq!(dead.len(), 1, "dead-lettered once: {dead:#?}");
     assert!(read_topic_async(&world.topics.dlq).await.is_empty());
     assert_eq!(world.stored_count().await, 30);
+}
+
+/// Creates topic `name` on the local broker (one partition).
+async fn create_topic(name: &str) {
+    let topic = NewTopic::new(name, 1, TopicReplication::Fixed(1));
+    let results = admin()
+        .create_topics(&[topic], &AdminOptions::new())
+        .await
+        .expect("create topic");
+    for result in results {
+        result.expect("topic created");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_dlq_topic_is_a_named_stall_that_ends_when_the_topic_exists() {
+    let mut world = World::new(1).await;
+    world.config.produce_timeout_ms = 2000;
+    // A DLQ nobody created: ingest must not create it with the broker's defaults either (the
+    // local broker allows auto-creation). Deleted when the test ends, should it exist by then.
+    let missing = TestTopic {
+        name: pipeline_testing::unique_name("t_missing_dlq"),
+    };
+    let name = missing.name.clone();
+    world.config.kafka.dlq_topic = name.clone();
+    let producer = producer();
+    let all = orders(82, 20);
+    let app = start(world.config.clone()).await;
+    produce_poison(&producer, &world.topics.orders).await;
+    produce_orders(&producer, &world.topics.orders, &all).await;
+
+    wait_until("the missing topic is named in /readyz", || async {
+        let (status, body) = app.readyz().await;
+        status == 503
+            && stall(&body, "produce_failed").is_some_and(|s| {
+                s["dependency"] == "kafka"
+                    && s["cause"]
+                        .as_str()
+                        .is_some_and(|c| c.contains(name.as_str()))
+            })
+    })
+    .await;
+    assert_eq!(
+        app.metric("ingest_stalled{reason=\"produce_failed\"}")
+            .await,
+        1.0
+    );
+
+    create_topic(&name).await;
+    let dead = wait_for_records(&name, 1).await;
+    assert_dead_letter(&dead[0], "malformed", &world.config.group);
+    wait_until("every order stored", || async {
+        world.stored_count().await >= 20
+    })
+    .await;
+    wait_ready_without(&app, "produce_failed").await;
+    app.stop().await;
+    assert_eq!(read_topic_async(&name).await.len(), 1, "dead-lettered once");
+    assert!(read_topic_async(&world.topics.dlq).await.is_empty());
+    assert_eq!(world.stored_count().await, 20);
+    drop(missing);
 }

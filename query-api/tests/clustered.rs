@@ -14,7 +14,7 @@ use order_model::ValidOrder;
 use pipeline_testing::cluster::{
     database_read_url, master_of, pause_replay, redis_cluster_args, wait_replica_caught_up, Node,
 };
-use pipeline_testing::db::{postgres_args, TestDb};
+use pipeline_testing::db::{read_only_args, TestDb, READER};
 use pipeline_testing::prefix::TestPrefix;
 use query_api::config::{ReadArgs, SecretUrl};
 use serde_json::Value;
@@ -29,18 +29,22 @@ async fn turn() -> MutexGuard<'static, ()> {
 }
 
 /// A fresh database on the primary, already on the replica, and query-api reading both, with
-/// its cache on the cluster.
+/// its cache on the cluster. query-api connects to both with only the read-only role's grants
+/// (orders_reader, replicated with the rest of the cluster), as deployed; the tests store orders
+/// through `db`, the owner's pool.
 async fn clustered_app(read: ReadArgs, redis: RedisArgs) -> TestApp {
     let db = TestDb::create().await;
     wait_replica_caught_up(Duration::from_secs(30)).await;
+    let replica = format!(
+        "{}?options=-c%20role%3D{READER}",
+        database_read_url(db.name())
+    );
     let read = ReadArgs {
-        database_read_url: read
-            .database_read_url
-            .or_else(|| Some(SecretUrl(database_read_url(db.name())))),
+        database_read_url: read.database_read_url.or(Some(SecretUrl(replica))),
         ..read
     };
     let prefix = TestPrefix::guard(redis);
-    let mut app = start(config(postgres_args(db.name()), prefix.args(), read)).await;
+    let mut app = start(config(read_only_args(db.name()), prefix.args(), read)).await;
     app.db = Some(db);
     app.prefix = Some(prefix);
     app

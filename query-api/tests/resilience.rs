@@ -5,7 +5,7 @@ mod support;
 
 use order_cache::RedisArgs;
 use order_store::PostgresArgs;
-use pipeline_testing::db::{postgres_args, TestDb};
+use pipeline_testing::db::{read_only_args, TestDb};
 use pipeline_testing::wait::within as wait_until;
 use query_api::config::ReadArgs;
 use query_api::Application;
@@ -65,7 +65,7 @@ async fn redis_down_still_serves_from_postgres_quickly() -> TestResult {
     app.store_sample().await;
     let db = app.db.take().ok_or("db")?;
     app.stop().await?;
-    let app = start(config(postgres_args(db.name()), dead_redis(), read)).await;
+    let app = start(config(read_only_args(db.name()), dead_redis(), read)).await;
 
     for _ in 0..20 {
         let response = app.get(&format!("/order/{SAMPLE_UID}")).await;
@@ -112,7 +112,7 @@ async fn a_burst_against_a_silent_redis_costs_one_redis_timeout_not_a_queue_of_t
         redis_url: format!("redis://127.0.0.1:{}", silent_port().await),
         ..pipeline_testing::redis_args()
     };
-    let app = start(config(postgres_args(db.name()), redis, read)).await;
+    let app = start(config(read_only_args(db.name()), redis, read)).await;
 
     let started = Instant::now();
     let paths: Vec<String> = (0..64).map(|n| format!("/order/burst-{n}")).collect();
@@ -200,7 +200,7 @@ async fn redis_alone_answers_when_postgres_is_down() -> TestResult {
 async fn refuses_to_start_on_a_schema_behind_the_build() -> TestResult {
     let empty = TestDb::create_empty().await;
     let built = Application::build(config(
-        postgres_args(empty.name()),
+        read_only_args(empty.name()),
         pipeline_testing::redis_args(),
         ReadArgs::default(),
     ))

@@ -4,7 +4,7 @@
 
 mod support;
 
-use pipeline_testing::db::{postgres_args, TestDb};
+use pipeline_testing::db::{role_url, TestDb, READER};
 use pipeline_testing::prefix::TestPrefix;
 use serde_json::{json, Value};
 use std::process::Stdio;
@@ -198,7 +198,8 @@ async fn auth_off_warns_and_says_so_on_both_readiness_endpoints() -> TestResult 
 #[tokio::test]
 async fn logs_carry_neither_tokens_nor_customer_values() -> TestResult {
     let db = TestDb::create().await;
-    let database_url = postgres_args(db.name()).database_url;
+    // Stored as the owner, read by query-api with only the read-only role's grants.
+    let database_url = role_url(db.name(), READER);
     let order = sample_order();
     order_store::OrderRepository::new(db.db().clone())
         .store_batch(std::slice::from_ref(&order))

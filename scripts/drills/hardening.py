@@ -23,6 +23,8 @@ from .pipeline import DrillEnv, Manifest, Stream
 MEMORY_LIMIT_MIB = 256  # ingest's limit in k8s/base/ingest-deployment.yaml
 FAR_FUTURE_MS = 32_503_680_000_000  # year 3000
 RETRY_MAX_DELAY_MS = 20_000  # the far-future drill's INGEST_RETRY_MAX_DELAY_MS
+MAX_ATTEMPTS = 5  # the far-future drill's INGEST_MAX_ATTEMPTS (ingest's default)
+ABSURD_ATTEMPTS = "18446744073709551616"  # 2^64: no counter holds it
 
 
 class TunedEnv(DrillEnv):
@@ -106,21 +108,25 @@ def big_orders(env: TunedEnv, r: Result, count: int = 240) -> None:
 
 # ============================================================================ far-future retry
 def far_future_retry(env: TunedEnv, r: Result) -> None:
-    """A stream of orders flows while three forged records land on the retry topic: a valid order
+    """A stream of orders flows while four forged records land on the retry topic: a valid order
     due in the year 3000 (tried after the maximum retry delay instead), one with an absurd attempt
-    count (clamped; stored), and one whose due time is not a number (dead-lettered as malformed
-    at once, never parked)."""
+    count (clamped; stored), one whose due time is not a number (dead-lettered as malformed at
+    once, never parked), and an invalid order with the absurd count (dead-lettered as invalid
+    with `x-attempts` clamped to INGEST_MAX_ATTEMPTS)."""
     stream = Stream(3_000, 1_000, seed=202)
     env.tuning["INGEST_RETRY_MAX_DELAY_MS"] = str(RETRY_MAX_DELAY_MS)
+    env.tuning["INGEST_MAX_ATTEMPTS"] = str(MAX_ATTEMPTS)
     proc = env.start_ingest("i0")
     env.watch()
     env.start_producer(stream, env.logdir / "manifest.tsv")
-    extra = records.valid_orders(env, 3, seed=203)
+    extra = records.valid_orders(env, 4, seed=203)
+    extra[3]["items"] = []  # invalid: an order has 1 to 1,000 items
     base = 10**6  # seqs of the forged records: beyond the stream's
-    kinds = ["valid", "valid", "malformed"]
+    kinds = ["valid", "valid", "malformed", "invalid"]
     headers = [{"x-retry-not-before": str(FAR_FUTURE_MS), "x-attempts": "1"},
-               {"x-retry-not-before": "0", "x-attempts": "18446744073709551616"},
-               {"x-retry-not-before": "soon", "x-attempts": "1"}]
+               {"x-retry-not-before": "0", "x-attempts": ABSURD_ATTEMPTS},
+               {"x-retry-not-before": "soon", "x-attempts": "1"},
+               {"x-retry-not-before": "0", "x-attempts": ABSURD_ATTEMPTS}]
     forged, values = [], {}
     for i, (order, kind, head) in enumerate(zip(extra, kinds, headers, strict=True)):
         value = json.dumps(order, separators=(",", ":"), ensure_ascii=False).encode()
@@ -139,12 +145,20 @@ def far_future_retry(env: TunedEnv, r: Result) -> None:
     named = [s for s in body.get("stalls", []) if s.get("reason") == "retry_parked"]
     r.check("far future: the retry partition is parked, named in /readyz and the metric",
             bool(parked) and bool(named), f"metric {parked}, /readyz {status} {named[:1]}")
-    dead = infra.wait_until(lambda: [row for row in env.dlq_inspect()
-                                     if (checks.header_map(row).get("x-sim-seq") or [None])[-1] == str(base + 2)],
-                            30, interval=1.0)
+    def dead_letter(seq: int) -> list[dict]:
+        return [row for row in env.dlq_inspect()
+                if (checks.header_map(row).get("x-sim-seq") or [None])[-1] == str(seq)]
+
+    dead = infra.wait_until(lambda: dead_letter(base + 2), 30, interval=1.0)
     r.check("far future: the record with an unreadable due time is dead-lettered as malformed at once",
             bool(dead) and dead[0].get("kind") == "malformed",
             f"{time.time() - injected:.1f} s after injection: {dead[0].get('kind') if dead else 'not yet'}")
+    clamped = infra.wait_until(lambda: dead_letter(base + 3), 30, interval=1.0)
+    attempts = (checks.header_map(clamped[0]).get("x-attempts") or [None])[-1] if clamped else None
+    r.check(f"far future: the invalid order with x-attempts {ABSURD_ATTEMPTS} is dead-lettered as invalid "
+            f"with its attempts clamped (x-attempts = INGEST_MAX_ATTEMPTS = {MAX_ATTEMPTS})",
+            bool(clamped) and clamped[0].get("kind") == "invalid" and attempts == str(MAX_ATTEMPTS),
+            f"kind {clamped[0].get('kind')}, x-attempts {attempts}" if clamped else "not dead-lettered")
 
     rc = env.wait_producer(stream.duration + 300)
     r.check("producer-sim delivered every record (exit 0)", rc == 0, f"exit {rc}")

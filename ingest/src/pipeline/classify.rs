@@ -71,10 +71,15 @@ pub enum Fate {
     Revoked,
 }
 
-/// This attempt's number. The retry topic's count is not trusted: it is clamped to the
-/// configured maximum, so a forged count neither overflows nor buys extra attempts.
+/// This attempt's number. The retry topic's count is not trusted: the result is clamped to the
+/// configured maximum (`INGEST_MAX_ATTEMPTS`), so a forged count neither overflows nor buys
+/// extra attempts, and no dead letter's `x-attempts` exceeds the maximum. A genuine retry never
+/// reaches the clamp: its prior count is below the maximum, or it would have been dead-lettered.
 fn attempts(record: &Record, config: &Config) -> u32 {
-    record.prior_attempts().min(config.max_attempts) + 1
+    record
+        .prior_attempts()
+        .saturating_add(1)
+        .min(config.max_attempts)
 }
 
 /// A record that could not be decoded: `malformed` or `invalid`, straight to the DLQ.
@@ -161,14 +166,20 @@ mod tests {
             } => assert_eq!(failure.kind, DeadLetterKind::RetriesExhausted),
             other => panic!("unexpected {other:?}"),
         }
-        // A forged count is clamped: the next transient failure is the last attempt.
+        // A forged count is clamped to the maximum (2): the next transient failure is the last
+        // attempt, and a rejection reports no more attempts than the maximum either.
         let mut forged = crate::pipeline::dead_letter::tests::record("orders.retry", &[], true);
         forged
             .headers
             .push(("x-attempts".into(), Some(b"4294967295".to_vec())));
         let fate = stored(&forged, Verdict::Transient("timeout".into()), &config);
         assert!(
-            matches!(fate, Fate::DeadLetter { attempts: 3, ref failure } if failure.kind == DeadLetterKind::RetriesExhausted),
+            matches!(fate, Fate::DeadLetter { attempts: 2, ref failure } if failure.kind == DeadLetterKind::RetriesExhausted),
+            "{fate:?}"
+        );
+        let fate = stored(&forged, Verdict::Rejected("check".into()), &config);
+        assert!(
+            matches!(fate, Fate::DeadLetter { attempts: 2, ref failure } if failure.kind == DeadLetterKind::Invalid),
             "{fate:?}"
         );
     }

@@ -75,11 +75,7 @@ impl From<tokio_postgres::Error> for StoreError {
             return StoreError::Refused(failure.to_string());
         }
         if let Some(db) = err.as_db_error() {
-            let text = match db.detail() {
-                Some(detail) => format!("{} ({}): {detail}", db.message(), db.code().code()),
-                None => format!("{} ({})", db.message(), db.code().code()),
-            };
-            return classify_sqlstate(db.code(), text);
+            return classify_sqlstate(db.code(), server_text(db));
         }
         let text = describe(&err);
         let io_cause = err
@@ -165,6 +161,51 @@ fn refusal(err: &tokio_postgres::Error) -> Option<Failure> {
     None
 }
 
+/// The text of a server-reported error. For data exceptions and integrity violations (SQLSTATE
+/// classes 22 and 23) the rows are the customer's: PostgreSQL's DETAIL ("Failing row contains
+/// (…)", "Key (email)=(…)") and the values some class-22 messages quote are left out, and the
+/// objects are named instead (table, column, constraint). This text reaches warn logs and the
+/// DLQ's `x-error-message`.
+fn server_text(db: &tokio_postgres::error::DbError) -> String {
+    let code = db.code().code();
+    if !matches!(code.get(..2), Some("22" | "23")) {
+        return match db.detail() {
+            Some(detail) => format!("{} ({code}): {detail}", db.message()),
+            None => format!("{} ({code})", db.message()),
+        };
+    }
+    let message = if code.starts_with("22") {
+        without_values(db.message())
+    } else {
+        db.message().to_owned()
+    };
+    let objects: Vec<String> = [
+        ("table", db.table()),
+        ("column", db.column()),
+        ("constraint", db.constraint()),
+    ]
+    .into_iter()
+    .filter_map(|(what, name)| name.map(|name| format!("{what} {name}")))
+    .collect();
+    if objects.is_empty() {
+        format!("{message} ({code})")
+    } else {
+        format!("{message} ({code}; {})", objects.join(", "))
+    }
+}
+
+/// A class-22 message without the values it may quote: `invalid input syntax for type bigint:
+/// "…"` and `value "…" is out of range for type integer` name the input; what follows the first
+/// `": "` and every double-quoted span are dropped.
+fn without_values(message: &str) -> String {
+    let head = message.split(": ").next().unwrap_or(message);
+    let mut out = String::with_capacity(head.len());
+    for (index, part) in head.split('"').enumerate() {
+        out.push_str(if index % 2 == 0 { part } else { "\"…\"" });
+    }
+    out
+}
+
 /// Maps a server-reported SQLSTATE to the class the caller acts on.
 fn classify_sqlstate(code: &SqlState, text: String) -> StoreError {
     let code = code.code();
@@ -209,6 +250,22 @@ mod tests {
         assert!(matches!(class("23505"), StoreError::Rejected(_)));
         assert!(matches!(class("22021"), StoreError::Rejected(_)));
         assert!(matches!(class("42P01"), StoreError::Other(_)));
+    }
+
+    #[test]
+    fn data_exception_messages_lose_the_values_they_quote() {
+        assert_eq!(
+            without_values(r#"invalid input syntax for type bigint: "+4915112345678""#),
+            "invalid input syntax for type bigint"
+        );
+        assert_eq!(
+            without_values(r#"value "99999999999" is out of range for type integer"#),
+            r#"value "…" is out of range for type integer"#
+        );
+        assert_eq!(
+            without_values("value too long for type character varying(64)"),
+            "value too long for type character varying(64)"
+        );
     }
 
     #[test]

@@ -55,3 +55,79 @@ async fn statement_timeout_is_transient_and_bad_rows_are_rejected() {
         .expect_err("rejected");
     assert!(matches!(err, StoreError::Rejected(_)), "{err:?}");
 }
+
+/// A row PostgreSQL refuses is the customer's: the error text (which reaches warn logs and the
+/// DLQ's `x-error-message`) names the SQLSTATE, table, column and constraint, never the values
+/// (PostgreSQL's DETAIL would quote the whole failing row or key).
+#[tokio::test]
+async fn rejections_name_the_constraint_not_the_row() {
+    let test = TestDb::new().await;
+    let repo = test.repo();
+    repo.store(&order("stored-uid", 1)).await.expect("store");
+    let client = test.db.db().pool().get().await.expect("connection");
+    let insert =
+        "INSERT INTO deliveries (order_uid, name, phone, zip, city, address, region, email) \
+                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    let secrets = [
+        "Zebediah Quxworth",
+        "+49-151-SECRET",
+        "4711",
+        "Quxtown",
+        "7 Hidden Lane",
+        "Secret Region",
+        "zebediah@example.test",
+    ];
+    let row = |uid: &'static str, phone: &'static str| {
+        let mut values = secrets;
+        values[1] = phone;
+        (uid, values)
+    };
+
+    // CHECK (phone ~ '^\+[0-9]{7,15}$'): class 23, DETAIL "Failing row contains (…)".
+    let (uid, values) = row("check-uid", secrets[1]);
+    let err = insert_delivery(&client, insert, uid, &values).await;
+    assert!(matches!(err, StoreError::Rejected(_)), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("23514"), "{text}");
+    assert!(text.contains("deliveries"), "{text}");
+    assert!(text.contains("deliveries_phone_check"), "{text}");
+    assert_no_values(&text, &values);
+
+    // The primary key: DETAIL "Key (order_uid)=(…) already exists".
+    let (uid, values) = row("stored-uid", "+4915112345678");
+    let err = insert_delivery(&client, insert, uid, &values).await;
+    assert!(matches!(err, StoreError::Rejected(_)), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("23505") && text.contains("deliveries_pkey"),
+        "{text}"
+    );
+    assert_no_values(&text, &values);
+    assert!(!text.contains("stored-uid"), "{text}");
+}
+
+async fn insert_delivery(
+    client: &deadpool_postgres::Client,
+    sql: &str,
+    uid: &str,
+    values: &[&str; 7],
+) -> StoreError {
+    let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&uid];
+    params.extend(
+        values
+            .iter()
+            .map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync)),
+    );
+    let err = client.execute(sql, &params).await.expect_err("refused");
+    assert!(
+        err.as_db_error().is_some_and(|db| db.detail().is_some()),
+        "{err:?}"
+    );
+    StoreError::from(err)
+}
+
+fn assert_no_values(text: &str, values: &[&str]) {
+    for value in values {
+        assert!(!text.contains(value), "{value:?} leaked into {text:?}");
+    }
+}
