@@ -132,17 +132,7 @@ async fn a_dlq_the_broker_refuses_is_a_named_stall_and_loses_nothing() {
     produce_poison(&producer, &world.topics.orders).await;
     produce_orders(&producer, &world.topics.orders, &all).await;
 
-    wait_until("the produce failure is named in /readyz", || async {
-        let (status, body) = app.readyz().await;
-        status == 503
-            && stall(&body, "produce_failed").is_some_and(|s| {
-                s["dependency"] == "kafka"
-                    && s["cause"]
-                        .as_str()
-                        .is_some_and(|c| c.contains(strict.as_str()))
-            })
-    })
-    .await;
+    wait_produce_stall(&app, &strict).await;
     assert!(
         app.metric("ingest_stalled{reason=\"produce_failed\"}")
             .await
@@ -212,17 +202,7 @@ async fn a_missing_dlq_topic_is_a_named_stall_that_ends_when_the_topic_exists() 
     produce_poison(&producer, &world.topics.orders).await;
     produce_orders(&producer, &world.topics.orders, &all).await;
 
-    wait_until("the missing topic is named in /readyz", || async {
-        let (status, body) = app.readyz().await;
-        status == 503
-            && stall(&body, "produce_failed").is_some_and(|s| {
-                s["dependency"] == "kafka"
-                    && s["cause"]
-                        .as_str()
-                        .is_some_and(|c| c.contains(name.as_str()))
-            })
-    })
-    .await;
+    wait_produce_stall(&app, &name).await;
     assert_eq!(
         app.metric("ingest_stalled{reason=\"produce_failed\"}")
             .await,
@@ -242,4 +222,16 @@ async fn a_missing_dlq_topic_is_a_named_stall_that_ends_when_the_topic_exists() 
     assert!(read_topic_async(&world.topics.dlq).await.is_empty());
     assert_eq!(world.stored_count().await, 20);
     drop(missing);
+}
+
+/// Waits until `/readyz` answers 503 with a `produce_failed` stall on Kafka naming `topic`.
+async fn wait_produce_stall(app: &Running, topic: &str) {
+    wait_until("the produce failure is named in /readyz", || async {
+        let (status, body) = app.readyz().await;
+        status == 503
+            && stall(&body, "produce_failed").is_some_and(|s| {
+                s["dependency"] == "kafka" && s["cause"].as_str().is_some_and(|c| c.contains(topic))
+            })
+    })
+    .await;
 }

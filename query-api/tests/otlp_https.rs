@@ -4,6 +4,7 @@
 //! a small receiver presenting the secure stack's `localhost` certificate
 //! (`scripts/stack.sh up --secure`), which also serves the database and Redis.
 
+use pipeline_testing::free_port;
 use pipeline_testing::secure::{stack, SecureStack};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
@@ -78,14 +79,6 @@ fn read_request(stream: &mut impl Read) -> Option<Received> {
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
     Some((method, path, length))
-}
-
-/// A port free at the time of asking.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@
 mod support;
 
 use order_cache::RedisArgs;
+use pipeline_testing::free_port;
 use pipeline_testing::secure::{stack, SecureStack};
 use query_api::config::ReadArgs;
 use serde_json::Value;
@@ -140,14 +141,6 @@ fn has_url_password(text: &str) -> bool {
             .and_then(|(user_info, _)| user_info.split_once(':'))
             .is_some_and(|(_, password)| password != "***")
     })
-}
-
-/// A port free at the time of asking, for the binary's admin listener.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 #[tokio::test]

@@ -36,6 +36,15 @@ pub mod traces;
 #[cfg(any(feature = "store", feature = "kafka", feature = "traces"))]
 pub mod wait;
 
+/// A local TCP port free at the time of asking, for a child process's listener (a test that
+/// binds in-process uses port 0 instead).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 /// A short random lowercase name with a readable prefix, e.g. `t_orders_3f9a1c2b`.
 pub fn unique_name(prefix: &str) -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();
