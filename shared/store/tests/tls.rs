@@ -187,8 +187,7 @@ async fn require_and_verify_full_never_fall_back_to_plaintext() {
     let (port, mut received) = server_without_tls().await;
     let verify_full = format!("verify-full&sslrootcert={}", stack().var("SECURE_CA_FILE"));
     for mode in ["require", verify_full.as_str()] {
-        let url =
-            format!("postgres://orders:orders@127.0.0.1:{port}/orders?sslmode={mode}");
+        let url = format!("postgres://orders:orders@127.0.0.1:{port}/orders?sslmode={mode}");
         assert_refused(ping(url).await, "TLS failed");
         // The attempt sent the SSLRequest, and after the `N` nothing, the startup message (user
         // and database in the clear) included.
