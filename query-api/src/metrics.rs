@@ -108,16 +108,17 @@ impl ApiMetrics {
         let db_reads = metrics.add(IntCounterVec::new(
             Opts::new(
                 "order_db_reads_total",
-                "Reads sent to PostgreSQL, by database: primary, or replica with \
-                 DATABASE_READ_URL (concurrent misses for one uid share one).",
+                "Orders read from PostgreSQL, by database: primary, or replica with \
+                 DATABASE_READ_URL (concurrent misses for one uid share one read; the misses \
+                 of one HTTP thread share one statement).",
             ),
             &["source"],
         ))?;
         let replica_fallbacks = metrics.add(IntCounterVec::new(
             Opts::new(
                 "order_db_replica_fallbacks_total",
-                "Reads the primary answered in the replica's place: not_found (checked on \
-                 the primary, the replica may lag), failed, skipped (replica breaker open).",
+                "Orders the primary was asked for in the replica's place: not_found (checked \
+                 on the primary, the replica may lag), failed, skipped (replica breaker open).",
             ),
             &["reason"],
         ))?;
@@ -220,21 +221,22 @@ impl ApiMetrics {
         tracing::debug!(source = source.as_str(), "order read");
     }
 
-    /// A read was sent to PostgreSQL (`source`: primary or replica).
-    pub fn db_read(&self, source: DbSource) {
+    /// `orders` were asked of PostgreSQL in one statement (`source`: primary or replica).
+    pub fn db_read(&self, source: DbSource, orders: usize) {
         self.inner
             .db_reads
             .with_label_values(&[source.as_str()])
-            .inc();
-        tracing::debug!(source = source.as_str(), "read from postgres");
+            .inc_by(orders as u64);
+        tracing::debug!(source = source.as_str(), orders, "read from postgres");
     }
 
-    /// The primary answered in the replica's place (`reason`: not_found, failed, skipped).
-    pub fn replica_fallback(&self, reason: &'static str) {
+    /// The primary was asked for `orders` in the replica's place (`reason`: not_found, failed,
+    /// skipped).
+    pub fn replica_fallback(&self, reason: &'static str, orders: usize) {
         self.inner
             .replica_fallbacks
             .with_label_values(&[reason])
-            .inc();
+            .inc_by(orders as u64);
     }
 
     /// The replica breaker opened (`true`) or closed again (`false`).

@@ -43,8 +43,25 @@ impl<T> PerWorker<T> {
 
     /// The calling HTTP thread's item (the first one off the HTTP threads).
     pub fn current(&self) -> &T {
-        let index = WORKER.with(Cell::get) % self.items.len();
-        &self.items[index]
+        &self.items[self.current_index()]
+    }
+
+    /// The index of the calling HTTP thread's item, for a task that must keep using the item
+    /// of the thread that started it ([`PerWorker::at`]).
+    pub fn current_index(&self) -> usize {
+        WORKER.with(Cell::get) % self.items.len()
+    }
+
+    /// The item at `index` (taken modulo the number of items).
+    pub fn at(&self, index: usize) -> &T {
+        &self.items[index % self.items.len()]
+    }
+
+    /// One new item per thread, made from each existing one.
+    pub fn map<U>(&self, make: impl FnMut(&T) -> U) -> PerWorker<U> {
+        PerWorker {
+            items: self.items.iter().map(make).collect(),
+        }
     }
 
     /// The first thread's item, for what is not per request (health, sizes).

@@ -24,9 +24,9 @@ fn dashboards_and_alerts_only_use_exported_metrics() {
     );
     metrics.order_read(ReadSource::Memory);
     metrics.order_read(ReadSource::Postgres);
-    metrics.db_read(DbSource::Primary);
-    metrics.db_read(DbSource::Replica);
-    metrics.replica_fallback("not_found");
+    metrics.db_read(DbSource::Primary, 1);
+    metrics.db_read(DbSource::Replica, 1);
+    metrics.replica_fallback("not_found", 1);
     pipeline_testing::dashboards::assert_dashboards_covered(
         &metrics.render(),
         &["http_", "order_"],

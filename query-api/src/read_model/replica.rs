@@ -9,6 +9,7 @@ use crate::config::ReadArgs;
 use crate::metrics::{ApiMetrics, DbSource};
 use anyhow::Context as _;
 use order_store::{Db, OrderRepository, OrderSummary, PostgresArgs, StoreError};
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -90,30 +91,42 @@ impl Databases {
         self.replica.as_ref().map(|replica| replica.repository.db())
     }
 
-    /// The canonical JSON of one order, `None` only when the primary has no such order.
-    pub async fn order_json(&self, uid: &str) -> Result<Option<String>, DbFailure> {
-        if let Some(found) = self.on_replica(|r| r.get_json(uid)).await {
-            match found {
-                Some(json) => return Ok(Some(json)),
-                None => self.metrics.replica_fallback("not_found"),
+    /// The canonical JSON of each of `uids` that is stored, by uid: one statement on the
+    /// replica, then one on the primary for the uids the replica did not have (it may lag) or
+    /// for all of them when it failed. A uid missing from the answer is not on the primary.
+    pub async fn orders_json(&self, uids: &[&str]) -> Result<HashMap<String, String>, DbFailure> {
+        let mut found = HashMap::with_capacity(uids.len());
+        let mut missing = uids.to_vec();
+        if let Some(rows) = self.on_replica(uids.len(), |r| r.get_json_many(uids)).await {
+            found.extend(rows);
+            missing.retain(|uid| !found.contains_key(*uid));
+            if missing.is_empty() {
+                return Ok(found);
             }
+            self.metrics.replica_fallback("not_found", missing.len());
         }
-        self.on_primary(self.primary.get_json(uid)).await
+        let rows = self
+            .on_primary(missing.len(), self.primary.get_json_many(&missing))
+            .await?;
+        found.extend(rows);
+        Ok(found)
     }
 
     /// The newest orders. A replica that lags shows a page a moment old, as any cache would.
     pub async fn newest(&self, limit: i64) -> Result<Vec<OrderSummary>, DbFailure> {
-        if let Some(page) = self.on_replica(|r| r.newest(limit, None)).await {
+        if let Some(page) = self.on_replica(1, |r| r.newest(limit, None)).await {
             return Ok(page);
         }
-        self.on_primary(self.primary.newest(limit, None)).await
+        self.on_primary(1, self.primary.newest(limit, None)).await
     }
 
+    /// `reads`: how many orders (or pages) the statement asks for, for the metrics.
     async fn on_primary<T>(
         &self,
+        reads: usize,
         read: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, DbFailure> {
-        self.metrics.db_read(DbSource::Primary);
+        self.metrics.db_read(DbSource::Primary, reads);
         match tokio::time::timeout(self.read_timeout, read).await {
             Ok(result) => result.map_err(DbFailure::Store),
             Err(_) => Err(DbFailure::TimedOut(self.read_timeout)),
@@ -124,6 +137,7 @@ impl Databases {
     /// (the caller then asks the primary).
     async fn on_replica<'a, T, F>(
         &'a self,
+        reads: usize,
         read: impl FnOnce(&'a OrderRepository) -> F,
     ) -> Option<T>
     where
@@ -131,10 +145,10 @@ impl Databases {
     {
         let replica = self.replica.as_ref()?;
         if !replica.breaker.allow() {
-            self.metrics.replica_fallback("skipped");
+            self.metrics.replica_fallback("skipped", reads);
             return None;
         }
-        self.metrics.db_read(DbSource::Replica);
+        self.metrics.db_read(DbSource::Replica, reads);
         let limit = self.read_timeout / 2;
         let error = match tokio::time::timeout(limit, read(&replica.repository)).await {
             Ok(Ok(found)) => {
@@ -144,7 +158,7 @@ impl Databases {
             Ok(Err(err)) => err.to_string(),
             Err(_) => format!("no answer within {limit:?}"),
         };
-        self.metrics.replica_fallback("failed");
+        self.metrics.replica_fallback("failed", reads);
         tracing::debug!(%error, "replica read failed; asking the primary");
         self.report(replica.breaker.failure());
         None

@@ -1,4 +1,5 @@
-//! The repository's read side: one order by uid, and the newest orders page by page.
+//! The repository's read side: orders by uid (one, or many in one statement), and the newest
+//! orders page by page.
 //!
 //! An order is served from its stored canonical document (`orders.document`, migration 0003):
 //! one row read by primary key, the exact JSON ingest validated, unknown fields included
@@ -21,11 +22,12 @@ const DATE_SQL: &str = "CASE WHEN o.date_created < '0001-01-01T00:00:00Z' \
     ELSE to_char(o.date_created AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') END \
     || lpad(o.date_created_ns::text, 3, '0') || 'Z'";
 
-/// For one uid (`$1`): the stored document, or (only when there is none) the order assembled
-/// from the normalized tables, items in line order. No row: no such order.
+/// For each uid in `$1` (a text array): the uid, its stored document, or (only when there is
+/// none) the order assembled from the normalized tables, items in line order. No row for a uid:
+/// no such order. One uid or many, it is one statement: an index probe per uid.
 static GET_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT o.document::text, CASE WHEN o.document IS NULL THEN (
+        "SELECT o.order_uid, o.document::text, CASE WHEN o.document IS NULL THEN (
             SELECT json_build_object(
             'order_uid', o.order_uid, 'track_number', o.track_number, 'entry', o.entry,
             'delivery', json_build_object(
@@ -50,7 +52,7 @@ static GET_SQL: LazyLock<String> = LazyLock::new(|| {
             FROM deliveries d JOIN payments p ON p.order_uid = d.order_uid
             WHERE d.order_uid = o.order_uid) END
         FROM orders o
-        WHERE o.order_uid = $1"
+        WHERE o.order_uid = ANY($1)"
     )
 });
 
@@ -111,7 +113,7 @@ impl OrderRepository {
     /// The stored order with this uid, if any.
     #[tracing::instrument(skip_all, fields(order_uid = uid), err(level = "debug"))]
     pub async fn get(&self, uid: &str) -> Result<Option<ValidOrder>, StoreError> {
-        let Some(stored) = self.db.bounded(self.fetch(uid)).await? else {
+        let Some((_, stored)) = self.db.bounded(self.fetch(&[uid])).await?.pop() else {
             return Ok(None);
         };
         // Only validated orders are ever written, so what comes back is valid.
@@ -128,32 +130,51 @@ impl OrderRepository {
     /// document is returned as it is, without parsing it.
     #[tracing::instrument(skip_all, fields(order_uid = uid), err(level = "debug"))]
     pub async fn get_json(&self, uid: &str) -> Result<Option<String>, StoreError> {
-        Ok(match self.db.bounded(self.fetch(uid)).await? {
-            None => None,
-            Some(Stored::Document(json)) => Some(json),
-            Some(Stored::Assembled(json)) => {
-                Some(assembled(uid, &json)?.canonical_json().to_owned())
-            }
-        })
+        Ok(self
+            .get_json_many(&[uid])
+            .await?
+            .pop()
+            .map(|(_, json)| json))
     }
 
-    async fn fetch(&self, uid: &str) -> Result<Option<Stored>, StoreError> {
+    /// [`Self::get_json`] for many uids in one statement (one round trip, one statement's
+    /// overhead in PostgreSQL): `(uid, json)` for each uid that is stored, in no particular
+    /// order; a uid that is not stored has no pair.
+    #[tracing::instrument(skip_all, fields(uids = uids.len()), err(level = "debug"))]
+    pub async fn get_json_many(&self, uids: &[&str]) -> Result<Vec<(String, String)>, StoreError> {
+        let found = self.db.bounded(self.fetch(uids)).await?;
+        found
+            .into_iter()
+            .map(|(uid, stored)| {
+                let json = match stored {
+                    Stored::Document(json) => json,
+                    Stored::Assembled(json) => assembled(&uid, &json)?.canonical_json().to_owned(),
+                };
+                Ok((uid, json))
+            })
+            .collect()
+    }
+
+    async fn fetch(&self, uids: &[&str]) -> Result<Vec<(String, Stored)>, StoreError> {
         let client = self.db.pool().get().await?;
         let statement = client.prepare_cached(&GET_SQL).await?;
-        let Some(row) = client.query_opt(&statement, &[&uid]).await? else {
-            return Ok(None);
-        };
-        if let Some(document) = row.try_get::<_, Option<String>>(0)? {
-            return Ok(Some(Stored::Document(document)));
-        }
-        // The statement joins deliveries and payments; a row without them would be a broken
-        // store, not an order.
-        match row.try_get::<_, Option<String>>(1)? {
-            Some(json) => Ok(Some(Stored::Assembled(json))),
-            None => Err(StoreError::Other(format!(
-                "stored order {uid} has neither a document nor its delivery and payment rows"
-            ))),
-        }
+        let rows = client.query(&statement, &[&uids]).await?;
+        rows.iter()
+            .map(|row| {
+                let uid: String = row.try_get(0)?;
+                if let Some(document) = row.try_get::<_, Option<String>>(1)? {
+                    return Ok((uid, Stored::Document(document)));
+                }
+                // The statement joins deliveries and payments; a row without them would be a
+                // broken store, not an order.
+                match row.try_get::<_, Option<String>>(2)? {
+                    Some(json) => Ok((uid, Stored::Assembled(json))),
+                    None => Err(StoreError::Other(format!(
+                        "stored order {uid} has neither a document nor its delivery and payment rows"
+                    ))),
+                }
+            })
+            .collect()
     }
 
     /// Up to `limit` orders, newest `date_created` first (ties by uid, descending), strictly

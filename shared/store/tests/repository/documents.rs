@@ -123,3 +123,48 @@ async fn orders_stored_before_the_documents_are_assembled_from_the_tables() {
     }
     assert_eq!(repo.get_json("absent").await.expect("get"), None);
 }
+
+#[tokio::test]
+async fn many_orders_are_read_in_one_statement_documents_assembled_and_absent_alike() {
+    let test = TestDb::new().await;
+    let repo = test.repo();
+    let orders = evolved(5);
+    assert_eq!(repo.store_batch(&orders).await.expect("store"), [Stored; 5]);
+    // One of them as if stored before migration 0003.
+    test.forget_document(orders[2].uid()).await;
+    let mut uids: Vec<&str> = orders.iter().map(ValidOrder::uid).collect();
+    uids.insert(1, "absent");
+    let mut found = repo.get_json_many(&uids).await.expect("read");
+    found.sort();
+    let mut expected: Vec<(String, String)> = Vec::new();
+    for order in &orders {
+        let one = repo
+            .get_json(order.uid())
+            .await
+            .expect("get")
+            .expect("stored");
+        expected.push((order.uid().to_owned(), one));
+    }
+    expected.sort();
+    assert_eq!(
+        found, expected,
+        "every stored uid once, as get_json serves it"
+    );
+    for order in [&orders[0], &orders[1], &orders[3], &orders[4]] {
+        let (_, json) = found
+            .iter()
+            .find(|(uid, _)| uid == order.uid())
+            .expect("found");
+        assert_eq!(json, order.canonical_json(), "the stored document as is");
+    }
+    assert!(repo
+        .get_json_many(&[])
+        .await
+        .expect("none asked")
+        .is_empty());
+    assert!(repo
+        .get_json_many(&["absent"])
+        .await
+        .expect("read")
+        .is_empty());
+}
