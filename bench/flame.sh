@@ -18,6 +18,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=bench/wrk.sh
 source "$(dirname "${BASH_SOURCE[0]}")/wrk.sh"
+# shellcheck source=scripts/env.sh
+source "$ROOT/scripts/env.sh"
 # shellcheck source=scripts/tools.sh
 source "$ROOT/scripts/tools.sh"
 OUT="${1:-$ROOT/docs/flamegraphs}"

@@ -7,11 +7,12 @@
 //! await the same task, so a burst for an uncached order costs one Redis GET and at most one
 //! database read. The task is spawned so a client that disconnects cannot cancel the others'
 //! answer. Not-found answers are never cached: the order may be ingested a moment later.
-//! Concurrent misses for different uids on one HTTP thread share one statement ([`batch`]) and
-//! one Redis write for their fills.
+//! Lookups for different uids on one HTTP thread are batched ([`batch`], [`lookup`]): one Redis
+//! read, one database statement and one Redis write for all of them.
 
 mod batch;
 mod breaker;
+mod lookup;
 mod near_cache;
 pub mod replica;
 
@@ -19,15 +20,15 @@ use crate::error::ApiError;
 use crate::metrics::{ApiMetrics, ReadSource};
 use crate::workers::PerWorker;
 use batch::Batch;
-use breaker::{Breaker, Transition};
+use breaker::Breaker;
 use bytes::Bytes;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use near_cache::NearCache;
 use order_cache::OrderCache;
-use order_store::{OrderSummary, StoreError};
+use order_store::OrderSummary;
 use replica::{Databases, DbFailure};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tracing::Instrument;
@@ -47,32 +48,6 @@ enum Failure {
 }
 
 type Outcome = Result<Option<Served>, Failure>;
-
-/// What a batched database read gives each waiter: the order's JSON, `None` when it is not
-/// stored, or why PostgreSQL did not answer (shared by the whole batch, hence cloneable).
-type DbRead = Result<Option<Bytes>, DbError>;
-
-#[derive(Debug, Clone)]
-enum DbError {
-    Unavailable(Arc<str>),
-    Internal(Arc<str>),
-}
-
-impl From<DbFailure> for DbError {
-    fn from(failure: DbFailure) -> Self {
-        match failure {
-            DbFailure::Store(
-                err @ (StoreError::Unavailable(_)
-                | StoreError::Refused(_)
-                | StoreError::Transient(_)),
-            ) => Self::Unavailable(err.to_string().into()),
-            DbFailure::Store(err) => Self::Internal(err.to_string().into()),
-            DbFailure::TimedOut(limit) => {
-                Self::Unavailable(format!("no answer within {limit:?}").into())
-            }
-        }
-    }
-}
 type InFlight = Shared<BoxFuture<'static, Outcome>>;
 
 /// Settings of the read path (see `config::ReadArgs`).
@@ -101,8 +76,8 @@ struct Inner {
     open_breakers: AtomicI64,
     /// Each HTTP thread's own PostgreSQL pools.
     databases: PerWorker<Databases>,
-    /// Each HTTP thread's database misses waiting for their statement.
-    db_batches: PerWorker<Batch<DbRead>>,
+    /// Each HTTP thread's lookups waiting for their batch.
+    batches: PerWorker<Batch<Outcome>>,
     redis_timeout: Duration,
     metrics: ApiMetrics,
     in_flight: Mutex<HashMap<Box<str>, InFlight>>,
@@ -123,7 +98,7 @@ impl ReadModel {
             redis,
             breakers,
             open_breakers: AtomicI64::new(0),
-            db_batches: databases.map(|_| Batch::default()),
+            batches: databases.map(|_| Batch::default()),
             databases,
             redis_timeout: settings.redis_timeout,
             metrics,
@@ -231,166 +206,5 @@ impl ReadModel {
         .shared();
         in_flight.insert(uid.into(), shared.clone());
         shared
-    }
-}
-
-impl Inner {
-    /// Redis, then PostgreSQL; fills Redis after a database hit without waiting for it.
-    async fn lookup(self: &Arc<Self>, uid: &str) -> Outcome {
-        let redis_state = match self.redis_get(uid).await {
-            Ok(Some(json)) => {
-                return Ok(Some(Served {
-                    body: Bytes::from(json),
-                    source: ReadSource::Redis,
-                }))
-            }
-            Ok(None) => "no entry",
-            Err(state) => state,
-        };
-        match self.db_read(uid).await {
-            Ok(Some(body)) => Ok(Some(Served {
-                body,
-                source: ReadSource::Postgres,
-            })),
-            Ok(None) => Ok(None),
-            Err(DbError::Unavailable(detail)) => Err(Failure::Unavailable(
-                format!("postgres: {detail}; redis: {redis_state}").into(),
-            )),
-            Err(DbError::Internal(detail)) => {
-                Err(Failure::Internal(format!("postgres: {detail}").into()))
-            }
-        }
-    }
-
-    /// The order from PostgreSQL, read in this thread's next batch (and filled into Redis).
-    async fn db_read(self: &Arc<Self>, uid: &str) -> DbRead {
-        let worker = self.db_batches.current_index();
-        let (answer, start_driver) = self.db_batches.at(worker).join(uid);
-        if start_driver {
-            let inner = Arc::clone(self);
-            tokio::spawn(async move { inner.drive_db_reads(worker).await });
-        }
-        answer
-            .await
-            .unwrap_or_else(|_| Err(DbError::Internal("the batched read was dropped".into())))
-    }
-
-    /// Reads what `worker`'s misses queued, one statement per batch, until none is left.
-    async fn drive_db_reads(self: Arc<Self>, worker: usize) {
-        let mut batches = self.db_batches.at(worker).drive();
-        // Misses already readable on this thread's sockets join the first statement.
-        tokio::task::yield_now().await;
-        loop {
-            let waiters = batches.next();
-            if waiters.is_empty() {
-                return;
-            }
-            let uids: Vec<&str> = waiters.iter().map(|(uid, _)| &**uid).collect();
-            let read = self.databases.at(worker).orders_json(&uids).await;
-            let found: HashMap<String, Bytes> = match read {
-                Ok(rows) => rows
-                    .into_iter()
-                    .map(|(uid, json)| (uid, Bytes::from(json)))
-                    .collect(),
-                Err(failure) => {
-                    let error = DbError::from(failure);
-                    for (_, answer) in waiters {
-                        let _ = answer.send(Err(error.clone()));
-                    }
-                    continue;
-                }
-            };
-            let fills = waiters
-                .iter()
-                .filter_map(|(uid, _)| Some((uid.clone(), found.get(&**uid)?.clone())))
-                .collect();
-            for (uid, answer) in waiters {
-                // The waiter may be gone (its runtime shutting down); the others still get theirs.
-                let _ = answer.send(Ok(found.get(&*uid).cloned()));
-            }
-            self.fill_redis(fills);
-        }
-    }
-
-    /// `Err` carries a short description of Redis's state for the 503 log line.
-    async fn redis_get(&self, uid: &str) -> Result<Option<String>, &'static str> {
-        let breaker = self.breaker(uid);
-        if !breaker.allow() {
-            return Err("skipped (breaker open)");
-        }
-        // The cache bounds each command, but callers also queue for its lazily opened
-        // connection; without this outer bound, concurrent requests against an unreachable
-        // Redis wait for each other's connection attempts one after another.
-        match tokio::time::timeout(self.redis_timeout, self.redis.current().get(uid)).await {
-            Ok(Ok(found)) => {
-                self.report(breaker.success());
-                Ok(found)
-            }
-            Ok(Err(err)) => {
-                self.metrics.redis_failed("get", &err);
-                self.report(breaker.failure());
-                Err("failed")
-            }
-            Err(_) => {
-                self.metrics
-                    .redis_failed("get", &"timed out waiting for a connection");
-                self.report(breaker.failure());
-                Err("timed out")
-            }
-        }
-    }
-
-    /// Writes orders read from PostgreSQL to Redis in the background, in one pipelined write,
-    /// so other instances find them there. Orders whose slot group's breaker is not closed are
-    /// left out.
-    fn fill_redis(self: &Arc<Self>, orders: Vec<(Box<str>, Bytes)>) {
-        let orders: Vec<_> = orders
-            .into_iter()
-            .filter(|(uid, _)| self.breaker(uid).is_closed())
-            .collect();
-        if orders.is_empty() {
-            return;
-        }
-        let inner = Arc::clone(self);
-        tokio::spawn(async move {
-            // Bodies come from PostgreSQL's text output, so they are UTF-8.
-            let entries = orders
-                .iter()
-                .filter_map(|(uid, body)| Some((&**uid, std::str::from_utf8(body).ok()?)));
-            let put = inner.redis.current().put_many(entries);
-            let failure = match tokio::time::timeout(inner.redis_timeout, put).await {
-                Ok(Ok(_)) => return,
-                Ok(Err(err)) => err.to_string(),
-                Err(_) => "timed out waiting for a connection".to_owned(),
-            };
-            inner.metrics.redis_failed("put", &failure);
-            // One failure per slot group the write touched.
-            let mut groups: Vec<usize> = orders
-                .iter()
-                .map(|(uid, _)| inner.redis.first().shard_group(uid))
-                .collect();
-            groups.sort_unstable();
-            groups.dedup();
-            for group in groups {
-                let breaker = &inner.breakers[group.min(inner.breakers.len() - 1)];
-                inner.report(breaker.failure());
-            }
-        });
-    }
-
-    /// The breaker of `uid`'s slot group.
-    fn breaker(&self, uid: &str) -> &Breaker {
-        let group = self.redis.first().shard_group(uid);
-        &self.breakers[group.min(self.breakers.len() - 1)]
-    }
-
-    fn report(&self, transition: Option<Transition>) {
-        let change = match transition {
-            Some(Transition::Opened) => 1,
-            Some(Transition::Closed) => -1,
-            None => return,
-        };
-        let open = self.open_breakers.fetch_add(change, Ordering::AcqRel) + change;
-        self.metrics.redis_breaker(open, self.breakers.len());
     }
 }

@@ -151,6 +151,58 @@ impl Cluster {
         .await
     }
 
+    /// See [`crate::OrderCache::get_many`]: one MGET per hash slot, all slots at once.
+    pub async fn get_many(&self, keys: &[String]) -> Vec<Result<Option<String>, Arc<CacheError>>> {
+        let connection = match self.connection().await {
+            Ok(connection) => connection,
+            Err(err) => return vec![Err(Arc::new(err)); keys.len()],
+        };
+        let mut by_slot: BTreeMap<u16, Vec<usize>> = BTreeMap::new();
+        for (index, key) in keys.iter().enumerate() {
+            by_slot.entry(slot(key.as_bytes())).or_default().push(index);
+        }
+        let reads = by_slot.into_values().map(|indexes| {
+            let mut connection = connection.clone();
+            let mut command = redis::cmd("MGET");
+            for &index in &indexes {
+                command.arg(&keys[index]);
+            }
+            async move {
+                let read = crate::bounded(
+                    self.timeout,
+                    command.query_async::<Vec<Option<String>>>(&mut connection),
+                )
+                .await;
+                (indexes, read)
+            }
+        });
+        let mut found: Vec<Result<Option<String>, Arc<CacheError>>> =
+            vec![Err(Arc::new(CacheError::NotConnected)); keys.len()];
+        for (indexes, read) in futures::future::join_all(reads).await {
+            match read {
+                Ok(values) if values.len() == indexes.len() => {
+                    for (index, value) in indexes.into_iter().zip(values) {
+                        found[index] = Ok(value);
+                    }
+                }
+                Ok(_) => {
+                    let failure =
+                        Arc::new(CacheError::Config("MGET answered a wrong count".into()));
+                    for index in indexes {
+                        found[index] = Err(Arc::clone(&failure));
+                    }
+                }
+                Err(err) => {
+                    let failure = Arc::new(err);
+                    for index in indexes {
+                        found[index] = Err(Arc::clone(&failure));
+                    }
+                }
+            }
+        }
+        found
+    }
+
     /// Writes `(key, value)` pairs: one pipeline per hash slot, all slots at once, so a batch
     /// costs about one round trip per master. Fails when any slot's write failed (the others
     /// are written all the same).
