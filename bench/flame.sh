@@ -8,7 +8,8 @@
 #                  random picks — the path bench/http.sh's `deployed` pair measures
 #   miss.svg       an order in neither cache (near cache off, Redis entries living 1 s, a scan
 #                  over every uid) — the path bench/miss.sh measures
-# Also prints each run's top functions by own time. Needs the local stack, wrk and perf (the
+# Also prints each run's top functions by own time; FLAME_FOLDED=1 also keeps the folded stacks
+# (OUT_DIR/<name>.folded, one line per stack) for grepping. Needs the local stack, wrk and perf (the
 # Debian package `linux-perf`, installed when missing and running as root) and
 # kernel.perf_event_paranoid <= 1 for a process you own. Not part of `make bench`: a profile
 # is for reading, not a figure with a target.
@@ -54,12 +55,18 @@ profile() { # name pattern extra-env...: wrk load on a fresh instance, perf on i
   perf script -i "$WORK/$name.data" 2>/dev/null | "$INFERNO/inferno-collapse-perf" >"$WORK/$name.folded"
   "$INFERNO/inferno-flamegraph" --minwidth 1 --title "query-api: $name (wrk -c$CONNECTIONS, $pattern)" \
     <"$WORK/$name.folded" >"$OUT/$name.svg"
+  [[ "${FLAME_FOLDED:-0}" != 1 ]] || cp "$WORK/$name.folded" "$OUT/$name.folded"
   printf '\n== %s: top functions by own time (%s)\n' "$name" "$OUT/$name.svg"
   perf report -i "$WORK/$name.data" --no-children --sort dso,symbol -g none --percent-limit 1.5 2>/dev/null |
     grep -v '^#' | grep -v '^$' | cut -c1-110 | head -20
   kill "$LAST_PID"
 }
 
-profile deployed random RUST_LOG=info LOG_FORMAT=json
-profile miss scan NEAR_CACHE_ENTRIES=0 ORDER_CACHE_TTL_SECS=1
+# FLAME_ONLY=deployed or FLAME_ONLY=miss profiles that one path only.
+if [[ "${FLAME_ONLY:-deployed}" == deployed ]]; then
+  profile deployed random RUST_LOG=info LOG_FORMAT=json
+fi
+if [[ "${FLAME_ONLY:-miss}" == miss ]]; then
+  profile miss scan NEAR_CACHE_ENTRIES=0 ORDER_CACHE_TTL_SECS=1
+fi
 PREFIX="${PREFIX%%:*}:"

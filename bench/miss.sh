@@ -65,11 +65,13 @@ run_pgbench() { # appends "tps latency_avg_ms" to $WORK/res_pgbench
   echo "$tps $lat" >>"$WORK/res_pgbench"
 }
 
-db_reads() { # admin-url -> order_db_reads_total summed over its labels
-  curl -fsS "$1/metrics" | awk '$1 ~ /^order_db_reads_total($|\{)/ {n += $2} END {print n + 0}'
+db_reads() { # admin-url -> "order_db_reads_total (summed over its labels) lookups batches"
+  curl -fsS "$1/metrics" | awk '$1 ~ /^order_db_reads_total($|\{)/ {n += $2}
+    $1 == "order_lookup_batch_size_sum" {l = $2} $1 == "order_lookup_batch_size_count" {b = $2}
+    END {printf "%d %d %d\n", n, l, b}'
 }
 
-requests_total=0 reads_total=0
+requests_total=0 reads_total=0 lookups_total=0 batches_total=0
 for round in $(seq 1 "$ROUNDS"); do
   log "round $round of $ROUNDS"
   run_pgbench
@@ -80,11 +82,12 @@ for round in $(seq 1 "$ROUNDS"); do
   # warm-up's Redis entries expire before the measured scan.
   wrk -t"$THREADS" -c"$CONNECTIONS" -d1s -s "$ROOT/bench/http.lua" "$LAST_URL" >/dev/null
   sleep 1.5
-  before="$(db_reads "$LAST_ADMIN")"
+  read -r reads0 lookups0 batches0 < <(db_reads "$LAST_ADMIN")
   run_wrk miss "$LAST_URL" "$LAST_PID"
-  after="$(db_reads "$LAST_ADMIN")"
+  read -r reads1 lookups1 batches1 < <(db_reads "$LAST_ADMIN")
   requests="$(tail -1 "$WORK/requests_miss")"
-  requests_total=$((requests_total + requests)) reads_total=$((reads_total + after - before))
+  requests_total=$((requests_total + requests)) reads_total=$((reads_total + reads1 - reads0))
+  lookups_total=$((lookups_total + lookups1 - lookups0)) batches_total=$((batches_total + batches1 - batches0))
   kill "$LAST_PID"
 done
 PREFIX="${PREFIX%%:*}:" # bench_cleanup drops every round's keys under it
@@ -92,6 +95,7 @@ PREFIX="${PREFIX%%:*}:" # bench_cleanup drops every round's keys under it
 read -r miss_rps miss_p50 miss_p99 miss_cpu < <(medians miss)
 pg_tps="$(median pgbench 1)" pg_lat="$(median pgbench 2)"
 ratio="$(awk -v a="$miss_rps" -v b="$pg_tps" 'BEGIN {printf "%.2f", a / b}')"
+batch_mean="$(awk -v l="$lookups_total" -v b="$batches_total" 'BEGIN {printf "%.1f", b ? l / b : 0}')"
 miss_share="$(awk -v r="$reads_total" -v n="$requests_total" 'BEGIN {printf "%.3f", n ? r / n : 0}')"
 
 printf '\n%-52s %10s %9s %9s %12s\n' "16 connections, -d$DURATION, median of $ROUNDS" "req/s" "p50 ms" "p99 ms" "CPU us/req"
@@ -100,9 +104,11 @@ printf '%-52s %10.0f %9.3f %9.3f %12.1f\n' "query-api, order in neither cache (s
 printf '%-52s %10.0f %9s %9s %12s\n' "pgbench, 4-table join per read (avg $pg_lat ms)" "$pg_tps" - - -
 printf '\nmiss / pgbench         %s (target >= %s: %s)\n' "$ratio" "$TARGET_VS_PGBENCH" \
   "$(judge bench.miss.vs_pgbench "$ratio")"
-printf 'PostgreSQL reads       %s per request (%s reads, %s requests)\n\n' "$miss_share" "$reads_total" "$requests_total"
-printf 'BENCH_JSON {"orders":%d,"duration":"%s","rounds":%d,"miss_rps":%.0f,"miss_p50_ms":%s,"miss_p99_ms":%s,"miss_cpu_us_per_req":%s,"pgbench_tps":%.0f,"pgbench_latency_avg_ms":%s,"vs_pgbench":%s,"db_reads_per_request":%s}\n' \
-  "$COUNT" "$DURATION" "$ROUNDS" "$miss_rps" "$miss_p50" "$miss_p99" "$miss_cpu" "$pg_tps" "${pg_lat:-0}" "$ratio" "$miss_share"
+printf 'PostgreSQL reads       %s per request (%s reads, %s requests)\n' "$miss_share" "$reads_total" "$requests_total"
+printf 'lookups per batch      %s on average (%s lookups in %s batches, one Redis read and one statement each)\n\n' \
+  "$batch_mean" "$lookups_total" "$batches_total"
+printf 'BENCH_JSON {"orders":%d,"duration":"%s","rounds":%d,"miss_rps":%.0f,"miss_p50_ms":%s,"miss_p99_ms":%s,"miss_cpu_us_per_req":%s,"pgbench_tps":%.0f,"pgbench_latency_avg_ms":%s,"vs_pgbench":%s,"db_reads_per_request":%s,"lookups_per_batch":%s}\n' \
+  "$COUNT" "$DURATION" "$ROUNDS" "$miss_rps" "$miss_p50" "$miss_p99" "$miss_cpu" "$pg_tps" "${pg_lat:-0}" "$ratio" "$miss_share" "$batch_mean"
 # A run where Redis answered would measure the Redis path, not the miss: refuse it.
 awk -v s="$miss_share" 'BEGIN {exit !(s >= 0.95)}' ||
   { echo "only $miss_share of the requests read PostgreSQL: not a miss-path measurement" >&2; exit 1; }

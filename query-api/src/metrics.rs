@@ -3,7 +3,9 @@
 //! and the metric, so they cannot drift. Labels have few values: a route template, never a uid.
 
 use pipeline_runtime::metrics::{latency_opts, Registrar};
-use prometheus::{HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use warp::http::StatusCode;
@@ -64,6 +66,7 @@ struct Inner {
     cache_requests: IntCounterVec,
     read_sources: IntCounterVec,
     db_reads: IntCounterVec,
+    lookup_batch: Histogram,
     replica_fallbacks: IntCounterVec,
     replica_breaker_open: IntGauge,
     near_cache_entries: IntGauge,
@@ -104,6 +107,15 @@ impl ApiMetrics {
                 "Time to answer an HTTP request, by route template.",
             ),
             &["route"],
+        ))?;
+        let lookup_batch = metrics.add(Histogram::with_opts(
+            HistogramOpts::new(
+                "order_lookup_batch_size",
+                "Lookups (orders in neither this process's memory nor a lookup already \
+                 running) one HTTP thread handled together: one Redis read and at most one \
+                 PostgreSQL statement per batch.",
+            )
+            .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
         ))?;
         let db_reads = metrics.add(IntCounterVec::new(
             Opts::new(
@@ -162,6 +174,7 @@ impl ApiMetrics {
             cache_requests,
             read_sources,
             db_reads,
+            lookup_batch,
             replica_fallbacks,
             replica_breaker_open,
             near_cache_entries,
@@ -219,6 +232,11 @@ impl ApiMetrics {
             .with_label_values(&[source.as_str()])
             .inc();
         tracing::debug!(source = source.as_str(), "order read");
+    }
+
+    /// One HTTP thread looked up `size` orders together.
+    pub fn lookup_batch(&self, size: usize) {
+        self.inner.lookup_batch.observe(size as f64);
     }
 
     /// `orders` were asked of PostgreSQL in one statement (`source`: primary or replica).

@@ -13,10 +13,12 @@ use bytes::Bytes;
 use order_store::StoreError;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use tokio::sync::oneshot;
 
 impl Inner {
-    /// The order with this uid from Redis or PostgreSQL, looked up in this thread's next batch.
-    pub(super) async fn lookup(self: &Arc<Self>, uid: &str) -> Outcome {
+    /// Queues a lookup of `uid` on this thread's batch (starting its driver when none runs);
+    /// the answer comes once the near cache has it and it has left the in-flight table.
+    pub(super) fn start_lookup(self: &Arc<Self>, uid: &str) -> oneshot::Receiver<Outcome> {
         let worker = self.batches.current_index();
         let (answer, start_driver) = self.batches.at(worker).join(uid);
         if start_driver {
@@ -24,8 +26,6 @@ impl Inner {
             tokio::spawn(async move { inner.drive_lookups(worker).await });
         }
         answer
-            .await
-            .unwrap_or_else(|_| Err(Failure::Internal("the batched lookup was dropped".into())))
     }
 
     /// Looks up what `worker`'s thread queued, batch after batch, until nothing is left. Runs
@@ -40,9 +40,22 @@ impl Inner {
                 return;
             }
             let uids: Vec<&str> = waiters.iter().map(|(uid, _)| &**uid).collect();
+            self.metrics.lookup_batch(uids.len());
             let outcomes = self.lookup_many(worker, &uids).await;
+            // In this order: a uid that is in neither the near cache nor the table has no
+            // lookup that could answer it (see `ReadModel::coalesced`).
+            for (uid, outcome) in uids.iter().zip(&outcomes) {
+                if let Ok(Some(served)) = outcome {
+                    self.near.insert(uid, served.body.clone());
+                }
+            }
+            let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            for (uid, _) in &waiters {
+                in_flight.remove(uid);
+            }
+            drop(in_flight);
             for ((_, answer), outcome) in waiters.into_iter().zip(outcomes) {
-                // A waiter may be gone (its runtime shutting down); the others get theirs.
+                // Nobody may be waiting any more (every requester gone): nothing to do then.
                 let _ = answer.send(outcome);
             }
         }

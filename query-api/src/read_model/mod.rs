@@ -3,12 +3,12 @@
 //! then fills Redis in the background. On a Redis Cluster, Redis failures are tracked per group
 //! of hash slots, so a master that is down sends only its own keys to PostgreSQL.
 //!
-//! Concurrent misses for one uid are coalesced: the first starts a lookup task, later ones
-//! await the same task, so a burst for an uncached order costs one Redis GET and at most one
-//! database read. The task is spawned so a client that disconnects cannot cancel the others'
-//! answer. Not-found answers are never cached: the order may be ingested a moment later.
-//! Lookups for different uids on one HTTP thread are batched ([`batch`], [`lookup`]): one Redis
-//! read, one database statement and one Redis write for all of them.
+//! Concurrent misses for one uid are coalesced: the first queues a lookup, later ones await the
+//! same answer, so a burst for an uncached order costs one Redis read and at most one database
+//! read. Lookups run in a task of their own (the batch driver), so a client that disconnects
+//! cannot cancel the others' answer. Not-found answers are never cached: the order may be
+//! ingested a moment later. Lookups for different uids on one HTTP thread are batched
+//! ([`batch`], [`lookup`]): one Redis read, one database statement and one Redis write for all.
 
 mod batch;
 mod breaker;
@@ -31,7 +31,6 @@ use std::collections::HashMap;
 use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tracing::Instrument;
 
 /// An order as served: the exact JSON bytes and where they came from.
 #[derive(Debug, Clone)]
@@ -176,31 +175,32 @@ impl ReadModel {
         if let Some(running) = in_flight.get(uid) {
             return running.clone();
         }
+        // The lookup runs in this thread's batch driver, a task of its own, so a client that
+        // disconnects cannot cancel it; the driver fills the near cache, then takes the uid
+        // out of the table, then answers.
+        let answer = self.inner.start_lookup(uid);
         let inner = Arc::clone(&self.inner);
         let key: Box<str> = uid.into();
         // Under the request that started it; the requests that join it share its result.
         let span = tracing::info_span!("lookup", order_uid = uid, source = tracing::field::Empty);
-        let task = tokio::spawn(async move {
-            let outcome = inner.lookup(&key).instrument(span.clone()).await;
+        let shared = async move {
+            let outcome = answer.await.unwrap_or_else(|_| {
+                // The driver ended without answering (it panicked, or the runtime is
+                // stopping): this lookup leaves the table here instead.
+                inner
+                    .in_flight
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&key);
+                Err(Failure::Internal("the batched lookup was dropped".into()))
+            });
             let source = match &outcome {
                 Ok(Some(served)) => served.source.as_str(),
                 Ok(None) => "not_found",
                 Err(_) => "failed",
             };
             span.record("source", source);
-            if let Ok(Some(served)) = &outcome {
-                inner.near.insert(&key, served.body.clone());
-            }
-            inner
-                .in_flight
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&key);
             outcome
-        });
-        let shared = async move {
-            task.await
-                .unwrap_or_else(|err| Err(Failure::Internal(format!("lookup task: {err}").into())))
         }
         .boxed()
         .shared();
