@@ -86,10 +86,18 @@ API_PID=$!
 wait_ready ingest "http://127.0.0.1:$METRICS_PORT" "$INGEST_PID"
 wait_ready query-api "$API_URL" "$API_PID"
 
+# The server's checkpoints and WAL during the run: a checkpoint's writes and fsyncs are what
+# stalls PostgreSQL's commits for hundreds of milliseconds on this machine (the tail's cause).
+pg_state() { psql -qXAt "$(db_url "$DB")" -F ' ' -c \
+  "SELECT checkpoints_timed + checkpoints_req, pg_current_wal_lsn() FROM pg_stat_bgwriter"; }
+read -r CHECKPOINTS0 WAL0 < <(pg_state)
 log "streaming $RATE orders/s for $RUN_SECS s, timing one in $SAMPLE_EVERY"
 "$HELPER" --url "$API_URL" --topic "${TOPICS[0]}" --brokers "$BROKERS" --rate "$RATE" \
   --seconds "$RUN_SECS" --sample-every "$SAMPLE_EVERY" --poll-ms "$POLL_MS" >"$WORK/fresh.out" ||
   { cat "$WORK/fresh.out" >&2; tail -20 "$WORK/ingest.log" >&2; echo "the freshness helper failed" >&2; exit 1; }
+read -r CHECKPOINTS1 WAL1 < <(pg_state)
+CHECKPOINTS=$((CHECKPOINTS1 - CHECKPOINTS0))
+WAL_MB="$(psql -qXAt "$(db_url "$DB")" -c "SELECT round(pg_wal_lsn_diff('$WAL1', '$WAL0') / 1e6)")"
 FRESH="$(sed -n 's/^FRESH_JSON //p' "$WORK/fresh.out")"
 [ -n "$FRESH" ] || { echo "the helper printed no FRESH_JSON line" >&2; exit 1; }
 
@@ -135,8 +143,9 @@ printf '%-48s %7s ms / %s ms\n' "send -> broker ack, p50 / p99" "$ACK50" "$ACK99
 printf '%-48s %7s\n' "ingest batches (mean records per batch)" "${BATCHES:-?} ($BATCH_MEAN)"
 printf '%-48s %7s ms / %s ms\n' "ingest mean batch settle / of which PostgreSQL" "$SETTLE_MS" "$STORE_MS"
 printf '%-48s %7s / %s\n' "ingest batches over 250 ms / PostgreSQL inserts" "$SLOW_BATCHES" "$SLOW_STORES"
+printf '%-48s %7s / %s MB\n' "PostgreSQL checkpoints / WAL during the run" "$CHECKPOINTS" "$WAL_MB"
 printf '%-48s %7s\n' "load average (1 min) at the end" "$LOAD"
-printf 'BENCH_JSON {"rate":%s,"seconds":%s,"count":%s,"achieved_rps":%s,"sampled":%s,"served":%s,"timeouts":%s,"polls":%s,"p50_ms":%s,"p95_ms":%s,"p99_ms":%s,"max_ms":%s,"ack_p50_ms":%s,"ack_p99_ms":%s,"batches":%s,"batch_mean":%s,"batch_settle_ms":%s,"batch_store_ms":%s,"slow_batches":%s,"slow_stores":%s,"p50_target_ms":%s,"p99_target_ms":%s,"p50_verdict":"%s","p99_verdict":"%s","load_avg_1m":%s}\n' \
+printf 'BENCH_JSON {"rate":%s,"seconds":%s,"count":%s,"achieved_rps":%s,"sampled":%s,"served":%s,"timeouts":%s,"polls":%s,"p50_ms":%s,"p95_ms":%s,"p99_ms":%s,"max_ms":%s,"ack_p50_ms":%s,"ack_p99_ms":%s,"batches":%s,"batch_mean":%s,"batch_settle_ms":%s,"batch_store_ms":%s,"slow_batches":%s,"slow_stores":%s,"p50_target_ms":%s,"p99_target_ms":%s,"p50_verdict":"%s","p99_verdict":"%s","checkpoints":%s,"wal_mb":%s,"load_avg_1m":%s}\n' \
   "$RATE" "$RUN_SECS" "$COUNT" "$ACHIEVED" "$SAMPLED" "$SERVED" "$TIMEOUTS" "$POLLS" "$P50" "$P95" "$P99" "$MAX" \
   "$ACK50" "$ACK99" "${BATCHES:-null}" "$BATCH_MEAN" "$SETTLE_MS" "$STORE_MS" "$SLOW_BATCHES" "$SLOW_STORES" "$TARGET_P50_MS" "$TARGET_P99_MS" \
-  "$P50_OK" "$P99_OK" "$LOAD"
+  "$P50_OK" "$P99_OK" "$CHECKPOINTS" "${WAL_MB:-null}" "$LOAD"
