@@ -2,14 +2,46 @@
 //! as due at that maximum, an absurd attempt count is clamped to the maximum (`x-attempts` of a
 //! dead letter never exceeds it), and a retry record that is not a valid retry (unreadable headers, bytes that are no order) is dead-lettered as `malformed` at
 //! once instead of parking its partition.
+//!
+//! Nothing here is timed: when things happened is read from the timestamps ingest writes (the due
+//! time `/readyz` shows for a parked partition, `x-failed-at` on dead letters, `stored_at` in the
+//! database). Whether a record is parked at all is decided without a clock in
+//! `pipeline::batch`'s unit tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
+use chrono::{DateTime, Utc};
 use common::*;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const YEAR_3000_MS: &str = "32503680000000";
+
+/// A time ingest wrote (RFC 3339).
+fn instant(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .unwrap_or_else(|err| panic!("{text:?}: {err}"))
+        .with_timezone(&Utc)
+}
+
+/// `/readyz` once it and the metrics name a parked retry partition (waited for: a bound on a hang
+/// only).
+async fn readyz_while_parked(app: &Running) -> (u16, serde_json::Value) {
+    let give_up = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let metric = app.metric("ingest_stalled{reason=\"retry_parked\"}").await;
+        let (status, body) = app.readyz().await;
+        let stalls = body["stalls"].as_array().cloned().unwrap_or_default();
+        if metric == 1.0 && stalls.iter().any(|s| s["reason"] == "retry_parked") {
+            return (status, body);
+        }
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "no retry partition parked within {DEADLINE:?}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
 
 /// A record for the retry topic: partition, key, value and headers.
 type RetryRecord<'a> = (i32, &'a [u8], &'a [u8], &'a [(&'a str, &'a str)]);
@@ -63,7 +95,6 @@ async fn forged_retry_headers_neither_park_a_partition_for_long_nor_get_trusted(
         (2, huge_uid.as_bytes(), huge_json.as_bytes(), &huge),
         (2, invalid_uid.as_bytes(), invalid_json.as_bytes(), &huge),
     ];
-    let sent = Instant::now();
     for (partition, key, value, headers) in records {
         produce_to(
             &producer,
@@ -77,7 +108,6 @@ async fn forged_retry_headers_neither_park_a_partition_for_long_nor_get_trusted(
     }
 
     let mut dead = wait_for_records(&world.topics.dlq, 3).await;
-    let dead_after = sent.elapsed();
     let clamped = dead
         .iter()
         .position(|r| r.key.as_deref() == Some(invalid_uid.as_bytes()))
@@ -104,17 +134,9 @@ async fn forged_retry_headers_neither_park_a_partition_for_long_nor_get_trusted(
         .map(|r| r.header("x-error-message").to_owned())
         .unwrap_or_default();
     assert!(message.contains("x-retry-not-before"), "{message}");
-    assert!(
-        dead_after < Duration::from_secs(5),
-        "dead-lettered at once, not after the parked delay: {dead_after:?}"
-    );
 
-    // Parked meanwhile, and named as such, without making ingest unready.
-    wait_until("partition 0 parked", || async {
-        app.metric("ingest_stalled{reason=\"retry_parked\"}").await == 1.0
-    })
-    .await;
-    let (status, body) = app.readyz().await;
+    // Partition 0 parked meanwhile, and named as such, without making ingest unready.
+    let (status, body) = readyz_while_parked(&app).await;
     let parked: Vec<&serde_json::Value> = body["stalls"]
         .as_array()
         .map(|stalls| {
@@ -130,21 +152,43 @@ async fn forged_retry_headers_neither_park_a_partition_for_long_nor_get_trusted(
         status, 200,
         "a parked retry partition is not an outage: {body}"
     );
+    // "<topic>/0 paused until its next retry is due at <time>", `since` when it was parked; both
+    // are shown to the second.
+    let cause = parked[0]["cause"].as_str().unwrap_or_default();
+    assert!(cause.starts_with(&format!("{retry}/0 paused")), "{body}");
+    let due = instant(cause.rsplit(" due at ").next().unwrap_or_default());
+    let since = instant(parked[0]["since"].as_str().unwrap_or_default());
+    let max_delay =
+        chrono::Duration::milliseconds(i64::try_from(world.config.retry_max_delay_ms).unwrap());
+    let delay = due - since;
     assert!(
-        sent.elapsed() < Duration::from_millis(5500),
-        "checked while parked"
+        delay <= max_delay && delay >= max_delay - chrono::Duration::seconds(1),
+        "due at the maximum delay (6 s) after it was parked, not in the year 3000: {body}"
     );
+    // The malformed records were dead letters before that: not parked for the delay first.
+    for record in dead.iter().chain([&clamped]) {
+        let failed_at = instant(record.header("x-failed-at"));
+        assert!(
+            failed_at < due,
+            "dead-lettered at {failed_at}, not before the parked order was due at {due}"
+        );
+    }
 
     wait_until(
         "the far-future order and the clamped one are stored",
         || async { world.stored_count().await >= 2 },
     )
     .await;
-    let tried_after = sent.elapsed();
-    eprintln!("far-future retry record stored {tried_after:?} after it was written");
+    let stored_at: DateTime<Utc> = pipeline_testing::db::query_value(
+        &world.db,
+        "SELECT stored_at FROM orders WHERE order_uid = $1",
+        &[far_uid],
+    )
+    .await;
+    eprintln!("far-future retry record due at {due}, stored at {stored_at}");
     assert!(
-        tried_after >= Duration::from_millis(5500) && tried_after < Duration::from_secs(40),
-        "due at the maximum delay (6 s), not at once and not in the year 3000: {tried_after:?}"
+        stored_at >= due,
+        "stored at {stored_at}, before it was due at {due}"
     );
     wait_until("no partition parked any more", || async {
         app.metric("ingest_stalled{reason=\"retry_parked\"}").await == 0.0

@@ -24,22 +24,46 @@ pub fn run(
 
 /// [`run`], also writing each printed record's line to `manifest` (`--manifest`).
 pub fn run_with_manifest(
-    mut mix: RecordMix,
+    mix: RecordMix,
     count: Option<u64>,
     rate: f64,
+    stop: &AtomicBool,
+    out: &mut impl Write,
+    manifest: Option<Manifest>,
+) -> io::Result<Summary> {
+    let pacer = pacing::pacer(rate);
+    let paced = Paced {
+        flush_each: rate > 0.0,
+        next_slot: |stop: &AtomicBool| pacer.wait_blocking(stop),
+    };
+    run_paced(mix, count, paced, stop, out, manifest)
+}
+
+/// How a run is paced: `next_slot` blocks until the next record may go (`false`: stopped
+/// meanwhile); `flush_each` writes each line out as it is printed (paced output should appear
+/// as it is produced, not a buffer-full at a time).
+pub struct Paced<F: FnMut(&AtomicBool) -> bool> {
+    pub flush_each: bool,
+    pub next_slot: F,
+}
+
+/// [`run_with_manifest`] with the pacing given (tests give it a pacer on a clock they step).
+pub fn run_paced(
+    mut mix: RecordMix,
+    count: Option<u64>,
+    mut paced: Paced<impl FnMut(&AtomicBool) -> bool>,
     stop: &AtomicBool,
     out: &mut impl Write,
     mut manifest: Option<Manifest>,
 ) -> io::Result<Summary> {
     let seed = mix.generator().seed();
     let stats = Stats::default();
-    let pacer = pacing::pacer(rate);
     let started = Instant::now();
     let mut out = io::BufWriter::with_capacity(256 * 1024, out);
     let mut written = 0u64;
     // One note about base64 lines is enough; a heavy poison mix would repeat it constantly.
     let mut noted = false;
-    while count.is_none_or(|count| written < count) && pacer.wait_blocking(stop) {
+    while count.is_none_or(|count| written < count) && (paced.next_slot)(stop) {
         let record = mix.next_record();
         let result = match std::str::from_utf8(&record.value) {
             Ok(_) => out.write_all(&record.value),
@@ -61,8 +85,7 @@ pub fn run_with_manifest(
             Err(err) if err.kind() == io::ErrorKind::BrokenPipe => break,
             Err(err) => return Err(err),
         }
-        // Paced output should appear as it is produced, not a buffer-full at a time.
-        if rate > 0.0 {
+        if paced.flush_each {
             flush_unless_closed(&mut out)?;
         }
         if let Some(manifest) = manifest.as_mut() {

@@ -1,13 +1,17 @@
 //! `--print` through the library and through the binary: one record value per line, the same
-//! seed gives the same output, and pacing spreads records over time.
+//! seed gives the same output, and a paced run prints no record before the pacer lets it.
 
 mod common;
 
 use chrono::{TimeZone, Utc};
 use common::run_binary;
+use governor::clock::FakeRelativeClock;
+use pipeline_runtime::pacing::Pacer;
 use producer_sim::{print, MixSettings, RecordMix};
+use std::io::Write;
 use std::process::Command;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn mix(invalid_ratio: f64) -> RecordMix {
@@ -42,26 +46,67 @@ fn prints_one_value_per_line() {
     }
 }
 
-/// The pacer holds the 200th record until 199 intervals of 5 ms have passed; a busy machine can
-/// only make it later, so only the lower bound is checked (the spacing itself is the pacer's
-/// unit tests' subject, on an injected clock).
+/// Counts the lines written through it.
+struct LineCounter(Arc<AtomicUsize>);
+
+impl Write for LineCounter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let lines = bytes.iter().filter(|&&b| b == b'\n').count();
+        self.0.fetch_add(lines, Ordering::SeqCst);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Pacing at 200/s on a clock the test steps instead of time passing: the pacer's slack lets 5
+/// records go at once (20 ms of 5 ms intervals, plus the one due), then each 5 ms step of the
+/// clock lets exactly one more go, and the run never gets ahead of the clock. (How the pacer
+/// spaces sends is its own unit tests' subject; this is print mode waiting for it.)
 #[test]
-fn rate_200_for_200_records_takes_at_least_a_second() {
-    let started = Instant::now();
-    let summary = print::run(
-        mix(0.0),
-        Some(200),
-        200.0,
-        &AtomicBool::new(false),
-        &mut Vec::new(),
-    )
+fn a_paced_run_prints_each_record_only_when_the_pacer_lets_it() {
+    const RECORDS: usize = 12;
+    let clock = FakeRelativeClock::default();
+    let pacer = Pacer::with_clock(Some(200.0), producer_sim::pacing::SLACK, clock.clone());
+    let lines = Arc::new(AtomicUsize::new(0));
+    let mut out = LineCounter(Arc::clone(&lines));
+    let stop = AtomicBool::new(false);
+    let paced = print::Paced {
+        flush_each: true,
+        next_slot: |stop: &AtomicBool| pacer.wait_blocking(stop),
+    };
+    let summary = std::thread::scope(|scope| {
+        let run = scope.spawn(|| {
+            print::run_paced(mix(0.0), Some(RECORDS as u64), paced, &stop, &mut out, None)
+        });
+        let mut allowed = 5;
+        loop {
+            // A bound on a hang only: the run waits for nothing but this test's clock.
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while lines.load(Ordering::SeqCst) < allowed {
+                assert!(
+                    Instant::now() < deadline,
+                    "record {allowed} not printed within 60 s of the clock allowing it"
+                );
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            assert_eq!(
+                lines.load(Ordering::SeqCst),
+                allowed,
+                "printed ahead of the pacer's clock"
+            );
+            if allowed == RECORDS {
+                break;
+            }
+            clock.advance(Duration::from_millis(5));
+            allowed += 1;
+        }
+        run.join().expect("the run")
+    })
     .expect("print");
-    let elapsed = started.elapsed();
-    assert_eq!(summary.sent.total(), 200);
-    assert!(
-        elapsed >= Duration::from_millis(900),
-        "200 records at 200/s took only {elapsed:?}"
-    );
+    assert_eq!(summary.sent.total(), RECORDS as u64);
 }
 
 #[test]

@@ -3,9 +3,10 @@
 
 mod support;
 
+use pipeline_testing::wait::within as wait_until;
 use query_api::config::{AuthArgs, ReadArgs};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::jwt::{claims, hs256, now_plus, unsigned, JwksServer, Signer, AUDIENCE, ISSUER};
 use support::{spawn_app_with_auth, TestApp, TestResult};
 
@@ -208,7 +209,6 @@ async fn an_unknown_kid_fetches_the_jwks_again_at_most_once_per_10_seconds() -> 
         status(&app, "/orders", &second.token(&claims("u", BOTH))).await,
         200
     );
-    let refetched_at = Instant::now();
     assert_eq!(jwks.hits(), 2);
 
     // Another new kid right after: no fetch within 10 s, so refused; random kids neither.
@@ -222,21 +222,22 @@ async fn an_unknown_kid_fetches_the_jwks_again_at_most_once_per_10_seconds() -> 
     assert_eq!(status(&app, "/orders", &random).await, 401);
     assert_eq!(jwks.hits(), 2, "at most one unknown-kid fetch per 10 s");
 
-    // Once 10 s have passed, the next unknown kid fetches again.
-    loop {
-        if status(&app, "/orders", &newest).await == 200 {
-            break;
-        }
-        assert!(
-            refetched_at.elapsed() < Duration::from_secs(15),
-            "never fetched again"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    assert!(
-        refetched_at.elapsed() >= Duration::from_secs(10),
-        "fetched again too soon"
-    );
+    // Once 10 s have passed, the next unknown kid fetches again; until then each refusal leaves
+    // the issuer alone. (That the wait is 10 s, not less, is the unit tests' subject, on exact
+    // instants: query_api's auth::jwks.)
+    wait_until(
+        "the unknown kid fetched the JWKS again",
+        Duration::from_secs(60),
+        || async {
+            let answer = status(&app, "/orders", &newest).await;
+            if answer != 200 {
+                assert_eq!(answer, 401);
+                assert_eq!(jwks.hits(), 2, "a refused unknown kid fetched the JWKS");
+            }
+            answer == 200
+        },
+    )
+    .await;
     assert_eq!(jwks.hits(), 3);
     app.stop().await
 }
@@ -271,14 +272,12 @@ async fn a_jwks_file_is_reloaded_and_both_modes_accept_either_credential() -> Te
     let aside = jwks_path.with_extension("new");
     std::fs::write(&aside, json!({"keys": [new.jwk()]}).to_string())?;
     std::fs::rename(&aside, &jwks_path)?;
-    let started = Instant::now();
-    while status(&app, "/orders", &new_token).await != 200 {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "JWKS file change not applied"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_until(
+        "the changed JWKS file applied",
+        Duration::from_secs(60),
+        || async { status(&app, "/orders", &new_token).await == 200 },
+    )
+    .await;
     assert_eq!(
         status(&app, "/orders", &old_token).await,
         401,

@@ -5,15 +5,19 @@ mod support;
 
 use query_api::config::ReadArgs;
 use reqwest::Method;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::http::error_message;
 use support::{spawn_app_with, TestApp, TestResult};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// Long enough that a busy machine's scheduling is small beside it (the checks below allow for
-/// that), short enough to keep the test quick.
+/// Short, to keep the test quick; long enough that a prompt request's short pause (below) is far
+/// inside it.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long a test waits for a connection to be closed before calling it left open: a bound on
+/// a hang, not a speed check (when a close comes depends on the machine's load).
+const CLOSE_GUARD: Duration = Duration::from_secs(60);
 
 /// One HTTP thread, so the slow connections share it with the requests that must still be served.
 async fn spawn_with_header_timeout(timeout: Duration) -> TestApp {
@@ -33,19 +37,27 @@ fn authority(app: &TestApp) -> &str {
     app.address.trim_start_matches("http://")
 }
 
-/// Waits (at most `limit`) for the server to close the connection; returns what it sent first
-/// and when it closed, or `None` if it was still open at `limit`.
-async fn wait_for_close(mut stream: TcpStream, limit: Duration) -> Option<(Vec<u8>, Instant)> {
+/// Waits (at most `limit`) for the server to close the connection; returns what it sent first,
+/// or `None` if it was still open at `limit`.
+async fn wait_for_close(mut stream: TcpStream, limit: Duration) -> Option<Vec<u8>> {
     let mut received = Vec::new();
     let mut buf = [0u8; 4096];
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
             Err(_) => return None,
-            Ok(Ok(0)) | Ok(Err(_)) => return Some((received, Instant::now())),
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(received),
             Ok(Ok(n)) => received.extend_from_slice(&buf[..n]),
         }
     }
+}
+
+/// Whether the server still holds the connection open, asked without waiting: nothing to read
+/// yet, and no end of stream.
+fn still_open(stream: TcpStream) -> bool {
+    let stream = stream.into_std().expect("a std stream (non-blocking)");
+    let mut buf = [0u8; 1];
+    matches!(stream.peek(&mut buf), Err(err) if err.kind() == std::io::ErrorKind::WouldBlock)
 }
 
 /// Connections that hold the server up if it lets them: five half requests (the drills'
@@ -72,23 +84,30 @@ async fn slow_clients_do_not_hold_up_anyone_else() -> TestResult {
     for _ in 0..5 {
         assert_eq!(app.get("/healthz").await.status(), 200);
     }
-    drop(slow); // closed by us, so the graceful stop has nothing to wait for
+    // Nothing but the header timeout closes them: still open (the test below has them closed
+    // once its short timeout passes).
+    for stream in slow {
+        assert!(
+            still_open(stream),
+            "a slow connection was closed long before its 120 s header timeout"
+        );
+    } // closed by us, so the graceful stop has nothing to wait for
     app.stop().await
 }
 
 #[tokio::test]
-async fn slow_and_silent_clients_are_closed_within_the_header_timeout() -> TestResult {
+async fn slow_and_silent_clients_are_closed_by_the_header_timeout() -> TestResult {
     let app = spawn_with_short_header_timeout().await;
-    let started = Instant::now();
     let slow = slow_connections(&app).await?;
-    // Trickles a header byte by byte for far longer than the timeout: the timeout bounds the
-    // whole head, not each read, so the server cuts it off while bytes still arrive.
+    // Trickles a header byte by byte for far longer than the timeout (up to a minute, 20 ms
+    // apart): the timeout bounds the whole head, not each read, so the server cuts it off while
+    // bytes still arrive.
     let mut trickle = TcpStream::connect(authority(&app)).await?;
     let trickler = tokio::spawn(async move {
         for byte in b"GET /healthz HTTP/1.1\r\nX-Slow: "
             .iter()
             .cycle()
-            .take(1_000)
+            .take(3_000)
         {
             if trickle.write_all(&[*byte]).await.is_err() {
                 return true;
@@ -97,11 +116,9 @@ async fn slow_and_silent_clients_are_closed_within_the_header_timeout() -> TestR
         }
         false
     });
-    // Generous: how late a close is seen depends on the machine's load; that it comes does not.
-    let limit = HEADER_TIMEOUT * 10;
     let closes: Vec<_> = slow
         .into_iter()
-        .map(|stream| tokio::spawn(wait_for_close(stream, limit)))
+        .map(|stream| tokio::spawn(wait_for_close(stream, CLOSE_GUARD)))
         .collect();
 
     // A request completed within the timeout is answered, not cut (the pause is the stimulus).
@@ -111,21 +128,18 @@ async fn slow_and_silent_clients_are_closed_within_the_header_timeout() -> TestR
         .await?;
     tokio::time::sleep(HEADER_TIMEOUT / 4).await;
     prompt.write_all(b"\r\nConnection: close\r\n\r\n").await?;
-    let (answer, _) = wait_for_close(prompt, limit)
+    let answer = wait_for_close(prompt, CLOSE_GUARD)
         .await
         .ok_or("the prompt request got no answer")?;
     assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
 
     for close in closes {
-        let (sent, closed_at) = close.await?.ok_or("a slow connection was never closed")?;
-        let after = closed_at - started;
+        let sent = close
+            .await?
+            .ok_or("a slow connection was not closed within a minute")?;
         assert!(
             sent.is_empty() || sent.starts_with(b"HTTP/1.1 4"),
             "{sent:?}"
-        );
-        assert!(
-            after >= HEADER_TIMEOUT.mul_f32(0.9),
-            "closed after {after:?}, before the header timeout of {HEADER_TIMEOUT:?}"
         );
     }
     assert!(

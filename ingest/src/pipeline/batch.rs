@@ -265,3 +265,92 @@ impl Assembler {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::Events;
+    use crate::health::Health;
+    use crate::metrics::IngestMetrics;
+    use crate::pipeline::dead_letter::tests::record;
+
+    const MAX_DELAY: Duration = Duration::from_secs(6);
+    const YEAR_3000_MS: &str = "32503680000000";
+
+    fn shared() -> Shared {
+        let metrics = Arc::new(IngestMetrics::new().expect("metrics"));
+        Shared::new(Events::new(metrics, Arc::new(Health::default())))
+    }
+
+    fn assembler() -> Assembler {
+        let limits = Limits {
+            batch_size: 10,
+            batch_bytes: 1 << 20,
+            pending_bytes: 1 << 20,
+            retry_max_delay: MAX_DELAY,
+        };
+        Assembler::new(limits, Duration::from_millis(10))
+    }
+
+    /// A record read from the retry topic's `partition`, due at `not_before` (ms since the
+    /// epoch): the contract's sample order, or bytes that are no order.
+    fn retry_record(partition: i32, not_before: &str, valid: bool) -> Record {
+        let headers = [("x-retry-not-before", not_before), ("x-attempts", "1")];
+        let mut record = record("orders.retry", &headers, true);
+        record.tp.partition = partition;
+        if valid {
+            let json = order_model::SAMPLE_JSON.as_bytes();
+            record.payload = Some(json.to_vec());
+            record.decoded = order_model::decode(json);
+            assert!(record.decoded.is_ok(), "the sample order is valid");
+        }
+        record
+    }
+
+    fn parked_partitions(shared: &Shared) -> Vec<String> {
+        shared
+            .flow
+            .stalls()
+            .into_iter()
+            .filter(|stall| stall.reason == crate::pipeline::flow::RETRY_PARKED)
+            .map(|stall| stall.cause)
+            .collect()
+    }
+
+    /// What the retry headers test sees end to end, decided here without a clock: a retry that
+    /// is no valid order goes to its batch (and from there to the DLQ) at once, whatever its due
+    /// time; a valid one due in the year 3000 parks its partition for the maximum delay, no
+    /// longer.
+    #[test]
+    fn only_a_valid_retry_waits_for_its_due_time_and_never_past_the_maximum_delay() {
+        let shared = shared();
+        let mut assembler = assembler();
+
+        assembler.push(retry_record(1, YEAR_3000_MS, false), &shared);
+        assert_eq!(assembler.next_due(), None, "no valid order: not parked");
+        assert!(parked_partitions(&shared).is_empty());
+        assert!(assembler.deadline().is_some(), "pending for the next batch");
+
+        let before = Instant::now();
+        assembler.push(retry_record(0, YEAR_3000_MS, true), &shared);
+        let after = Instant::now();
+        let due = assembler
+            .next_due()
+            .expect("a valid order due later is parked");
+        assert!(
+            before + MAX_DELAY <= due && due <= after + MAX_DELAY,
+            "due at the maximum delay from when it was seen"
+        );
+        let parked = parked_partitions(&shared);
+        assert_eq!(parked.len(), 1, "{parked:?}");
+        assert!(parked[0].starts_with("orders.retry/0 "), "{parked:?}");
+
+        assembler.push(retry_record(2, "0", true), &shared);
+        assert_eq!(
+            assembler.next_due(),
+            Some(due),
+            "a valid order already due is not parked"
+        );
+        assert_eq!(assembler.held_back(), 3);
+    }
+}

@@ -135,6 +135,25 @@ mod tests {
         )))
     }
 
+    /// How long a test waits for an answer before calling the code under test hung (a bound on a
+    /// hang, not a speed check).
+    const GUARD: Duration = Duration::from_secs(60);
+
+    /// `await_in_flight` on `partition` with `timeout`, on a thread of its own: its answer
+    /// arrives on the receiver.
+    fn await_on_a_thread(
+        shared: &Arc<Shared>,
+        partition: i32,
+        timeout: Duration,
+    ) -> std::sync::mpsc::Receiver<usize> {
+        let (answer, answered) = std::sync::mpsc::channel();
+        let shared = Arc::clone(shared);
+        std::thread::spawn(move || {
+            let _ = answer.send(shared.await_in_flight(&[tp(partition)], timeout));
+        });
+        answered
+    }
+
     fn tp(partition: i32) -> TopicPartition {
         TopicPartition {
             topic: "orders".into(),
@@ -156,25 +175,28 @@ mod tests {
             assert!(tracker.start(&tp(1), other, 3));
             epoch
         };
+        // A bound no test waits out: only the settle can end this wait (with 0 in flight).
+        let waiting = await_on_a_thread(&shared, 0, Duration::from_secs(24 * 3600));
         let settler = {
             let shared = shared.clone();
             std::thread::spawn(move || {
+                // A moment for the wait to begin (begun later, it finds the record settled).
                 std::thread::sleep(Duration::from_millis(100));
                 shared.update_tracker(|tracker| tracker.settle(&tp(0), epoch, 7));
             })
         };
-        let started = Instant::now();
-        assert_eq!(shared.await_in_flight(&[tp(0)], Duration::from_secs(10)), 0);
-        assert!(started.elapsed() < Duration::from_secs(5));
+        let open = waiting
+            .recv_timeout(GUARD)
+            .expect("the wait did not end within a minute of the settle: not woken by it");
+        assert_eq!(open, 0);
         settler.join().expect("settler");
         assert_eq!(shared.tracker().revoke(&tp(0)), Some(8));
 
-        // Nothing settles partition 1: the wait gives up after its bound.
-        let started = Instant::now();
-        assert_eq!(
-            shared.await_in_flight(&[tp(1)], Duration::from_millis(100)),
-            1
-        );
-        assert!(started.elapsed() >= Duration::from_millis(100));
+        // Nothing settles partition 1: the wait gives up at its bound, the record still in flight.
+        let gave_up = await_on_a_thread(&shared, 1, Duration::from_millis(100));
+        let open = gave_up
+            .recv_timeout(GUARD)
+            .expect("the wait did not give up at its bound");
+        assert_eq!(open, 1);
     }
 }

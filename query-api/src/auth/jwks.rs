@@ -39,6 +39,21 @@ impl Schedule {
         refresh: REFRESH,
         retry: RETRY,
     };
+
+    /// When the next scheduled fetch is due: `refresh` after the last successful fetch
+    /// (`fetched`; at once when there was none), and never sooner than `retry` after the last
+    /// scheduled attempt (`attempted`), failed or not.
+    fn next_fetch(&self, fetched: Option<Instant>, attempted: Instant) -> Instant {
+        fetched
+            .map_or(attempted, |at| at + self.refresh)
+            .max(attempted + self.retry)
+    }
+}
+
+/// Whether a token naming an unknown `kid` may cause a fetch at `now`, the last such fetch
+/// having been at `last`: at most one per [`KID_REFETCH`].
+fn kid_fetch_allowed(last: Option<Instant>, now: Instant) -> bool {
+    last.is_none_or(|at| now.saturating_duration_since(at) >= KID_REFETCH)
 }
 
 enum Source {
@@ -155,7 +170,7 @@ impl Jwks {
         if self.keys.load().has_kid(kid) {
             return true; // fetched by a request that was ahead of us
         }
-        if last.is_some_and(|at| at.elapsed() < KID_REFETCH) {
+        if !kid_fetch_allowed(*last, Instant::now()) {
             tracing::debug!("unknown kid; the JWKS was fetched for one less than 10 s ago");
             return false;
         }
@@ -211,9 +226,7 @@ impl Jwks {
                 let mut attempted = Instant::now();
                 loop {
                     let fetched = self.fetched_at.lock().ok().and_then(|at| *at);
-                    let due = fetched
-                        .map_or(attempted, |at| at + self.schedule.refresh)
-                        .max(attempted + self.schedule.retry);
+                    let due = self.schedule.next_fetch(fetched, attempted);
                     tokio::select! {
                         () = tokio::time::sleep_until(due) => {}
                         () = shutdown.wait() => return,
@@ -236,6 +249,7 @@ mod tests {
     use base64::Engine;
     use serde_json::{json, Value};
     use std::sync::atomic::AtomicUsize;
+    use tokio::task::JoinHandle;
     use warp::Filter;
 
     /// A P-256 public key as a JWK named `kid` (the private half is dropped).
@@ -247,12 +261,13 @@ mod tests {
                "y": URL_SAFE_NO_PAD.encode(&point[33..65])})
     }
 
-    /// The scheduled refresh (contract §8: fetched again when older than 5 minutes), with the
-    /// schedule shortened instead of waiting: with no token at all, the JWKS is fetched again
-    /// and again, never sooner than the refresh interval, and a key the issuer adds is taken up.
-    #[tokio::test]
-    async fn keys_are_fetched_again_once_they_are_refresh_old() {
-        let served = Arc::new(Mutex::new(vec![jwk("first")]));
+    /// The keys a test server serves; change them at will.
+    type Served = Arc<Mutex<Vec<Value>>>;
+
+    /// A JWKS server on port 0 serving `keys`, counting the fetches: its URL, the keys, the
+    /// count and the server task.
+    fn jwks_server(keys: Vec<Value>) -> (String, Served, Arc<AtomicUsize>, JoinHandle<()>) {
+        let served = Arc::new(Mutex::new(keys));
         let hits = Arc::new(AtomicUsize::new(0));
         let route = warp::path!("jwks.json").map({
             let (served, hits) = (Arc::clone(&served), Arc::clone(&hits));
@@ -263,20 +278,34 @@ mod tests {
             }
         });
         let (addr, server) = warp::serve(route).bind_ephemeral(([127, 0, 0, 1], 0));
-        let server = tokio::spawn(server);
-        let args = AuthArgs {
+        let url = format!("http://{addr}/jwks.json");
+        (url, served, hits, tokio::spawn(server))
+    }
+
+    fn jwt_args(url: &str) -> AuthArgs {
+        AuthArgs {
             mode: Some("jwt".into()),
-            jwks_url: Some(format!("http://{addr}/jwks.json")),
+            jwks_url: Some(url.into()),
             issuer: Some("https://issuer.test/".into()),
             audience: Some("orders-api".into()),
             ..AuthArgs::default()
-        };
+        }
+    }
+
+    /// The scheduled refresh (contract §8: fetched again when older than 5 minutes), with the
+    /// schedule shortened instead of waiting: with no token at all, the JWKS is fetched again
+    /// and again, and a key the issuer adds is taken up. When each fetch is due is
+    /// [`Schedule::next_fetch`]'s, checked on exact instants below.
+    #[tokio::test]
+    async fn keys_are_fetched_again_once_they_are_refresh_old() {
+        let (url, served, hits, server) = jwks_server(vec![jwk("first")]);
         let schedule = Schedule {
             refresh: Duration::from_millis(300),
             retry: Duration::from_millis(50),
         };
-        let started = Instant::now();
-        let jwks = Jwks::start_with(&args, schedule).await.expect("jwks");
+        let jwks = Jwks::start_with(&jwt_args(&url), schedule)
+            .await
+            .expect("jwks");
         assert_eq!(hits.load(Ordering::SeqCst), 1, "fetched at start");
         assert!(jwks.keys.load().has_kid("first"));
 
@@ -286,24 +315,80 @@ mod tests {
         if let Ok(mut keys) = served.lock() {
             *keys = vec![jwk("second")];
         }
+        // A bound on a hang only: 4 fetches take about a second on this schedule.
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         while hits.load(Ordering::SeqCst) < 4 || !jwks.keys.load().has_kid("second") {
             assert!(
                 std::time::Instant::now() < deadline,
-                "only {} fetches in a minute with a 300 ms refresh",
+                "not within 60 s: 3 scheduled fetches and the new key (fetches: {})",
                 hits.load(Ordering::SeqCst)
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        // Three scheduled fetches, each at least `refresh` after the one before: never sooner.
-        assert!(
-            started.elapsed() >= schedule.refresh * 3,
-            "4 fetches after {:?}: faster than the refresh interval",
-            started.elapsed()
-        );
         assert!(!jwks.keys.load().has_kid("first"));
         trigger.fire();
         maintained.await.expect("maintain ends at shutdown");
+        server.abort();
+    }
+
+    #[test]
+    fn a_scheduled_fetch_is_due_refresh_after_the_last_success_never_sooner_than_retry() {
+        let schedule = Schedule::CONTRACT;
+        let t0 = Instant::now();
+        let second = Duration::from_secs(1);
+        assert_eq!(
+            schedule.next_fetch(Some(t0), t0),
+            t0 + REFRESH,
+            "fetched fine"
+        );
+        assert_eq!(
+            schedule.next_fetch(None, t0),
+            t0 + RETRY,
+            "nothing fetched yet: tried again after the retry delay"
+        );
+        assert_eq!(
+            schedule.next_fetch(Some(t0), t0 + REFRESH),
+            t0 + REFRESH + RETRY,
+            "the scheduled fetch failed: the old keys stay, tried again after the retry delay"
+        );
+        assert_eq!(
+            schedule.next_fetch(Some(t0 + second), t0),
+            t0 + second + REFRESH,
+            "a fetch for an unknown kid counts: the schedule starts over from it"
+        );
+    }
+
+    #[test]
+    fn an_unknown_kid_fetches_at_most_once_per_kid_refetch() {
+        let t0 = Instant::now();
+        assert!(kid_fetch_allowed(None, t0), "the first unknown kid fetches");
+        assert!(!kid_fetch_allowed(Some(t0), t0));
+        let just_short = KID_REFETCH - Duration::from_millis(1);
+        assert!(!kid_fetch_allowed(Some(t0), t0 + just_short));
+        assert!(kid_fetch_allowed(Some(t0), t0 + KID_REFETCH));
+        assert_eq!(KID_REFETCH, Duration::from_secs(10), "contract §8");
+    }
+
+    /// [`kid_fetch_allowed`] in the fetch path: a fetch for an unknown kid just now refuses the
+    /// next unknown kid without a fetch; one [`KID_REFETCH`] ago lets it fetch.
+    #[tokio::test]
+    async fn a_fetch_for_an_unknown_kid_waits_for_kid_refetch_after_the_last() {
+        let (url, served, hits, server) = jwks_server(vec![jwk("first")]);
+        let jwks = Jwks::start(&jwt_args(&url)).await.expect("jwks");
+        assert_eq!(hits.load(Ordering::SeqCst), 1, "fetched at start");
+        if let Ok(mut keys) = served.lock() {
+            keys.push(jwk("second"));
+        }
+        *jwks.kid_fetch.lock().await = Some(Instant::now());
+        assert!(!jwks.fetch_for_kid("second").await, "refused");
+        assert_eq!(hits.load(Ordering::SeqCst), 1, "without a fetch");
+
+        let then = Instant::now()
+            .checked_sub(KID_REFETCH)
+            .expect("the clock is past 10 s");
+        *jwks.kid_fetch.lock().await = Some(then);
+        assert!(jwks.fetch_for_kid("second").await, "fetched, and found");
+        assert_eq!(hits.load(Ordering::SeqCst), 2);
         server.abort();
     }
 }

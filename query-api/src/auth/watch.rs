@@ -17,6 +17,13 @@ use std::time::Duration;
 /// How often the file is read.
 pub const POLL: Duration = Duration::from_secs(2);
 
+// The contract's "within 10 seconds": a change is read at the next poll, which must come well
+// inside them (checked here, at compile time, rather than by timing a test).
+const _: () = assert!(
+    POLL.as_secs() * 2 <= 10,
+    "POLL must keep changes within 10 s"
+);
+
 /// Calls `apply` with the new contents each time they differ from the previous read (`None`
 /// once when the file cannot be read), until `shutdown`. `loaded` is the fingerprint of what the
 /// caller loaded at start, so a change made before the first poll is not taken as the baseline.

@@ -3,10 +3,10 @@
 //! slot moves between masters (ASK during the move, MOVED after it).
 
 use order_cache::cluster::slot;
-use order_cache::{OrderCache, RedisArgs};
+use order_cache::{CacheError, OrderCache, RedisArgs};
 use pipeline_testing::cluster::{master_of, nodes, redis_cluster_args, wait_healthy, Node};
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn cache_with_prefix(prefix: &str) -> OrderCache {
     let args = RedisArgs {
@@ -81,23 +81,76 @@ async fn a_batch_is_spread_over_every_master_under_the_usual_keys() {
     assert_eq!(cache.get("never-written").await.expect("get"), None);
 }
 
+/// A local port that accepts connections and never says a word.
+async fn silent_port() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    port
+}
+
+/// `call`'s outcome; fails the test if it has none within a minute (a bound on a hang, not a
+/// speed check: the calls below end in milliseconds).
+async fn unless_hung<T>(what: &str, call: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), call)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: no answer within a minute: it hung"))
+}
+
+/// Whether `err` says the call's bound of `limit` ended it: ours around the call, or the cluster
+/// client's own connection and response timeouts, which the cache sets to the same bound.
+fn timed_out(err: &CacheError, limit: Duration) -> bool {
+    match err {
+        CacheError::Timeout(bound) => *bound == limit,
+        CacheError::Redis(err) => err.is_timeout() || err.to_string().contains("timed out"),
+        _ => false,
+    }
+}
+
 #[tokio::test]
-async fn unreachable_seeds_fail_within_the_timeout() {
-    let args = RedisArgs {
-        cluster_urls: Some("redis://127.0.0.1:1,redis://127.0.0.1:2".into()),
-        timeout_ms: 300,
-        ..redis_cluster_args()
+async fn unreachable_seeds_fail_and_silent_ones_by_the_timeout() {
+    let limit = Duration::from_millis(300);
+    let cache_on = |urls: String| {
+        let args = RedisArgs {
+            cluster_urls: Some(urls),
+            timeout_ms: 300,
+            ..redis_cluster_args()
+        };
+        OrderCache::new(&args).expect("settings are valid")
     };
-    let cache = OrderCache::new(&args).expect("settings are valid");
-    let started = Instant::now();
-    assert!(cache.get("x").await.is_err());
-    assert!(cache.put_many([("x", "{}")]).await.is_err());
-    assert!(cache.ping().await.is_err());
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
+    // Nothing listens: each call fails, with whatever the refusals said.
+    let cache = cache_on("redis://127.0.0.1:1,redis://127.0.0.1:2".into());
+    assert!(unless_hung("get", cache.get("x")).await.is_err());
+    assert!(unless_hung("put", cache.put_many([("x", "{}")]))
+        .await
+        .is_err());
+    assert!(unless_hung("ping", cache.ping()).await.is_err());
+
+    // Seeds that accept and never answer: only the bound can end a call, and the error says so.
+    let silent = format!(
+        "redis://127.0.0.1:{},redis://127.0.0.1:{}",
+        silent_port().await,
+        silent_port().await
     );
+    let cache = cache_on(silent);
+    let errors = [
+        unless_hung("get", cache.get("x")).await.err(),
+        unless_hung("put", cache.put_many([("x", "{}")]))
+            .await
+            .err(),
+        unless_hung("ping", cache.ping()).await.err(),
+    ];
+    for error in errors {
+        let error = error.expect("no answer from a silent seed, yet it succeeded");
+        assert!(timed_out(&error, limit), "{error:?}");
+    }
 }
 
 /// Puts the slot back on its first master whatever happens to the test.

@@ -3,6 +3,8 @@
 //! topology read from `CLUSTER NODES`, so a test can act on the master that owns a key (pause
 //! it, move its slot) without guessing, since masters move after failovers.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The local Redis Cluster's seeds (`TEST_REDIS_CLUSTER_URLS` overrides them).
@@ -149,6 +151,49 @@ impl Node {
         }
         cmd.query(&mut self.connection())
             .unwrap_or_else(|err| panic!("{args:?} on redis node {}: {err}", self.port))
+    }
+}
+
+/// While this lives, a master answers no client (`CLIENT PAUSE … ALL`; not the cluster bus, so
+/// no failover) until the pause it was given ends. Redis blocks even `CLIENT UNPAUSE` meanwhile,
+/// so the end is waited for, not forced: a connection opened before the pause sends a PING as
+/// soon as it starts, and the answer to it marks the end ([`Paused::is_over`]). Dropping it waits
+/// for the end.
+#[derive(Debug)]
+pub struct Paused {
+    over: Arc<AtomicBool>,
+    watcher: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Paused {
+    /// Pauses `node`'s clients for `millis` milliseconds.
+    pub fn new(node: &Node, millis: u64) -> Self {
+        // Opened first: a new connection's handshake would wait for the pause too.
+        let mut watch = node.connection();
+        node.command(&["CLIENT", "PAUSE", &millis.to_string(), "ALL"]);
+        let over = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&over);
+        let watcher = std::thread::spawn(move || {
+            let _: redis::RedisResult<String> = redis::cmd("PING").query(&mut watch);
+            flag.store(true, Ordering::SeqCst);
+        });
+        Paused {
+            over,
+            watcher: Some(watcher),
+        }
+    }
+
+    /// Whether the master has answered again (the pause is over).
+    pub fn is_over(&self) -> bool {
+        self.over.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        if let Some(watcher) = self.watcher.take() {
+            let _ = watcher.join();
+        }
     }
 }
 
