@@ -151,7 +151,7 @@ pub async fn readyz(state: Arc<AppState>) -> Response {
 
 /// Prometheus metrics in the text format (admin listener only: not part of the public API).
 pub async fn metrics(state: Arc<AppState>) -> Response {
-    state.read_model.publish_near_cache_size();
+    state.read_model.publish_gauges();
     let mut response = Response::new(state.metrics.render().into());
     response.headers_mut().insert(
         header::CONTENT_TYPE,

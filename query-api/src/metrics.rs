@@ -70,6 +70,7 @@ struct Inner {
     replica_fallbacks: IntCounterVec,
     replica_breaker_open: IntGauge,
     near_cache_entries: IntGauge,
+    cache_connections_open: IntGauge,
     redis_failures: IntCounter,
     redis_breaker_open: IntGauge,
     auth_failures: IntCounterVec,
@@ -142,6 +143,11 @@ impl ApiMetrics {
             "order_near_cache_entries",
             "Orders held in this process's memory.",
         ))?;
+        let cache_connections_open = metrics.add(IntGauge::new(
+            "order_cache_connections_open",
+            "HTTP threads whose own Redis connection is open; a thread without one reads \
+             PostgreSQL (and opens it in the background).",
+        ))?;
         let redis_failures = metrics.add(IntCounter::new(
             "order_cache_errors_total",
             "Redis calls that failed or timed out.",
@@ -178,6 +184,7 @@ impl ApiMetrics {
             replica_fallbacks,
             replica_breaker_open,
             near_cache_entries,
+            cache_connections_open,
             redis_failures,
             redis_breaker_open,
             auth_failures,
@@ -271,6 +278,12 @@ impl ApiMetrics {
         self.inner
             .near_cache_entries
             .set(i64::try_from(entries).unwrap_or(i64::MAX));
+    }
+
+    pub fn cache_connections_open(&self, threads: usize) {
+        self.inner
+            .cache_connections_open
+            .set(i64::try_from(threads).unwrap_or(i64::MAX));
     }
 
     /// A Redis call failed; `operation` is `get` or `put`.

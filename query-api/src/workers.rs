@@ -57,6 +57,11 @@ impl<T> PerWorker<T> {
         &self.items[index % self.items.len()]
     }
 
+    /// Every thread's item, in thread order.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.items.iter()
+    }
+
     /// One new item per thread, made from each existing one.
     pub fn map<U>(&self, make: impl FnMut(&T) -> U) -> PerWorker<U> {
         PerWorker {

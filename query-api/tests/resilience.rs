@@ -168,16 +168,15 @@ async fn redis_down_still_serves_from_postgres_quickly() -> TestResult {
 #[tokio::test]
 async fn a_burst_against_a_silent_redis_does_not_queue_behind_one_connection_attempt() -> TestResult
 {
-    // Requests that all start before the breaker opens must not queue behind each other's
-    // connection attempts. Redis's timeout is out of reach here: an attempt on the silent Redis
-    // stays pending until the test hangs up, so a request queued behind one could not be
-    // answered before that.
+    // Lookups that come after a pending connection attempt must not queue behind it. Redis's
+    // timeout is out of reach here: an attempt on the silent Redis stays pending until the test
+    // hangs up, so a lookup queued behind one could not be answered before that.
     let read = ReadArgs {
         near_cache_entries: 0,
         ..ReadArgs::default()
     };
     let mut app = spawn_app_with(read.clone()).await;
-    let orders: Vec<_> = (0..64)
+    let orders: Vec<_> = (0..128)
         .map(|n| order(&format!("burst-{n}"), "2024-02-02T02:02:02Z"))
         .collect();
     app.store(&orders).await;
@@ -189,42 +188,46 @@ async fn a_burst_against_a_silent_redis_does_not_queue_behind_one_connection_att
         timeout_ms: NEVER_MS,
         ..pipeline_testing::redis_args()
     };
-    let app = start(config(read_only_args(db.name()), redis, read)).await;
-
-    let answered = Arc::new(AtomicUsize::new(0));
-    let failed = Arc::new(AtomicUsize::new(0));
+    let app = start(config(read_only_args(db.name()), redis, read.clone())).await;
     let client = reqwest::Client::new(); // no timeout: HANG_GUARD below is the only one
-    let requests: Vec<_> = (0..64)
-        .map(|n| {
+    let burst = |wave: std::ops::Range<usize>| {
+        wave.map(|n| {
             let request = client
                 .get(format!("{}/order/burst-{n}", app.address))
                 .send();
-            let (answered, failed) = (Arc::clone(&answered), Arc::clone(&failed));
-            tokio::spawn(async move {
-                let status = request.await.map(|r| r.status().as_u16());
-                let counter = match &status {
-                    Ok(200) => answered,
-                    _ => failed,
-                };
-                counter.fetch_add(1, Ordering::SeqCst);
-                status
-            })
+            tokio::spawn(async move { request.await.map(|r| r.status().as_u16()) })
         })
-        .collect();
-    // A connection attempt holds back the one request that made it (one per HTTP thread at
-    // most); every other request is answered from PostgreSQL while those attempts are pending.
+        .collect::<Vec<_>>()
+    };
+
+    // The first burst makes each HTTP thread open its connection: one attempt per thread, each
+    // holding back the batch of lookups that made it (bounded by the Redis timeout in service).
+    let first = burst(0..64);
+    let threads = read.http_threads();
     wait_until(
-        "every request answered but those holding a pending Redis connection attempt",
+        "every HTTP thread has a pending connection attempt",
         HANG_GUARD,
-        || async {
-            assert_eq!(failed.load(Ordering::SeqCst), 0, "a request failed");
-            answered.load(Ordering::SeqCst) + silent.accepted() >= 64
-        },
+        || async { silent.accepted() >= threads },
     )
     .await;
-    // Hung up on, the pending attempts fail and their requests are answered from PostgreSQL too.
+    // Later lookups find an attempt under way and read PostgreSQL: all answered while the
+    // attempts are still pending.
+    for request in burst(64..128) {
+        let status = tokio::time::timeout(HANG_GUARD, request)
+            .await
+            .map_err(|_| {
+                format!("queued behind a pending connection attempt ({HANG_GUARD:?})")
+            })??;
+        assert_eq!(status?, 200);
+    }
+    assert_eq!(
+        silent.accepted(),
+        threads,
+        "no further attempt while one is pending"
+    );
+    // Hung up on, the pending attempts fail and their lookups are answered from PostgreSQL too.
     silent.hang_up();
-    for request in requests {
+    for request in first {
         let status = tokio::time::timeout(HANG_GUARD, request)
             .await
             .map_err(|_| format!("no answer within {HANG_GUARD:?} after Redis hung up"))??;

@@ -2,8 +2,10 @@
 //! own statement: a pooled connection, a round trip, a PostgreSQL backend woken for it and the
 //! statement's fixed cost — on a busy 2-core machine those wake-ups, not the index probes, were
 //! most of a miss's price (`docs/BENCHMARKS.md`, the miss path). Now a miss queues its uid on
-//! its thread's [`Batch`]; one driver task at a time takes what is queued and reads it in one
-//! statement, and the misses that arrive meanwhile queue for the next one.
+//! its thread's [`Batch`]; a driver task takes what is queued and reads it in one statement,
+//! and the misses that arrive meanwhile queue for the next one. Up to [`MAX_DRIVERS`] drivers
+//! run at once per thread, so one batch that waits (for a Redis connection being opened, a
+//! slow replica) does not hold back the lookups queued after it.
 //!
 //! Nothing waits for a batch to fill: the driver starts as soon as the first uid is queued (after
 //! one yield, so that misses already readable on the thread's sockets join it). A lone miss is
@@ -17,6 +19,9 @@ use tokio::sync::oneshot;
 /// its waiters waits for the last one's rows.
 pub const MAX_BATCH: usize = 64;
 
+/// At most this many batches in flight per HTTP thread.
+pub const MAX_DRIVERS: usize = 2;
+
 /// A uid waiting for its read, and where its answer goes.
 pub type Waiter<T> = (Box<str>, oneshot::Sender<T>);
 
@@ -27,8 +32,8 @@ pub struct Batch<T> {
 
 struct Queue<T> {
     waiting: Vec<Waiter<T>>,
-    /// A driver is running: it will take what is queued, so nobody else starts one.
-    driving: bool,
+    /// Drivers running; while there are [`MAX_DRIVERS`], a new uid waits for one of them.
+    drivers: usize,
 }
 
 impl<T> Default for Batch<T> {
@@ -36,21 +41,23 @@ impl<T> Default for Batch<T> {
         Self {
             queue: Mutex::new(Queue {
                 waiting: Vec::new(),
-                driving: false,
+                drivers: 0,
             }),
         }
     }
 }
 
 impl<T> Batch<T> {
-    /// Queues `uid`. The second value is `true` when no driver is running: the caller must start
-    /// one, which then takes batches through [`Batch::drive`] until there are none.
+    /// Queues `uid`. The second value is `true` when fewer than [`MAX_DRIVERS`] run: the caller
+    /// must start one, which then takes batches through [`Batch::drive`] until there are none.
     pub fn join(&self, uid: &str) -> (oneshot::Receiver<T>, bool) {
         let (answer, receiver) = oneshot::channel();
         let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
         queue.waiting.push((uid.into(), answer));
-        let start = !queue.driving;
-        queue.driving = true;
+        let start = queue.drivers < MAX_DRIVERS;
+        if start {
+            queue.drivers += 1;
+        }
         (receiver, start)
     }
 
@@ -65,7 +72,7 @@ impl<T> Batch<T> {
     fn next(&self) -> Vec<Waiter<T>> {
         let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
         if queue.waiting.is_empty() {
-            queue.driving = false;
+            queue.drivers -= 1;
             return Vec::new();
         }
         let take = queue.waiting.len().min(MAX_BATCH);
@@ -74,10 +81,10 @@ impl<T> Batch<T> {
     }
 }
 
-/// The running driver's hold on its batch. Should the driver end before it has seen the queue
-/// empty (a panic, its runtime shutting down), dropping this fails the queued waiters (their
-/// receivers close) and lets the next [`Batch::join`] start a new driver, instead of leaving
-/// the thread's misses queued behind a driver that is gone.
+/// A running driver's hold on its batch. Should the driver end before it has seen the queue
+/// empty (a panic, its runtime shutting down), dropping this counts it out, and when it was the
+/// last one fails the queued waiters (their receivers close), instead of leaving the thread's
+/// lookups queued behind drivers that are gone.
 pub struct Driving<'a, T> {
     batch: &'a Batch<T>,
     done: bool,
@@ -97,8 +104,10 @@ impl<T> Drop for Driving<'_, T> {
     fn drop(&mut self) {
         if !self.done {
             let mut queue = self.batch.queue.lock().unwrap_or_else(|p| p.into_inner());
-            queue.waiting.clear();
-            queue.driving = false;
+            queue.drivers -= 1;
+            if queue.drivers == 0 {
+                queue.waiting.clear();
+            }
         }
     }
 }
@@ -112,23 +121,25 @@ mod tests {
     }
 
     #[test]
-    fn the_first_to_join_starts_the_driver_and_the_rest_queue_for_it() {
+    fn the_first_to_join_start_drivers_and_the_rest_queue_for_them() {
         let batch = Batch::<u8>::default();
         let (_a, start_a) = batch.join("a");
         let (_b, start_b) = batch.join("b");
-        assert!(start_a);
-        assert!(!start_b, "a driver is already running");
-        let mut driver = batch.drive();
-        assert_eq!(uids(&driver.next()), ["a", "b"]);
-        // Joined while the driver reads: queued for its next round, no second driver.
         let (_c, start_c) = batch.join("c");
-        assert!(!start_c);
-        assert_eq!(uids(&driver.next()), ["c"]);
-        assert!(driver.next().is_empty());
-        drop(driver);
-        // The driver has stopped: the next uid starts a new one.
+        assert!(start_a && start_b);
+        assert!(!start_c, "{MAX_DRIVERS} drivers are already running");
+        let mut first = batch.drive();
+        let mut second = batch.drive();
+        assert_eq!(uids(&first.next()), ["a", "b", "c"]);
+        // Joined while both drivers are busy: queued for whichever takes the next batch.
         let (_d, start_d) = batch.join("d");
-        assert!(start_d);
+        assert!(!start_d);
+        assert_eq!(uids(&second.next()), ["d"]);
+        assert!(first.next().is_empty(), "nothing left: this driver stops");
+        drop(first);
+        // One driver's place is free again.
+        let (_e, start_e) = batch.join("e");
+        assert!(start_e);
     }
 
     #[test]
@@ -157,24 +168,33 @@ mod tests {
     }
 
     #[test]
-    fn a_driver_that_ends_early_fails_its_waiters_and_lets_the_next_miss_start_another() {
+    fn drivers_that_end_early_fail_their_waiters_and_free_their_places() {
         let batch = Batch::<u8>::default();
         let (a, _) = batch.join("a");
-        let (b, _) = batch.join("b");
-        let mut driver = batch.drive();
-        let in_hand = driver.next();
+        let (_b, _) = batch.join("b");
+        let mut first = batch.drive();
+        let second = batch.drive();
+        let in_hand = first.next();
         let (c, start_c) = batch.join("c");
         assert!(!start_c);
-        // The driver dies holding a and b, with c queued.
+        // The first dies holding a and b: they are told; c stays queued for the second.
         drop(in_hand);
-        drop(driver);
-        for receiver in [a, b, c] {
-            assert!(
-                receiver.blocking_recv().is_err(),
-                "the waiter is told, not left waiting"
-            );
-        }
+        drop(first);
+        assert!(
+            a.blocking_recv().is_err(),
+            "the waiter is told, not left waiting"
+        );
         let (_d, start_d) = batch.join("d");
-        assert!(start_d, "a new driver starts");
+        assert!(start_d, "the dead driver's place is free");
+        let replacement = batch.drive();
+        // Both die with c and d queued: nobody is left to read them, so they are told.
+        drop(second);
+        drop(replacement);
+        assert!(
+            c.blocking_recv().is_err(),
+            "the waiter is told, not left waiting"
+        );
+        let (_e, start_e) = batch.join("e");
+        assert!(start_e, "a new driver starts");
     }
 }

@@ -108,10 +108,13 @@ impl ReadModel {
         }
     }
 
-    /// Sets the near-cache entries gauge to the current count (called on each metrics scrape).
-    pub fn publish_near_cache_size(&self) {
+    /// Sets the gauges read from state: near-cache entries, open Redis connections (called on
+    /// each metrics scrape).
+    pub fn publish_gauges(&self) {
         self.inner.near.settle();
         self.inner.metrics.near_cache_size(self.inner.near.len());
+        let open = self.inner.redis.iter().filter(|redis| redis.is_connected());
+        self.inner.metrics.cache_connections_open(open.count());
     }
 
     /// The order with this (already validated) uid, or `None` when no such order is stored.

@@ -142,6 +142,11 @@ impl Cluster {
         Ok(connection)
     }
 
+    /// See `OrderCache::is_connected`.
+    pub fn is_connected(&self) -> bool {
+        self.connection.get().is_some()
+    }
+
     pub async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
         let mut connection = self.connection().await?;
         crate::bounded(

@@ -166,6 +166,14 @@ impl OrderCache {
         Ok(manager)
     }
 
+    /// Whether the connection is open (it may still fail on its next use).
+    pub fn is_connected(&self) -> bool {
+        match &self.cluster {
+            Some(cluster) => cluster.is_connected(),
+            None => self.connection.get().is_some(),
+        }
+    }
+
     /// The cached JSON of an order, if present.
     pub async fn get(&self, uid: &str) -> Result<Option<String>, CacheError> {
         let key = self.key(uid);
