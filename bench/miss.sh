@@ -35,7 +35,7 @@ log "the reference: an integer-keyed list of the same uids, and pgbench's join"
 psql -qX -v ON_ERROR_STOP=1 "$API_DB_URL" >/dev/null <<'SQL'
 CREATE TABLE bench_uids AS SELECT row_number() OVER (ORDER BY order_uid) AS n, order_uid FROM orders;
 ALTER TABLE bench_uids ADD PRIMARY KEY (n);
-VACUUM ANALYZE;
+VACUUM ANALYZE orders, deliveries, payments, items, bench_uids;
 SQL
 columns="$(psql -qXAt "$API_DB_URL" -c "
   SELECT string_agg(format('%s.%I', t.alias, c.column_name), ', ' ORDER BY t.alias, c.ordinal_position)
