@@ -59,21 +59,6 @@ async fn get_unless_hung(app: &TestApp, path: &str) -> reqwest::Response {
         .unwrap_or_else(|error| panic!("GET {path}: {error}"))
 }
 
-/// A local port that accepts connections and never says a word.
-async fn silent_port() -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
-    port
-}
-
 /// A Redis that accepts connections and never says a word until told to hang up; then it closes
 /// the connections it holds, and every later one at once. Counts the connections it accepted.
 struct SilentRedis {
@@ -200,15 +185,15 @@ async fn a_burst_against_a_silent_redis_does_not_queue_behind_one_connection_att
         .collect::<Vec<_>>()
     };
 
-    // The first burst makes each HTTP thread open its connection: one attempt per thread, each
-    // holding back the batch of lookups that made it (bounded by the Redis timeout in service).
+    // The first burst makes the HTTP threads open their connections: at most one attempt per
+    // thread (a thread may find the breaker already opened by the other's failures and make
+    // none), each holding back the batch of lookups that made it (bounded by the Redis timeout
+    // in service).
     let first = burst(0..64);
     let threads = read.http_threads();
-    wait_until(
-        "every HTTP thread has a pending connection attempt",
-        HANG_GUARD,
-        || async { silent.accepted() >= threads },
-    )
+    wait_until("a connection attempt is pending", HANG_GUARD, || async {
+        silent.accepted() >= 1
+    })
     .await;
     // Later lookups find an attempt under way and read PostgreSQL: all answered while the
     // attempts are still pending.
@@ -220,9 +205,8 @@ async fn a_burst_against_a_silent_redis_does_not_queue_behind_one_connection_att
             })??;
         assert_eq!(status?, 200);
     }
-    assert_eq!(
-        silent.accepted(),
-        threads,
+    assert!(
+        silent.accepted() <= threads,
         "no further attempt while one is pending"
     );
     // Hung up on, the pending attempts fail and their lookups are answered from PostgreSQL too.
@@ -281,7 +265,10 @@ async fn silent_dependencies_cannot_hang_a_request() -> TestResult {
     // Neither ever answers, so only a bound can end a request: the read's (1 s, and the pool's
     // 1 s connect bound), Redis's (500 ms), the readiness probes' (1 s). The statement timeout is
     // out of reach.
-    let (pg, redis) = (silent_port().await, silent_port().await);
+    let (pg, redis) = (
+        pipeline_testing::silent_port().await,
+        pipeline_testing::silent_port().await,
+    );
     let postgres = PostgresArgs {
         statement_timeout_ms: NEVER_MS,
         ..postgres_at(format!("postgres://orders:orders@127.0.0.1:{pg}/orders"))
@@ -354,7 +341,7 @@ async fn refuses_to_start_on_a_schema_behind_the_build() -> TestResult {
 
 #[tokio::test]
 async fn shutdown_lets_in_flight_requests_finish() -> TestResult {
-    let pg = silent_port().await;
+    let pg = pipeline_testing::silent_port().await;
     let postgres = postgres_at(format!("postgres://orders:orders@127.0.0.1:{pg}/orders"));
     let read = ReadArgs {
         db_read_timeout_ms: 1_500,

@@ -81,21 +81,6 @@ async fn a_batch_is_spread_over_every_master_under_the_usual_keys() {
     assert_eq!(cache.get("never-written").await.expect("get"), None);
 }
 
-/// A local port that accepts connections and never says a word.
-async fn silent_port() -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
-    port
-}
-
 /// `call`'s outcome; fails the test if it has none within a minute (a bound on a hang, not a
 /// speed check: the calls below end in milliseconds).
 async fn unless_hung<T>(what: &str, call: impl std::future::Future<Output = T>) -> T {
@@ -136,8 +121,8 @@ async fn unreachable_seeds_fail_and_silent_ones_by_the_timeout() {
     // Seeds that accept and never answer: only the bound can end a call, and the error says so.
     let silent = format!(
         "redis://127.0.0.1:{},redis://127.0.0.1:{}",
-        silent_port().await,
-        silent_port().await
+        pipeline_testing::silent_port().await,
+        pipeline_testing::silent_port().await
     );
     let cache = cache_on(silent);
     let errors = [

@@ -36,6 +36,22 @@ pub mod traces;
 #[cfg(any(feature = "store", feature = "kafka", feature = "traces"))]
 pub mod wait;
 
+#[cfg(feature = "store")]
+/// A local port that accepts connections and never says a word (a dependency that hangs).
+pub async fn silent_port() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    port
+}
+
 /// A local TCP port free at the time of asking, for a child process's listener (a test that
 /// binds in-process uses port 0 instead).
 pub fn free_port() -> u16 {
