@@ -193,14 +193,18 @@ impl Inner {
             groups.sort_unstable();
             groups.dedup();
             for group in groups {
-                inner.report(inner.breakers[group.min(inner.breakers.len() - 1)].failure());
+                inner.report(inner.group_breaker(group).failure());
             }
         });
     }
 
     /// The breaker of `uid`'s slot group.
     pub(super) fn breaker(&self, uid: &str) -> &Breaker {
-        let group = self.redis.first().shard_group(uid);
+        self.group_breaker(self.redis.first().shard_group(uid))
+    }
+
+    /// The breaker of a slot group.
+    fn group_breaker(&self, group: usize) -> &Breaker {
         &self.breakers[group.min(self.breakers.len() - 1)]
     }
 
