@@ -7,10 +7,11 @@
 //! run at once per thread, so one batch that waits (for a Redis connection being opened, a
 //! slow replica) does not hold back the lookups queued after it.
 //!
-//! Nothing waits for a batch to fill: the driver starts as soon as the first uid is queued (after
-//! one yield, so that misses already readable on the thread's sockets join it). A lone miss is
-//! read at once; many concurrent misses share statements. Batching therefore adds no latency at
-//! low load and groups reads exactly when there are many of them.
+//! Nothing waits for a batch to fill: the driver starts as soon as the first uid is queued, and
+//! only yields while that brings more misses into the batch (those already readable on the
+//! thread's sockets, a few times at most). A lone miss is read after one yield; many concurrent
+//! misses share statements. Batching therefore adds no timer and no wait at low load and groups
+//! reads exactly when there are many of them.
 
 use std::sync::Mutex;
 use tokio::sync::oneshot;
@@ -67,6 +68,15 @@ impl<T> Batch<T> {
             batch: self,
             done: false,
         }
+    }
+
+    /// How many uids are queued.
+    pub fn queued(&self) -> usize {
+        self.queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .waiting
+            .len()
     }
 
     fn next(&self) -> Vec<Waiter<T>> {

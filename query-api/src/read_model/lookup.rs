@@ -5,6 +5,7 @@
 //! failures are tracked per slot group's breaker, and a uid Redis could not answer is read from
 //! PostgreSQL like one it did not have.
 
+use super::batch::MAX_BATCH;
 use super::breaker::{Breaker, Transition};
 use super::replica::DbFailure;
 use super::{Failure, Inner, Outcome, Served};
@@ -14,6 +15,9 @@ use order_store::StoreError;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::sync::oneshot;
+
+/// At most this many yields before a batch is taken, while each lets more lookups join it.
+const MAX_GATHER_YIELDS: usize = 4;
 
 impl Inner {
     /// Queues a lookup of `uid` on this thread's batch (starting its driver when none runs);
@@ -31,10 +35,23 @@ impl Inner {
     /// Looks up what `worker`'s thread queued, batch after batch, until nothing is left. Runs
     /// on that thread (spawned from it), with that thread's connections.
     async fn drive_lookups(self: Arc<Self>, worker: usize) {
-        let mut batches = self.batches.at(worker).drive();
-        // Lookups already readable on this thread's sockets join the first batch.
-        tokio::task::yield_now().await;
+        let batch = self.batches.at(worker);
+        let mut batches = batch.drive();
         loop {
+            // Let the lookups this thread is about to queue join: yield (the thread serves its
+            // other requests, polling their sockets once it has none ready) for as long as that
+            // brings more, a few times at most. Once a yield brings none, the batch goes. A lone
+            // lookup thus waits one yield; under load, batches grow and each order costs fewer
+            // round trips, wake-ups and statements (docs/BENCHMARKS.md, the miss path).
+            let mut queued = batch.queued();
+            for _ in 0..MAX_GATHER_YIELDS {
+                tokio::task::yield_now().await;
+                let now = batch.queued();
+                if now == queued || now >= MAX_BATCH {
+                    break;
+                }
+                queued = now;
+            }
             let waiters = batches.next();
             if waiters.is_empty() {
                 return;

@@ -65,6 +65,33 @@ impl std::fmt::Debug for Db {
     }
 }
 
+/// The `options` sent at login: those of the URL, then the settings this pipeline relies on
+/// (each left out when the URL already sets it, so an operator's choice wins). The server
+/// applies them at login, so they cost no extra round trip per connection.
+///
+/// - `statement_timeout`, when configured.
+/// - `plan_cache_mode=force_generic_plan`: every statement here is a lookup by key whose best
+///   plan does not depend on the values bound. Without it PostgreSQL re-plans a prepared
+///   statement at each execution while custom plans look cheaper than the generic one, which
+///   for a `= ANY($1)` read by primary key is always: planning then cost PostgreSQL about as
+///   much CPU as the read itself (measured on the miss path, `docs/BENCHMARKS.md`).
+fn login_options(url_options: Option<&str>, statement_timeout: Option<Duration>) -> String {
+    let mut options = url_options.unwrap_or_default().trim().to_owned();
+    let mut add = |name: &str, value: String| {
+        if !options.contains(name) {
+            if !options.is_empty() {
+                options.push(' ');
+            }
+            options.push_str(&format!("-c {name}={value}"));
+        }
+    };
+    if let Some(limit) = statement_timeout {
+        add("statement_timeout", limit.as_millis().to_string());
+    }
+    add("plan_cache_mode", "force_generic_plan".to_owned());
+    options
+}
+
 impl Db {
     /// Builds the pool from the settings. Fails only on an unusable URL, never because
     /// PostgreSQL is unreachable (connections are opened on first use).
@@ -83,16 +110,8 @@ impl Db {
         if config.get_application_name().is_none() {
             config.application_name(env!("CARGO_PKG_NAME"));
         }
-        if let Some(limit) = args.statement_timeout() {
-            // Appended to any `options` already in the URL; the server applies it at login,
-            // so it costs no extra round trip per connection.
-            let setting = format!("-c statement_timeout={}", limit.as_millis());
-            let options = match config.get_options() {
-                Some(existing) if !existing.trim().is_empty() => format!("{existing} {setting}"),
-                _ => setting,
-            };
-            config.options(options);
-        }
+        let options = login_options(config.get_options(), args.statement_timeout());
+        config.options(options);
         // The kernel's default keepalive notices a vanished server after two hours; these
         // notice it within about half a minute and close the connection, which the pool drops.
         if config.get_keepalives_idle() == Duration::from_secs(2 * 60 * 60) {
@@ -153,5 +172,33 @@ impl Db {
                 "no answer from the database within {limit:?}"
             )))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_options_add_the_pipelines_settings_after_the_urls() {
+        assert_eq!(
+            login_options(None, Some(Duration::from_secs(5))),
+            "-c statement_timeout=5000 -c plan_cache_mode=force_generic_plan"
+        );
+        assert_eq!(
+            login_options(Some(" -c search_path=orders "), None),
+            "-c search_path=orders -c plan_cache_mode=force_generic_plan"
+        );
+    }
+
+    #[test]
+    fn a_setting_the_url_already_makes_is_left_to_it() {
+        assert_eq!(
+            login_options(
+                Some("-c plan_cache_mode=auto -c statement_timeout=100"),
+                Some(Duration::from_secs(5))
+            ),
+            "-c plan_cache_mode=auto -c statement_timeout=100"
+        );
     }
 }

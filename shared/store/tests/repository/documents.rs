@@ -168,3 +168,29 @@ async fn many_orders_are_read_in_one_statement_documents_assembled_and_absent_al
         .expect("read")
         .is_empty());
 }
+
+/// An order without a document and without its payment row cannot be served: the read fails
+/// naming the order, rather than answering with part of it or as if it were not stored.
+#[tokio::test]
+async fn an_order_with_neither_document_nor_payment_is_an_error() {
+    let test = TestDb::new().await;
+    let repo = test.repo();
+    let orders = evolved(2);
+    assert_eq!(repo.store_batch(&orders).await.expect("store"), [Stored; 2]);
+    let broken = orders[1].uid();
+    test.forget_document(broken).await;
+    let client = test.db.pool().get().await.expect("connection");
+    client
+        .execute("DELETE FROM payments WHERE order_uid = $1", &[&broken])
+        .await
+        .expect("delete");
+    let err = repo
+        .get_json_many(&[orders[0].uid(), broken])
+        .await
+        .expect_err("broken store");
+    assert!(
+        err.to_string()
+            .contains(&format!("stored order {broken} has neither")),
+        "{err}"
+    );
+}

@@ -69,6 +69,19 @@ async fn statement_timeout_is_transient_and_bad_rows_are_rejected() {
     assert!(matches!(err, StoreError::Rejected(_)), "{err:?}");
 }
 
+/// Pooled connections log in with generic plans (see `login_options`): the server takes the
+/// setting, so prepared reads are not re-planned at each execution.
+#[tokio::test]
+async fn connections_log_in_with_generic_plans() {
+    let test = TestDb::new().await;
+    let client = test.db.db().pool().get().await.expect("connection");
+    let row = client
+        .query_one("SELECT current_setting('plan_cache_mode')", &[])
+        .await
+        .expect("setting");
+    assert_eq!(row.get::<_, String>(0), "force_generic_plan");
+}
+
 /// A row PostgreSQL refuses is the customer's: the error text (which reaches warn logs and the
 /// DLQ's `x-error-message`) names the SQLSTATE, table, column and constraint, never the values
 /// (PostgreSQL's DETAIL would quote the whole failing row or key).
