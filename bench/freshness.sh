@@ -91,6 +91,12 @@ wait_ready query-api "$API_URL" "$API_PID"
 pg_state() { psql -qXAt "$(db_url "$DB")" -F ' ' -c \
   "SELECT checkpoints_timed + checkpoints_req, pg_current_wal_lsn() FROM pg_stat_bgwriter"; }
 read -r CHECKPOINTS0 WAL0 < <(pg_state)
+# Creating the database forced a checkpoint, and earlier benchmarks (or builds) may have left
+# gigabytes dirty in the page cache: the disk writes them back for tens of seconds after the CPU
+# is quiet, and every commit's WAL fsync queues behind that (p50 198 ms, p99 1.75 s in a full run
+# that started while it went on). The run measures the pipeline on a quiet disk: wait for it.
+log "waiting for the disk to write back what is dirty (sync)"
+sync
 log "streaming $RATE orders/s for $RUN_SECS s, timing one in $SAMPLE_EVERY"
 "$HELPER" --url "$API_URL" --topic "${TOPICS[0]}" --brokers "$BROKERS" --rate "$RATE" \
   --seconds "$RUN_SECS" --sample-every "$SAMPLE_EVERY" --poll-ms "$POLL_MS" >"$WORK/fresh.out" ||

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import subprocess
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -40,10 +41,18 @@ def drop_database(db: str) -> None:
         # DATABASE_URL names the database being dropped: connecting to it would make the drop fail.
         log(f"not dropping {db}: it is the database DATABASE_URL connects to (set it to the server's own)")
         return
-    try:
-        psql(POSTGRES.admin_db, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-    except KitError as exc:
-        log(f"could not drop database {db}: {exc}")
+    # FORCE ends the database's sessions, but not an autovacuum worker on it (a superuser's
+    # process): after a large load one often is, and it moves on within seconds. Try again then.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            psql(POSTGRES.admin_db, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+            return
+        except KitError as exc:
+            if "must be a member of the role" not in str(exc) or time.monotonic() > deadline:
+                log(f"could not drop database {db}: {exc}")
+                return
+            time.sleep(1)
 
 
 def list_databases(prefix: str) -> list[str]:
