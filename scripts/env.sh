@@ -11,6 +11,18 @@ mkdir -p "$ORDERS_CACHE"
 if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
   export PATH="$HOME/.cargo/bin:$PATH"
 fi
+# PostgreSQL's client tools (psql, pgbench, pg_isready) from the newest server version's folder
+# rather than through Debian's pg_wrapper: the wrapper reads every local cluster's configuration
+# first and fails ("Invalid data directory for cluster 15 replica") while the clustered stack is
+# still copying its replica, which happens next to the secure stack's checks in scripts/test.sh.
+# Called again once the stack has installed PostgreSQL on a fresh machine.
+use_pg_client_tools() {
+  local bin
+  bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  [ -n "$bin" ] || return 0
+  case ":$PATH:" in *":$bin:"*) ;; *) export PATH="$bin:$PATH" ;; esac
+}
+use_pg_client_tools
 # Build tools librdkafka's bundled build needs (present on this kind of machine; installed if not):
 # a C toolchain, and OpenSSL's headers, which its TLS and SASL (SCRAM, PLAIN) support links to.
 ensure_build_tools() {

@@ -16,6 +16,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "local stack"
 scripts/stack.sh up
+use_pg_client_tools # a fresh machine has PostgreSQL only now
 # These start while cargo compiles the tests, each with its log: Jaeger, where the trace export
 # tests look for their spans (built from the Go module proxy the first time), and the secure stack
 # of contract §9 (TLS and SASL only), proven by its shell check before any test relies on it.

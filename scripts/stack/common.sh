@@ -1,6 +1,8 @@
 # Helpers every part of the local stack uses: logging, ports, packages, the cached Kafka jars and
 # stopping a process by its pid file. Sourced by scripts/stack.sh (which sets ROOT, STATE, CACHE).
 # shellcheck shell=bash
+# shellcheck source=scripts/env.sh
+source "$ROOT/scripts/env.sh" # the cache folder and PostgreSQL's client tools (use_pg_client_tools)
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
@@ -24,6 +26,7 @@ apt_install() {
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >"$LOGS/apt.log" 2>&1 || true
   apt-get install -y -qq "${missing[@]}" >>"$LOGS/apt.log" 2>&1 || die "apt-get install ${missing[*]} failed (see $LOGS/apt.log)"
+  use_pg_client_tools
 }
 
 pg_version() {
