@@ -99,6 +99,7 @@ cluster_down() { # [--purge]
 
 cluster_purge() { # down, then forget everything: data, the replica's cluster and its slot
   cluster_stop_all
+  cluster_dirs # pg_replica_purge logs there, even in a checkout that never brought the clusters up
   pg_replica_purge
   rm -rf "$CL"
   log "clustered engines removed (next up --cluster starts from scratch)"
