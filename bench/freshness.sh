@@ -97,11 +97,28 @@ read -r CHECKPOINTS0 WAL0 < <(pg_state)
 # that started while it went on). The run measures the pipeline on a quiet disk: wait for it.
 log "waiting for the disk to write back what is dirty (sync)"
 sync
+# The disk under PostgreSQL's data during the run, from /proc/diskstats: what the kernel asked of
+# it (writes, cache flushes, discards) and how long those took. A tail that comes with slow flushes
+# or many discards is the disk's (this machine's root filesystem is mounted with online discard),
+# not the pipeline's.
+DISK="$(basename "$(df --output=source /var/lib/postgresql 2>/dev/null | tail -n 1)")"
+disk_state() { # -> "writes MB-written ms-writing discards ms-discarding flushes ms-flushing"
+  awk -v d="$DISK" '$3 == d {printf "%d %d %d %d %d %d %d\n", $8, $10 / 2048, $11, $15, $18, $19, $20; f = 1}
+    END {if (!f) print "0 0 0 0 0 0 0"}' /proc/diskstats
+}
+read -r -a DISK0 < <(disk_state)
 log "streaming $RATE orders/s for $RUN_SECS s, timing one in $SAMPLE_EVERY"
 "$HELPER" --url "$API_URL" --topic "${TOPICS[0]}" --brokers "$BROKERS" --rate "$RATE" \
   --seconds "$RUN_SECS" --sample-every "$SAMPLE_EVERY" --poll-ms "$POLL_MS" >"$WORK/fresh.out" ||
   { cat "$WORK/fresh.out" >&2; tail -20 "$WORK/ingest.log" >&2; echo "the freshness helper failed" >&2; exit 1; }
+read -r -a DISK1 < <(disk_state)
 read -r CHECKPOINTS1 WAL1 < <(pg_state)
+disk_delta() { echo $(( DISK1[$1] - DISK0[$1] )); }
+per_op_ms() { # ms-index ops-index -> mean ms per operation ("-" without operations)
+  awk -v t="$(disk_delta "$1")" -v n="$(disk_delta "$2")" 'BEGIN { if (n > 0) printf "%.2f", t / n; else print "-" }'
+}
+DISK_MB="$(disk_delta 1)" DISK_FLUSHES="$(disk_delta 5)" DISK_DISCARDS="$(disk_delta 3)"
+FLUSH_MS="$(per_op_ms 6 5)" DISCARD_MS="$(per_op_ms 4 3)" WRITE_MS="$(per_op_ms 2 0)"
 CHECKPOINTS=$((CHECKPOINTS1 - CHECKPOINTS0))
 WAL_MB="$(psql -qXAt "$(db_url "$DB")" -c "SELECT round(pg_wal_lsn_diff('$WAL1', '$WAL0') / 1e6)")"
 FRESH="$(sed -n 's/^FRESH_JSON //p' "$WORK/fresh.out")"
@@ -151,7 +168,11 @@ printf '%-48s %7s ms / %s ms\n' "ingest mean batch settle / of which PostgreSQL"
 printf '%-48s %7s / %s\n' "ingest batches over 250 ms / PostgreSQL inserts" "$SLOW_BATCHES" "$SLOW_STORES"
 printf '%-48s %7s / %s MB\n' "PostgreSQL checkpoints / WAL during the run" "$CHECKPOINTS" "$WAL_MB"
 printf '%-48s %7s\n' "load average (1 min) at the end" "$LOAD"
-printf 'BENCH_JSON {"rate":%s,"seconds":%s,"count":%s,"achieved_rps":%s,"sampled":%s,"served":%s,"timeouts":%s,"polls":%s,"p50_ms":%s,"p95_ms":%s,"p99_ms":%s,"max_ms":%s,"ack_p50_ms":%s,"ack_p99_ms":%s,"batches":%s,"batch_mean":%s,"batch_settle_ms":%s,"batch_store_ms":%s,"slow_batches":%s,"slow_stores":%s,"p50_target_ms":%s,"p99_target_ms":%s,"p50_verdict":"%s","p99_verdict":"%s","checkpoints":%s,"wal_mb":%s,"load_avg_1m":%s}\n' \
+printf '%-48s %7s MB, %s ms per write\n' "disk ($DISK) during the run: written" "$DISK_MB" "$WRITE_MS"
+printf '%-48s %7s, %s ms each / %s, %s ms each\n' "disk cache flushes / discards" \
+  "$DISK_FLUSHES" "$FLUSH_MS" "$DISK_DISCARDS" "$DISCARD_MS"
+printf 'BENCH_JSON {"rate":%s,"seconds":%s,"count":%s,"achieved_rps":%s,"sampled":%s,"served":%s,"timeouts":%s,"polls":%s,"p50_ms":%s,"p95_ms":%s,"p99_ms":%s,"max_ms":%s,"ack_p50_ms":%s,"ack_p99_ms":%s,"batches":%s,"batch_mean":%s,"batch_settle_ms":%s,"batch_store_ms":%s,"slow_batches":%s,"slow_stores":%s,"p50_target_ms":%s,"p99_target_ms":%s,"p50_verdict":"%s","p99_verdict":"%s","checkpoints":%s,"wal_mb":%s,"load_avg_1m":%s,"disk_written_mb":%s,"disk_flushes":%s,"disk_flush_ms":"%s","disk_discards":%s,"disk_discard_ms":"%s"}\n' \
   "$RATE" "$RUN_SECS" "$COUNT" "$ACHIEVED" "$SAMPLED" "$SERVED" "$TIMEOUTS" "$POLLS" "$P50" "$P95" "$P99" "$MAX" \
   "$ACK50" "$ACK99" "${BATCHES:-null}" "$BATCH_MEAN" "$SETTLE_MS" "$STORE_MS" "$SLOW_BATCHES" "$SLOW_STORES" "$TARGET_P50_MS" "$TARGET_P99_MS" \
-  "$P50_OK" "$P99_OK" "$CHECKPOINTS" "${WAL_MB:-null}" "$LOAD"
+  "$P50_OK" "$P99_OK" "$CHECKPOINTS" "${WAL_MB:-null}" "$LOAD" "$DISK_MB" "$DISK_FLUSHES" "$FLUSH_MS" \
+  "$DISK_DISCARDS" "$DISCARD_MS"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # HTTP read throughput of query-api against nginx serving the same JSON bytes as static files.
 #
-#   bench/http.sh            10,000 orders, 3 rounds of 10 s wrk runs
+#   bench/http.sh            10,000 orders, 5 rounds of 10 s wrk runs
 #   bench/http.sh --quick    2,000 orders, 1 round of 3 s runs
 #
 # Needs the local stack (scripts/stack.sh up), wrk and nginx (Debian packages; installed when
@@ -20,8 +20,9 @@
 # scripts/pipelinekit/targets.toml. Prints a table and one `BENCH_JSON` line.
 #
 # All processes share the machine's cores with wrk (and whatever else runs), so absolute numbers
-# are low and drift; the pairs therefore alternate for several rounds and the medians are
-# reported. The miss run comes last because it loads PostgreSQL.
+# are low and drift within minutes; each pair therefore runs back to back, in turn, for several
+# rounds, and each verdict is the median of the rounds' ratios (the table's figures are medians of
+# each run). The miss run comes last because it loads PostgreSQL.
 set -euo pipefail
 
 # shellcheck source=bench/wrk.sh
@@ -98,18 +99,24 @@ NGINX_PIDS=("$NGINX_PID" "${NGINX_WORKERS[@]}")
 start_api redis NEAR_CACHE_ENTRIES=0
 REDIS_PID=$LAST_PID REDIS_API=$LAST_URL
 
+# Each pair runs back to back, in turn (in_turn); the API-key runs get their own nginx runs next
+# to them. The verdicts are medians of the rounds' ratios (paired_ratio).
+run_hot() { run_wrk hot "$HOT" "$HOT_PID"; }
+run_nginx() { run_wrk nginx "$NGINX" "${NGINX_PIDS[@]}"; }
+run_deployed() { run_wrk deployed "$DEPLOYED" "$DEPLOYED_PID"; }
+run_nginx_logged() { run_wrk nginx_logged "$NGINX_LOGGED" "${NGINX_PIDS[@]}"; }
+run_auth() { WRK_API_KEY="$API_KEY" run_wrk auth "$AUTH" "$AUTH_PID"; }
+run_nginx_auth() { run_wrk nginx_auth "$NGINX" "${NGINX_PIDS[@]}"; }
+run_scan() { WRK_PATTERN=scan run_wrk scan "$HOT" "$HOT_PID"; }
+run_nginx_scan() { WRK_PATTERN=scan run_wrk nginx_scan "$NGINX" "${NGINX_PIDS[@]}"; }
+PAIRS=(hot:nginx deployed:nginx_logged auth:nginx_auth scan:nginx_scan)
 for round in $(seq 1 "$ROUNDS"); do
   log "round $round of $ROUNDS"
-  run_wrk hot "$HOT" "$HOT_PID"
-  run_wrk nginx "$NGINX" "${NGINX_PIDS[@]}"
-  run_wrk deployed "$DEPLOYED" "$DEPLOYED_PID"
-  run_wrk nginx_logged "$NGINX_LOGGED" "${NGINX_PIDS[@]}"
-  WRK_API_KEY="$API_KEY" run_wrk auth "$AUTH" "$AUTH_PID"
-  WRK_PATTERN=scan run_wrk scan "$HOT" "$HOT_PID"
-  WRK_PATTERN=scan run_wrk nginx_scan "$NGINX" "${NGINX_PIDS[@]}"
+  for pair in "${PAIRS[@]}"; do in_turn "$round" "run_${pair%%:*}" "run_${pair#*:}"; done
   run_wrk redis "$REDIS_API" "$REDIS_PID"
 done
-for name in hot nginx deployed nginx_logged auth scan nginx_scan redis; do
+RUNS=(hot nginx deployed nginx_logged auth nginx_auth scan nginx_scan redis)
+for name in "${RUNS[@]}"; do
   # shellcheck disable=SC2034 # read through ${!name}
   read -r "${name}_rps" "${name}_p50" "${name}_p99" "${name}_cpu" < <(medians "$name")
 done
@@ -132,7 +139,6 @@ differing="$(sed -E 's/.*differing=([0-9]+).*/\1/' <<<"$compare")"
 
 hwm_kb="$(awk '/VmHWM/ {print $2}' "/proc/$HOT_PID/status")"
 peak_rss_mb="$(awk -v kb="$hwm_kb" 'BEGIN {printf "%.1f", kb / 1024}')"
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
 printf '\n%-40s %10s %9s %9s %12s\n' "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, median of $ROUNDS" "req/s" "p50 ms" "p99 ms" "CPU us/req"
 row() { # label name
@@ -144,6 +150,7 @@ row "nginx quiet" nginx
 row "query-api as deployed (info, json logs)" deployed
 row "nginx with its access log" nginx_logged
 row "query-api with an API key" auth
+row "nginx quiet, next to the API key runs" nginx_auth
 row "query-api hot, scan of every uid" scan
 row "nginx quiet, same scan" nginx_scan
 row "query-api redis (near cache off)" redis
@@ -151,13 +158,12 @@ row "query-api, Redis down (postgres only)" miss
 
 # Each pair: query-api against its reference, req/s and p99 ratios with their verdicts.
 JSON=""
-printf '\n%-10s %-14s %12s %12s %12s\n' pair reference "req/s ratio" "p99 ratio" "CPU ratio"
-for pair in hot:nginx deployed:nginx_logged auth:nginx scan:nginx_scan; do
+printf '\n%-10s %-14s %12s %12s %12s   (medians of the rounds)\n' pair reference "req/s ratio" "p99 ratio" "CPU ratio"
+for pair in "${PAIRS[@]}"; do
   ours="${pair%%:*}" ref="${pair#*:}"
-  a_rps="${ours}_rps" b_rps="${ref}_rps" a_p99="${ours}_p99" b_p99="${ref}_p99" a_cpu="${ours}_cpu" b_cpu="${ref}_cpu"
-  rps_ratio="$(ratio "${!a_rps}" "${!b_rps}")"
-  p99_ratio="$(ratio "${!a_p99}" "${!b_p99}")"
-  cpu_ratio="$(ratio "${!a_cpu}" "${!b_cpu}")"
+  rps_ratio="$(paired_ratio "$ours" 1 "$ref" 1)"
+  p99_ratio="$(paired_ratio "$ours" 3 "$ref" 3)"
+  cpu_ratio="$(paired_ratio "$ours" 4 "$ref" 4)"
   printf '%-10s %-14s %6s %-5s %6s %-5s %6s %-5s\n' "$ours" "$ref" \
     "$rps_ratio" "$(judge "bench.http.${ours}_vs_nginx_rps" "$rps_ratio")" \
     "$p99_ratio" "$(judge "bench.http.${ours}_vs_nginx_p99" "$p99_ratio")" \
@@ -169,7 +175,7 @@ printf '\npeak RSS (VmHWM)       %s MB (target <= %s: %s)\n' "$peak_rss_mb" "$TA
 printf 'identical bodies       %s uids x 5 servers, %s differing\n' "$checked" "$differing"
 printf 'miss run db reads      %s\n\n' "$miss_db_reads"
 
-for name in hot nginx deployed nginx_logged auth scan nginx_scan redis miss; do
+for name in "${RUNS[@]}" miss; do
   rps="${name}_rps" p50="${name}_p50" p99="${name}_p99" cpu="${name}_cpu"
   JSON+="$(printf '"%s_rps":%.0f,"%s_p50_ms":%s,"%s_p99_ms":%s,"%s_cpu_us_per_req":%s,' \
     "$name" "${!rps}" "$name" "${!p50}" "$name" "${!p99}" "$name" "${!cpu}")"

@@ -2,7 +2,7 @@
 # The read path's miss: GET /order/{uid} of an order in neither cache, against PostgreSQL
 # answering the same read the obvious way (issue #19, "miss path"), same orders, same run.
 #
-#   bench/miss.sh            40,000 orders, 3 rounds of 10 s runs
+#   bench/miss.sh            40,000 orders, 5 rounds of 10 s runs (pgbench and ours in turn)
 #   bench/miss.sh --quick    20,000 orders, 1 round of 3 s runs
 #
 #   ours       query-api as in the hot pair but with its near cache off and Redis entries living
@@ -72,10 +72,7 @@ db_reads() { # admin-url -> "order_db_reads_total (summed over its labels) looku
 }
 
 requests_total=0 reads_total=0 lookups_total=0 batches_total=0
-for round in $(seq 1 "$ROUNDS"); do
-  log "round $round of $ROUNDS"
-  run_pgbench
-  # A fresh instance and key prefix per round: nothing from the last round is in Redis.
+run_miss() { # a fresh instance and key prefix per round: nothing from the last round is in Redis
   PREFIX="${PREFIX%%:*}:r$round:"
   start_api "miss$round" NEAR_CACHE_ENTRIES=0 ORDER_CACHE_TTL_SECS=1
   # Its pools open their connections first (pgbench's are open before it counts too); then the
@@ -89,12 +86,16 @@ for round in $(seq 1 "$ROUNDS"); do
   requests_total=$((requests_total + requests)) reads_total=$((reads_total + reads1 - reads0))
   lookups_total=$((lookups_total + lookups1 - lookups0)) batches_total=$((batches_total + batches1 - batches0))
   kill "$LAST_PID"
+}
+for round in $(seq 1 "$ROUNDS"); do
+  log "round $round of $ROUNDS"
+  in_turn "$round" run_pgbench run_miss
 done
 PREFIX="${PREFIX%%:*}:" # bench_cleanup drops every round's keys under it
 
 read -r miss_rps miss_p50 miss_p99 miss_cpu < <(medians miss)
 pg_tps="$(median pgbench 1)" pg_lat="$(median pgbench 2)"
-ratio="$(awk -v a="$miss_rps" -v b="$pg_tps" 'BEGIN {printf "%.2f", a / b}')"
+ratio="$(paired_ratio miss 1 pgbench 1)"
 batch_mean="$(awk -v l="$lookups_total" -v b="$batches_total" 'BEGIN {printf "%.1f", b ? l / b : 0}')"
 miss_share="$(awk -v r="$reads_total" -v n="$requests_total" 'BEGIN {printf "%.3f", n ? r / n : 0}')"
 

@@ -9,7 +9,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DURATION=10s
-ROUNDS=3
+ROUNDS=5 # odd: the median is a measured round
 THREADS=2
 wrk_args() { # target-group help-end quick-count "$@": bench_args, --quick's shorter runs of fewer
   # orders, and the group's TARGET_* variables
@@ -122,6 +122,20 @@ run_wrk() { # name url server-pids...: appends "rps p50 p99 cpu_us_per_request" 
 
 median() { # name column -> prints the median of that column over the rounds
   awk -v c="$2" '{print $c}' "$WORK/res_$1" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
+}
+
+paired_ratio() { # ours column reference column -> the median over the rounds of ours / reference,
+  # each round's pair taken back to back: the machine's drift (other tenants' CPU, steal, the
+  # disk's writeback) moves both sides of a round together, so the ratio varies far less than
+  # either figure does from round to round.
+  paste -d ' ' "$WORK/res_$1" "$WORK/res_$3" |
+    awk -v a="$2" -v b="$(( $4 + $(head -1 "$WORK/res_$1" | wc -w) ))" '{print $a / $b}' |
+    sort -g | awk '{v[NR] = $1} END {printf "%.2f", v[int((NR + 1) / 2)]}'
+}
+
+in_turn() { # round first second: runs `first` then `second`, the other way round in even rounds,
+  # so neither side of a pair always runs on the machine the other one just warmed or disturbed
+  if (( $1 % 2 )); then "$2"; "$3"; else "$3"; "$2"; fi
 }
 
 medians() { # name -> "rps p50 p99 cpu", each the median over the rounds
