@@ -79,9 +79,12 @@ def peak_rss_mb(command):
     return usage.ru_maxrss / 1024.0
 
 
-def row(figure, unit, ours, reference=None, reference_is="", goal: Target | None = None):
-    """One line of the table; `goal` judges the ratio when there is a reference, else `ours`."""
-    ratio = None if not reference else ours / reference
+def row(figure, unit, ours, reference=None, reference_is="", goal: Target | None = None, ratio=None):
+    """One line of the table; `goal` judges the ratio when there is a reference, else `ours`.
+    `ratio` is the benchmark's own when it pairs rounds (the median of the rounds' ratios, which
+    the medians of each side need not reproduce); otherwise ours / reference."""
+    if ratio is None and reference:
+        ratio = ours / reference
     verdict = "-"
     if goal is not None:
         verdict = "pass" if goal.met(ratio if reference else ours) else "FAIL"
@@ -132,15 +135,16 @@ def main():
     http = run_bench("http", ["bench/http.sh", *quick])
     pairs = [("hot", "nginx", "query-api cache hits, quiet", "nginx quiet, same JSON as static files"),
              ("deployed", "nginx_logged", "query-api as deployed (info, JSON logs)", "nginx with its access log"),
-             ("auth", "nginx", "query-api cache hits, API key", "nginx quiet"),
+             ("auth", "nginx_auth", "query-api cache hits, API key", "nginx quiet"),
              ("scan", "nginx_scan", "query-api scan of every uid", "nginx quiet, same scan")]
     for ours, ref, figure, reference_is in pairs:
         rows.append(row(figure, "req/s", http[f"{ours}_rps"], http[f"{ref}_rps"], reference_is,
-                        target(f"bench.http.{ours}_vs_nginx_rps")))
+                        target(f"bench.http.{ours}_vs_nginx_rps"), http[f"{ours}_rps_ratio"]))
         rows.append(row(f"{figure}, p99", "ms", http[f"{ours}_p99_ms"], http[f"{ref}_p99_ms"],
-                        f"{reference_is}, p99", target(f"bench.http.{ours}_vs_nginx_p99")))
+                        f"{reference_is}, p99", target(f"bench.http.{ours}_vs_nginx_p99"), http[f"{ours}_p99_ratio"]))
         rows.append(row(f"{figure}, CPU", "us/req", http[f"{ours}_cpu_us_per_req"],
-                        http[f"{ref}_cpu_us_per_req"], f"{reference_is}, CPU", target("bench.http.cpu_vs_nginx")))
+                        http[f"{ref}_cpu_us_per_req"], f"{reference_is}, CPU", target("bench.http.cpu_vs_nginx"),
+                        http[f"{ours}_cpu_ratio"]))
     rows.append(row("query-api Redis reads (no near cache)", "req/s", http["redis_rps"], http["nginx_rps"], "nginx"))
     rows.append(row("query-api with Redis down (PostgreSQL only)", "req/s", http["miss_rps"], read_by_uid,
                     "repository read-by-uid, 16 readers"))
@@ -157,7 +161,8 @@ def main():
     # database drop forces a checkpoint, which would land in the freshness run.
     miss = run_bench("miss", ["bench/miss.sh", *quick])
     rows.append(row("query-api, order in neither cache", "req/s", miss["miss_rps"], miss["pgbench_tps"],
-                    "pgbench, 4-table join per read, 16 clients", target("bench.miss.vs_pgbench")))
+                    "pgbench, 4-table join per read, 16 clients", target("bench.miss.vs_pgbench"),
+                    miss["vs_pgbench"]))
 
     producer = run_bench("producer", ["bench/producer.sh", *quick])
     rows.append(row(f"producer-sim, {producer['records']} records", "records/s", producer["producer_sim_rps"],
