@@ -133,8 +133,17 @@ mtls mtls.conf "$SECURE_CLIENT_CERT" "$SECURE_CLIENT_KEY"
 mtls no-cert.conf
 mtls other-cert.conf "$SECURE_OTHER_CLIENT_CERT" "$SECURE_OTHER_CLIENT_KEY"
 kcat_() { timeout 30 kcat -F "$TMP/$1" -m 10 "${@:2}"; }
-# A refused connection shows its reason in the first attempt; no need to wait out the metadata timeout.
-kcat_refused() { timeout 30 kcat -F "$TMP/$1" -m 3 "${@:2}"; }
+# A refused connection shows its reason (a FAIL log line) in the first attempt, so each try waits 3 s
+# for metadata, not 10; a broker slowed by a busy machine (CI builds while the clusters start) may
+# not have answered the handshake by then, so try again, up to five times, until a reason shows.
+kcat_refused() {
+  local try
+  for try in 1 2 3 4 5; do
+    timeout 30 kcat -F "$TMP/$1" -m 3 "${@:2}" >"$TMP/kcat-out" 2>&1 || true
+    grep -q '|FAIL|' "$TMP/kcat-out" && break
+  done
+  cat "$TMP/kcat-out"
+}
 produce() { printf '%s\n' "$2" | kcat_ "$1" -P -t "$TOPIC"; }
 
 accepts "PLAIN over TLS: metadata with the orders topics" "topic \"orders.dlq\"" kcat_ orders.conf -L
