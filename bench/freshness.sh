@@ -106,12 +106,18 @@ disk_state() { # -> "writes MB-written ms-writing discards ms-discarding flushes
   awk -v d="$DISK" '$3 == d {printf "%d %d %d %d %d %d %d\n", $8, $10 / 2048, $11, $15, $18, $19, $20; f = 1}
     END {if (!f) print "0 0 0 0 0 0 0"}' /proc/diskstats
 }
+# CPU time the hypervisor gave to other guests (steal) during the run: a slower machine, not the
+# pipeline's doing.
+cpu_state() { awk '$1 == "cpu" { for (i = 2; i <= NF; i++) t += $i; print t, $9 }' /proc/stat; } # -> total steal
 read -r -a DISK0 < <(disk_state)
+read -r -a CPU0 < <(cpu_state)
 log "streaming $RATE orders/s for $RUN_SECS s, timing one in $SAMPLE_EVERY"
 "$HELPER" --url "$API_URL" --topic "${TOPICS[0]}" --brokers "$BROKERS" --rate "$RATE" \
   --seconds "$RUN_SECS" --sample-every "$SAMPLE_EVERY" --poll-ms "$POLL_MS" >"$WORK/fresh.out" ||
   { cat "$WORK/fresh.out" >&2; tail -20 "$WORK/ingest.log" >&2; echo "the freshness helper failed" >&2; exit 1; }
 read -r -a DISK1 < <(disk_state)
+read -r -a CPU1 < <(cpu_state)
+STEAL_PCT="$(awk -v t=$((CPU1[0] - CPU0[0])) -v s=$((CPU1[1] - CPU0[1])) 'BEGIN { printf "%.1f", t > 0 ? 100 * s / t : 0 }')"
 read -r CHECKPOINTS1 WAL1 < <(pg_state)
 disk_delta() { echo $(( DISK1[$1] - DISK0[$1] )); }
 per_op_ms() { # ms-index ops-index -> mean ms per operation ("-" without operations)
@@ -167,12 +173,12 @@ printf '%-48s %7s\n' "ingest batches (mean records per batch)" "${BATCHES:-?} ($
 printf '%-48s %7s ms / %s ms\n' "ingest mean batch settle / of which PostgreSQL" "$SETTLE_MS" "$STORE_MS"
 printf '%-48s %7s / %s\n' "ingest batches over 250 ms / PostgreSQL inserts" "$SLOW_BATCHES" "$SLOW_STORES"
 printf '%-48s %7s / %s MB\n' "PostgreSQL checkpoints / WAL during the run" "$CHECKPOINTS" "$WAL_MB"
-printf '%-48s %7s\n' "load average (1 min) at the end" "$LOAD"
+printf '%-48s %7s / %s %%\n' "load average (1 min) at the end / CPU steal" "$LOAD" "$STEAL_PCT"
 printf '%-48s %7s MB, %s ms per write\n' "disk ($DISK) during the run: written" "$DISK_MB" "$WRITE_MS"
 printf '%-48s %7s, %s ms each / %s, %s ms each\n' "disk cache flushes / discards" \
   "$DISK_FLUSHES" "$FLUSH_MS" "$DISK_DISCARDS" "$DISCARD_MS"
-printf 'BENCH_JSON {"rate":%s,"seconds":%s,"count":%s,"achieved_rps":%s,"sampled":%s,"served":%s,"timeouts":%s,"polls":%s,"p50_ms":%s,"p95_ms":%s,"p99_ms":%s,"max_ms":%s,"ack_p50_ms":%s,"ack_p99_ms":%s,"batches":%s,"batch_mean":%s,"batch_settle_ms":%s,"batch_store_ms":%s,"slow_batches":%s,"slow_stores":%s,"p50_target_ms":%s,"p99_target_ms":%s,"p50_verdict":"%s","p99_verdict":"%s","checkpoints":%s,"wal_mb":%s,"load_avg_1m":%s,"disk_written_mb":%s,"disk_flushes":%s,"disk_flush_ms":"%s","disk_discards":%s,"disk_discard_ms":"%s"}\n' \
+printf 'BENCH_JSON {"rate":%s,"seconds":%s,"count":%s,"achieved_rps":%s,"sampled":%s,"served":%s,"timeouts":%s,"polls":%s,"p50_ms":%s,"p95_ms":%s,"p99_ms":%s,"max_ms":%s,"ack_p50_ms":%s,"ack_p99_ms":%s,"batches":%s,"batch_mean":%s,"batch_settle_ms":%s,"batch_store_ms":%s,"slow_batches":%s,"slow_stores":%s,"p50_target_ms":%s,"p99_target_ms":%s,"p50_verdict":"%s","p99_verdict":"%s","checkpoints":%s,"wal_mb":%s,"load_avg_1m":%s,"cpu_steal_pct":%s,"disk_written_mb":%s,"disk_flushes":%s,"disk_flush_ms":"%s","disk_discards":%s,"disk_discard_ms":"%s"}\n' \
   "$RATE" "$RUN_SECS" "$COUNT" "$ACHIEVED" "$SAMPLED" "$SERVED" "$TIMEOUTS" "$POLLS" "$P50" "$P95" "$P99" "$MAX" \
   "$ACK50" "$ACK99" "${BATCHES:-null}" "$BATCH_MEAN" "$SETTLE_MS" "$STORE_MS" "$SLOW_BATCHES" "$SLOW_STORES" "$TARGET_P50_MS" "$TARGET_P99_MS" \
-  "$P50_OK" "$P99_OK" "$CHECKPOINTS" "${WAL_MB:-null}" "$LOAD" "$DISK_MB" "$DISK_FLUSHES" "$FLUSH_MS" \
+  "$P50_OK" "$P99_OK" "$CHECKPOINTS" "${WAL_MB:-null}" "$LOAD" "$STEAL_PCT" "$DISK_MB" "$DISK_FLUSHES" "$FLUSH_MS" \
   "$DISK_DISCARDS" "$DISCARD_MS"

@@ -27,15 +27,25 @@ QUICK = False  # --quick, set in __main__
 TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 
 
+def cpu_times():
+    """The machine's CPU time so far, in ticks: (total, idle + iowait, steal). Steal is time the
+    hypervisor gave this virtual machine's CPUs to someone else: a run with much of it measured
+    a slower machine than the figures' references usually share."""
+    with open("/proc/stat") as stat:
+        values = [int(v) for v in stat.readline().split()[1:]]
+    return sum(values), values[3] + values[4], values[7] if len(values) > 7 else 0
+
+
+def steal_share(before, after):
+    """The share of CPU time stolen between two `cpu_times()` samples."""
+    return (after[2] - before[2]) / max(after[0] - before[0], 1)
+
+
 def cpu_busy(seconds=3.0):
     """The share of the machine's CPU time that was not idle (or waiting on I/O) over `seconds`."""
-    def sample():
-        with open("/proc/stat") as stat:
-            values = [int(v) for v in stat.readline().split()[1:]]
-        return sum(values), values[3] + values[4]  # total, idle + iowait
-    total, idle = sample()
+    total, idle, _ = cpu_times()
     time.sleep(seconds)
-    total2, idle2 = sample()
+    total2, idle2, _ = cpu_times()
     return 1 - (idle2 - idle) / max(total2 - total, 1)
 
 
@@ -55,7 +65,7 @@ def run_bench(name, command, env=None):
     """Runs one benchmark script, streaming its output, and returns its BENCH_JSON object."""
     settle(name, longest=20 if QUICK else 180)
     print(f"\n=== {name}: {' '.join(command)}", flush=True)
-    started = time.monotonic()
+    started, cpu_before = time.monotonic(), cpu_times()
     proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})},
                             stdout=subprocess.PIPE, text=True)
     found = None
@@ -64,9 +74,11 @@ def run_bench(name, command, env=None):
         if line.startswith("BENCH_JSON "):
             found = json.loads(line[len("BENCH_JSON "):])
     code = proc.wait()
-    print(f"=== {name}: exit {code} after {time.monotonic() - started:.0f} s", flush=True)
+    steal = steal_share(cpu_before, cpu_times())
+    print(f"=== {name}: exit {code} after {time.monotonic() - started:.0f} s, CPU steal {steal:.1%}", flush=True)
     if code != 0 or found is None:
         raise SystemExit(f"benchmark {name} failed (exit {code}, figures {'found' if found else 'missing'})")
+    found["cpu_steal_pct"] = round(steal * 100, 1)
     return found
 
 
@@ -95,7 +107,8 @@ def row(figure, unit, ours, reference=None, reference_is="", goal: Target | None
 
 
 def print_table(rows, machine):
-    print(f"\nResults ({'quick' if QUICK else 'full'} run; {machine['cores']} cores, {machine['memory_gib']} GiB)")
+    print(f"\nResults ({'quick' if QUICK else 'full'} run; {machine['cores']} cores, {machine['memory_gib']} GiB; "
+          f"CPU steal {machine['cpu_steal_pct']} % over the run)")
     header = (f"{'figure':<46} {'unit':<10} {'ours':>10} {'reference':>10} {'ratio':>6} {'target':>7}"
               "  verdict  reference is")
     print(header)
@@ -114,6 +127,7 @@ def main():
     subprocess.run(["cargo", "build", "--release", "-q", "--bins", "--examples", "-p", "order-store",
                     "-p", "ingest", "-p", "query-api", "-p", "producer-sim"],
                    cwd=ROOT, check=True)
+    cpu_start = cpu_times()  # steal over the benchmarks, not the build
 
     store_env = {"BENCH_ORDERS": "5000", "BENCH_SINGLES": "300", "BENCH_READ_SECS": "3",
                  "BENCH_ROUNDS": "2"} if QUICK else {}
@@ -177,7 +191,8 @@ def main():
 
     machine = {"cores": os.cpu_count(),
                "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-               "kernel": platform.release(), "load_avg_1m": os.getloadavg()[0]}
+               "kernel": platform.release(), "load_avg_1m": os.getloadavg()[0],
+               "cpu_steal_pct": round(steal_share(cpu_start, cpu_times()) * 100, 1)}
     print_table(rows, machine)
     results = ROOT / "bench/results"
     results.mkdir(parents=True, exist_ok=True)

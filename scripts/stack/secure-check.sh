@@ -137,8 +137,8 @@ kcat_() { timeout 30 kcat -F "$TMP/$1" -m 10 "${@:2}"; }
 # for metadata, not 10; a broker slowed by a busy machine (CI builds while the clusters start) may
 # not have answered the handshake by then, so try again, up to five times, until a reason shows.
 kcat_refused() {
-  local try
-  for try in 1 2 3 4 5; do
+  local _
+  for _ in 1 2 3 4 5; do
     timeout 30 kcat -F "$TMP/$1" -m 3 "${@:2}" >"$TMP/kcat-out" 2>&1 || true
     grep -q '|FAIL|' "$TMP/kcat-out" && break
   done
