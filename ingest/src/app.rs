@@ -93,11 +93,11 @@ impl Application {
             store: StoreStep {
                 repository: OrderRepository::new(db.clone()),
                 db: db.clone(),
+                cache: CacheStep {
+                    cache: cache.clone(),
+                    events: events.clone(),
+                },
                 shared: shared.clone(),
-            },
-            cache: CacheStep {
-                cache: cache.clone(),
-                events: events.clone(),
             },
             writer: Writer::new(producer, shared.clone()),
             shared: shared.clone(),

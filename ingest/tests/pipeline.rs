@@ -1,5 +1,6 @@
-//! The pipeline against the real Kafka, PostgreSQL and Redis: stored and cached orders, every
-//! error class of contract §2 in the right place with complete headers, delayed retries.
+//! The pipeline against the real Kafka, PostgreSQL and Redis: stored and cached orders (and
+//! taken back from the cache when their commit fails), every error class of contract §2 in the
+//! right place with complete headers, delayed retries.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -224,6 +225,52 @@ async fn a_row_the_database_refuses_is_isolated_and_the_rest_of_the_batch_stored
     assert_dead_letter(&dead[0], "invalid", &world.config.group);
     assert_eq!(dead[0].key.as_deref(), Some(refused_uid.as_bytes()));
     assert_eq!(world.stored_count().await, 8);
+    app.stop().await;
+}
+
+/// Orders reach the cache while their commit is made durable, so one whose commit then fails
+/// (a deferred constraint refusing it at COMMIT, class 23) has been announced: it is taken back
+/// out of the cache and dead-lettered as invalid, and the rest of its batch is stored and
+/// cached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_refused_at_commit_is_taken_back_from_the_cache() {
+    let world = World::new(1).await;
+    let batch = orders(11, 9);
+    let refused_uid = batch[4].0.clone();
+    // A valid uid is `[A-Za-z0-9_-]`: safe inside a SQL string literal.
+    assert!(decode(batch[4].1.as_bytes()).is_ok());
+    let client = world.db.db().pool().get().await.expect("connection");
+    client
+        .batch_execute(&format!(
+            "CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN IF NEW.order_uid = '{refused_uid}' THEN \
+             RAISE EXCEPTION 'refused at commit' USING ERRCODE = 'check_violation'; \
+             END IF; RETURN NULL; END $$; \
+             CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON orders \
+             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit();"
+        ))
+        .await
+        .expect("trigger");
+    drop(client);
+    let producer = producer();
+    // Produced before ingest starts, so they arrive as one batch.
+    produce_orders(&producer, &world.topics.orders, &batch).await;
+    let app = start(world.config.clone()).await;
+
+    let dead = wait_for_records(&world.topics.dlq, 1).await;
+    wait_until("8 stored", || async {
+        app.metric("ingest_records_total{outcome=\"stored\"}").await >= 8.0
+    })
+    .await;
+    assert_eq!(dead.len(), 1);
+    assert_dead_letter(&dead[0], "invalid", &world.config.group);
+    assert_eq!(dead[0].key.as_deref(), Some(refused_uid.as_bytes()));
+    assert_eq!(world.stored_count().await, 8);
+    let cache = order_cache::OrderCache::new(&world.config.redis).expect("cache");
+    for (uid, _) in &batch {
+        let cached = cache.get(uid).await.expect("redis");
+        assert_eq!(cached.is_some(), *uid != refused_uid, "cache of {uid}");
+    }
     app.stop().await;
 }
 

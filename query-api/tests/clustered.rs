@@ -209,7 +209,12 @@ async fn a_master_that_stops_answering_sends_only_its_keys_to_postgres() -> Test
         redis_breaker_cooldown_ms: 300,
         ..no_near_cache()
     };
-    let app = clustered_app(read, redis_cluster_args()).await;
+    // A bound well inside the pause: the reads below wait it out twice before the breaker opens.
+    let redis = RedisArgs {
+        timeout_ms: 500,
+        ..redis_cluster_args()
+    };
+    let app = clustered_app(read, redis).await;
     let prefix = app.redis.key_prefix.clone();
     let ((slow_uid, slow_master), (fine_uid, _)) = uids_on_two_masters(&prefix);
     let orders = [

@@ -1,6 +1,7 @@
-//! The cache step: after a batch is stored, its orders are written to Redis in one pipelined
-//! round trip, so the read side finds them warm. Redis is a cache, not a store of record: a
-//! failure is reported and the pipeline moves on (the read side fills misses from PostgreSQL).
+//! The cache step: while a batch's commit is made durable, its orders are written to Redis in
+//! one pipelined round trip (see [`super::store`]), so the read side finds them warm. Redis is a
+//! cache, not a store of record: a failure is reported and the pipeline moves on (the read side
+//! fills misses from PostgreSQL).
 
 use crate::events::Events;
 use order_cache::OrderCache;
@@ -25,6 +26,16 @@ impl CacheStep {
         match self.cache.put_many(entries).await {
             Ok(_) => self.events.cache_written(),
             Err(err) => self.events.cache_write_failed(orders.len(), &err),
+        }
+    }
+
+    /// Removes the entries of orders announced by [`CacheStep::put`] whose commit then failed.
+    /// Should this fail too, the entries expire with their TTL.
+    #[tracing::instrument(name = "uncache", skip_all, fields(orders = orders.len()))]
+    pub async fn remove(&self, orders: &[&ValidOrder]) {
+        let uids = orders.iter().map(|order| order.uid());
+        if let Err(err) = self.cache.remove_many(uids).await {
+            self.events.cache_write_failed(orders.len(), &err);
         }
     }
 }

@@ -1,13 +1,12 @@
-//! Settles one batch: decode verdicts and the store step decide each record's fate, stored
-//! orders go to the cache, dead letters and retries are written and acknowledged. Each record
-//! carries its own fate through the batch ([`Entry`]), and is marked settled as soon as its
-//! outcome is durable (its row committed, its dead letter or retry acknowledged), not at the end
-//! of the batch, so its offset may move right away.
+//! Settles one batch: decode verdicts and the store step decide each record's fate (the store
+//! step also puts stored orders in the cache), dead letters and retries are written and
+//! acknowledged. Each record carries its own fate through the batch ([`Entry`]), and is marked
+//! settled as soon as its outcome is durable (its row committed, its dead letter or retry
+//! acknowledged), not at the end of the batch, so its offset may move right away.
 //!
 //! Each batch runs on its own task ([`Steps::spawn`]) and holds a [`Claim`] on its records
 //! meanwhile: a revoke waits for claimed records of the revoked partitions before committing.
 
-use super::cache::CacheStep;
 use super::classify::{self, Fate};
 use super::consumer::{IngestConsumer, Shared};
 use super::record::{Record, TopicPartition};
@@ -27,7 +26,6 @@ use tracing::Instrument;
 pub struct Steps {
     pub config: Arc<Config>,
     pub store: StoreStep,
-    pub cache: CacheStep,
     pub writer: Writer,
     pub shared: Arc<Shared>,
     pub consumer: Arc<IngestConsumer>,
@@ -179,14 +177,9 @@ impl Steps {
         for (entry, verdict) in waiting.zip(verdicts) {
             entry.fate = Some(classify::stored(&entry.record, verdict, &self.config));
         }
-        // Their rows are committed (or were already): durable now, whatever happens next.
+        // Their rows are committed (or were already), and in the cache: durable now, whatever
+        // happens next.
         self.settle(entries.iter().filter(|e| e.is_stored()).map(|e| &e.record));
-        let to_cache: Vec<&ValidOrder> = entries
-            .iter()
-            .filter(|e| e.is_stored())
-            .filter_map(|e| e.order.as_ref())
-            .collect();
-        self.cache.put(&to_cache).await;
 
         // Partitions revoked while this batch was stored now belong to another member, which
         // will redo these records: writing their dead letters too would duplicate them.

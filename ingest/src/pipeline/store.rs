@@ -5,14 +5,22 @@
 //! `store_batch` is atomic, so after an error nothing of that call is stored and its orders can
 //! be tried again in smaller calls. Verdicts already obtained are kept across an outage, so an
 //! order stored before the outage is not reported as a duplicate of itself afterwards.
+//!
+//! Each call's orders go to the cache while PostgreSQL makes the call's commit durable, not
+//! after: the read side finds them one `fsync` sooner, and the `fsync` is what waits when the
+//! disk is busy (`docs/BENCHMARKS.md`, freshness). Kafka, where every order already is, stays
+//! the record: an order is acknowledged there only after its commit, and should a commit fail
+//! after its orders were announced, their cache entries are taken back before the retry.
 
+use super::cache::CacheStep;
 use super::classify::{error_class, ErrorClass, Verdict};
 use super::consumer::Shared;
 use super::flow::{HoldGuard, HoldReason};
 use backon::{BackoffBuilder, ExponentialBuilder};
 use order_model::ValidOrder;
-use order_store::{Db, OrderRepository};
+use order_store::{Db, OrderRepository, StoreOutcome};
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,6 +32,8 @@ const OUTAGE_BACKOFF: ExponentialBuilder = super::endless_backoff(Duration::from
 pub struct StoreStep {
     pub repository: OrderRepository,
     pub db: Db,
+    /// Where stored orders are announced, alongside each commit.
+    pub cache: CacheStep,
     pub shared: Arc<Shared>,
 }
 
@@ -91,7 +101,7 @@ impl StoreStep {
         let mut transient_calls = 0;
         while let Some(range) = todo.pop() {
             let started = Instant::now();
-            let result = self.repository.store_batch(&orders[range.clone()]).await;
+            let result = self.store_and_announce(&orders[range.clone()]).await;
             self.shared.events.store_timed(started.elapsed());
             let err = match result {
                 Ok(outcomes) => {
@@ -141,6 +151,35 @@ impl StoreStep {
             ));
         }
         Ok(())
+    }
+
+    /// One `store_batch` call whose stored orders (and duplicates, to repair a lost or expired
+    /// entry) are written to the cache while the commit is made durable; conflicts never are.
+    /// When the call fails after announcing them, the entries are removed again: the batch is
+    /// retried, and should another writer store a different order under one of these uids
+    /// meanwhile, the cache must not keep serving this one.
+    async fn store_and_announce(
+        &self,
+        orders: &[&ValidOrder],
+    ) -> Result<Vec<StoreOutcome>, order_store::StoreError> {
+        let announced = AtomicBool::new(false);
+        let result = self
+            .repository
+            .store_batch_alongside(orders, |outcomes| {
+                let cacheable: Vec<&ValidOrder> = orders
+                    .iter()
+                    .zip(outcomes)
+                    .filter(|(_, outcome)| *outcome != StoreOutcome::Conflict)
+                    .map(|(order, _)| *order)
+                    .collect();
+                announced.store(!cacheable.is_empty(), Ordering::Relaxed);
+                async move { self.cache.put(&cacheable).await }
+            })
+            .await;
+        if result.is_err() && announced.load(Ordering::Relaxed) {
+            self.cache.remove(orders).await;
+        }
+        result
     }
 
     /// A single order takes the verdict; a larger range is split in two.

@@ -208,26 +208,24 @@ impl Cluster {
         found
     }
 
-    /// Writes `(key, value)` pairs: one pipeline per hash slot, all slots at once, so a batch
-    /// costs about one round trip per master. Fails when any slot's write failed (the others
-    /// are written all the same).
-    pub async fn put_many(
+    /// Runs one command per key: one pipeline per hash slot, all slots at once, so a batch
+    /// costs about one round trip per master. Fails when any slot's commands failed (the others
+    /// run all the same).
+    pub async fn pipelined(
         &self,
-        entries: Vec<(String, &str)>,
-        ttl_secs: u64,
+        commands: Vec<(String, redis::Cmd)>,
     ) -> Result<usize, CacheError> {
-        let count = entries.len();
+        let count = commands.len();
         if count == 0 {
             return Ok(0);
         }
         let mut by_slot: BTreeMap<u16, redis::Pipeline> = BTreeMap::new();
-        for (key, value) in entries {
-            let pipe = by_slot.entry(slot(key.as_bytes())).or_default();
-            let command = pipe.cmd("SET").arg(key).arg(value);
-            if ttl_secs > 0 {
-                command.arg("EX").arg(ttl_secs);
-            }
-            command.ignore();
+        for (key, command) in commands {
+            by_slot
+                .entry(slot(key.as_bytes()))
+                .or_default()
+                .add_command(command)
+                .ignore();
         }
         let connection = self.connection().await?;
         let writes = by_slot.values().map(|pipe| {

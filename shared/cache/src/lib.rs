@@ -228,22 +228,46 @@ impl OrderCache {
     where
         I: IntoIterator<Item = (&'a str, &'a str)>,
     {
-        if let Some(cluster) = &self.cluster {
-            let entries = entries.into_iter().map(|(uid, json)| (self.key(uid), json));
-            return cluster.put_many(entries.collect(), self.ttl_secs).await;
-        }
-        let mut pipe = redis::pipe();
-        let mut count = 0;
-        for (uid, json) in entries {
-            let command = pipe.cmd("SET").arg(self.key(uid)).arg(json);
+        let commands = entries.into_iter().map(|(uid, json)| {
+            let key = self.key(uid);
+            let mut command = redis::cmd("SET");
+            command.arg(&key).arg(json);
             if self.ttl_secs > 0 {
                 command.arg("EX").arg(self.ttl_secs);
             }
-            command.ignore();
-            count += 1;
+            (key, command)
+        });
+        self.pipelined(commands.collect()).await
+    }
+
+    /// Removes the entries of `uids` in one pipelined round trip: for a writer that announced
+    /// orders which then were not stored.
+    pub async fn remove_many<'a, I>(&self, uids: I) -> Result<usize, CacheError>
+    where
+        I: IntoIterator<Item = &'a str>,
+    {
+        let commands = uids.into_iter().map(|uid| {
+            let key = self.key(uid);
+            let mut command = redis::cmd("DEL");
+            command.arg(&key);
+            (key, command)
+        });
+        self.pipelined(commands.collect()).await
+    }
+
+    /// One command per key, pipelined: one round trip on one Redis, one per master on a
+    /// cluster (a pipeline must not cross hash slots).
+    async fn pipelined(&self, commands: Vec<(String, redis::Cmd)>) -> Result<usize, CacheError> {
+        if let Some(cluster) = &self.cluster {
+            return cluster.pipelined(commands).await;
         }
+        let count = commands.len();
         if count == 0 {
             return Ok(0);
+        }
+        let mut pipe = redis::pipe();
+        for (_, command) in commands {
+            pipe.add_command(command).ignore();
         }
         let mut connection = self.connection().await?;
         bounded(self.timeout, pipe.query_async::<()>(&mut connection)).await?;

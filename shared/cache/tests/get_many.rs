@@ -1,7 +1,7 @@
 //! `OrderCache::get_many`, the read model's batched Redis read: every uid's answer in the order
-//! asked, cached and not cached alike, on one Redis (one MGET) and on the local Redis Cluster
-//! (one MGET per hash slot; `scripts/stack.sh up --cluster`), and a Redis that cannot be reached
-//! fails every uid the read covered.
+//! asked, cached and not cached alike (and gone after `remove_many`), on one Redis (one MGET)
+//! and on the local Redis Cluster (one MGET per hash slot; `scripts/stack.sh up --cluster`), and
+//! a Redis that cannot be reached fails every uid the read covered.
 
 use order_cache::{OrderCache, RedisArgs};
 use pipeline_testing::cluster::redis_cluster_args;
@@ -30,6 +30,21 @@ async fn answers_in_order(cache: &OrderCache) {
         assert_eq!(answer, expected, "{uid}");
     }
     assert!(cache.get_many(&[]).await.is_empty());
+
+    // A writer takes back what it announced: those entries go, the others stay.
+    let removed = cache
+        .remove_many(["uid-0", "uid-2", "never-cached"])
+        .await
+        .expect("remove");
+    assert_eq!(removed, 3, "one DEL per uid asked");
+    let after: Vec<Option<String>> = cache
+        .get_many(&["uid-0", "uid-2", "uid-4"])
+        .await
+        .into_iter()
+        .map(|answer| answer.expect("read"))
+        .collect();
+    let kept = Some("{\"order_uid\":\"uid-4\"}".to_owned());
+    assert_eq!(after, [None, None, kept]);
 }
 
 #[tokio::test]

@@ -6,9 +6,11 @@
 //! a conflict, and a stored order is never modified.
 
 use super::{write, Db, StoreError};
+use deadpool_postgres::GenericClient;
 use order_model::ValidOrder;
 use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::future::Future;
 
 /// What happened to one order of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -78,7 +80,77 @@ impl OrderRepository {
         }
         // Owned or borrowed orders alike: the caller need not copy them into one slice.
         let orders: Vec<&ValidOrder> = orders.iter().map(Borrow::borrow).collect();
-        let orders = orders.as_slice();
+        let batch = Batch::new(&orders);
+        let held = self
+            .db
+            .bounded(async {
+                let client = self.db.pool().get().await?;
+                batch.write(&client).await
+            })
+            .await?;
+        batch.outcomes(held)
+    }
+
+    /// [`store_batch`](Self::store_batch) in a transaction, running `alongside_commit` on the
+    /// outcomes while the commit is made durable instead of after it: for a caller that
+    /// publishes the orders elsewhere (ingest's cache write), so they are readable one commit
+    /// `fsync` sooner — the `fsync` that queues behind the disk's other writes when it is busy.
+    ///
+    /// The outcomes are final once this returns `Ok`. On `Err` nothing was stored, yet
+    /// `alongside_commit` may have run, or been cut short: the caller undoes there what it must
+    /// not announce for an order that is not stored, or retries the batch (a retry reports the
+    /// same outcomes, or `Duplicate` where a commit's reply was lost).
+    #[tracing::instrument(skip_all, fields(orders = orders.len()), err(level = "debug"))]
+    pub async fn store_batch_alongside<O, F, Fut>(
+        &self,
+        orders: &[O],
+        alongside_commit: F,
+    ) -> Result<Vec<StoreOutcome>, StoreError>
+    where
+        O: Borrow<ValidOrder> + Sync,
+        F: FnOnce(Vec<StoreOutcome>) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        if orders.is_empty() {
+            return Ok(Vec::new());
+        }
+        let orders: Vec<&ValidOrder> = orders.iter().map(Borrow::borrow).collect();
+        let batch = Batch::new(&orders);
+        self.db
+            .bounded(async {
+                let mut client = self.db.pool().get().await?;
+                // Dropped unfinished (an error, the deadline), the transaction rolls back.
+                let transaction = client.transaction().await?;
+                let outcomes = batch.outcomes(batch.write(&transaction).await?)?;
+                let (committed, ()) =
+                    tokio::join!(transaction.commit(), alongside_commit(outcomes.clone()));
+                committed?;
+                Ok(outcomes)
+            })
+            .await
+    }
+
+    /// Stores one order: [`store_batch`](Self::store_batch) of one.
+    pub async fn store(&self, order: &ValidOrder) -> Result<StoreOutcome, StoreError> {
+        let outcomes = self.store_batch(std::slice::from_ref(order)).await?;
+        outcomes
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::Other("empty outcome for a batch of one".into()))
+    }
+}
+
+/// One call's orders, prepared for the batch statement: each order's fingerprint, and the
+/// first order of each distinct uid, sorted by uid.
+struct Batch<'a> {
+    orders: &'a [&'a ValidOrder],
+    fingerprints: Vec<[u8; 32]>,
+    /// Indexes into `orders`: the first order with each uid, in uid order.
+    distinct: Vec<usize>,
+}
+
+impl<'a> Batch<'a> {
+    fn new(orders: &'a [&'a ValidOrder]) -> Self {
         let fingerprints: Vec<[u8; 32]> = orders.iter().map(|order| order.fingerprint()).collect();
         let mut first: HashMap<&str, usize> = HashMap::with_capacity(orders.len());
         for (index, order) in orders.iter().enumerate() {
@@ -86,24 +158,19 @@ impl OrderRepository {
         }
         let mut distinct: Vec<usize> = first.values().copied().collect();
         distinct.sort_unstable_by(|&a, &b| orders[a].uid().cmp(orders[b].uid()));
-
-        let columns = write::Columns::new(orders, &fingerprints, &distinct)?;
-        let held = self
-            .db
-            .bounded(self.write_distinct(orders, &distinct, columns))
-            .await?;
-        outcomes(orders, &fingerprints, &distinct, held)
+        Self {
+            orders,
+            fingerprints,
+            distinct,
+        }
     }
 
-    /// Runs the batch statement for the distinct orders and finds out, for each, what the
-    /// database holds under its uid (index-aligned with `distinct`).
-    async fn write_distinct(
-        &self,
-        orders: &[&ValidOrder],
-        distinct: &[usize],
-        columns: write::Columns<'_>,
-    ) -> Result<Vec<Held>, StoreError> {
-        let client = self.db.pool().get().await?;
+    /// Runs the batch statement for the distinct orders on `client` (a pooled connection or a
+    /// transaction) and finds out, for each, what the database holds under its uid
+    /// (index-aligned with `distinct`).
+    async fn write(&self, client: &impl GenericClient) -> Result<Vec<Held>, StoreError> {
+        let (orders, distinct) = (self.orders, self.distinct.as_slice());
+        let columns = write::Columns::new(orders, &self.fingerprints, distinct)?;
         let statement = client.prepare_cached(write::INSERT_SQL).await?;
         let rows = client.query(&statement, &columns.params()).await?;
         drop(columns);
@@ -150,7 +217,6 @@ impl OrderRepository {
                 }
             }
         }
-        drop(client);
 
         distinct
             .iter()
@@ -168,13 +234,9 @@ impl OrderRepository {
             .collect()
     }
 
-    /// Stores one order: [`store_batch`](Self::store_batch) of one.
-    pub async fn store(&self, order: &ValidOrder) -> Result<StoreOutcome, StoreError> {
-        let outcomes = self.store_batch(std::slice::from_ref(order)).await?;
-        outcomes
-            .into_iter()
-            .next()
-            .ok_or_else(|| StoreError::Other("empty outcome for a batch of one".into()))
+    /// One outcome per input order, given what [`Batch::write`] found.
+    fn outcomes(&self, held: Vec<Held>) -> Result<Vec<StoreOutcome>, StoreError> {
+        outcomes(self.orders, &self.fingerprints, &self.distinct, held)
     }
 }
 

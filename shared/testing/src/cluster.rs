@@ -18,11 +18,15 @@ pub fn redis_cluster_urls() -> String {
 }
 
 /// Redis settings for the cluster with a fresh key prefix; `REDIS_URL` points nowhere, so a
-/// client that used it instead of the cluster would fail.
+/// client that used it instead of the cluster would fail. Calls may take 5 s: a batch is one
+/// pipeline per hash slot (300 keys, nearly 300 pipelines over three masters), which took over
+/// the single-node tests' 0.5 s while CI ran other test binaries beside it; a test of the bound
+/// itself sets its own.
 pub fn redis_cluster_args() -> order_cache::RedisArgs {
     order_cache::RedisArgs {
         redis_url: "redis://127.0.0.1:1".into(),
         cluster_urls: Some(redis_cluster_urls()),
+        timeout_ms: 5_000,
         ..crate::redis_args()
     }
 }

@@ -121,3 +121,89 @@ async fn concurrent_overlapping_batches_do_not_deadlock() {
     }
     assert_eq!(stored, 200);
 }
+
+/// `store_batch_alongside` hands its companion the very outcomes it returns, once, before
+/// returning; an empty batch calls nothing.
+#[tokio::test]
+async fn alongside_commit_sees_the_outcomes_it_returns() {
+    let test = TestDb::new().await;
+    let repo = test.repo();
+    let kept = order("kept", 1);
+    assert_eq!(repo.store(&kept).await.expect("seed"), Stored);
+
+    let batch = [order("fresh", 2), kept.clone(), conflicting("kept")];
+    let seen = std::sync::Mutex::new(Vec::new());
+    let outcomes = repo
+        .store_batch_alongside(&batch, |outcomes| {
+            seen.lock().expect("not poisoned").push(outcomes);
+            async {}
+        })
+        .await
+        .expect("store");
+    assert_eq!(outcomes, [Stored, Duplicate, Conflict]);
+    assert_eq!(*seen.lock().expect("not poisoned"), [outcomes]);
+    assert_eq!(
+        repo.get("fresh").await.expect("get"),
+        Some(order("fresh", 2))
+    );
+    assert_eq!(repo.get("kept").await.expect("get"), Some(kept));
+
+    let none: [ValidOrder; 0] = [];
+    let empty = repo
+        .store_batch_alongside(&none, |_| async { panic!("called for an empty batch") })
+        .await
+        .expect("empty batch");
+    assert!(empty.is_empty());
+}
+
+/// The companion runs while the commit is being made, so it may see outcomes that never become
+/// durable: a commit that fails (here a deferred constraint trigger refusing the order at
+/// COMMIT) is an error, and nothing of the batch is stored.
+#[tokio::test]
+async fn a_commit_that_fails_stores_nothing_though_the_companion_ran() {
+    let test = TestDb::new().await;
+    let client = test.db.db().pool().get().await.expect("connection");
+    client
+        .batch_execute(
+            "CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN IF NEW.order_uid LIKE 'refused-%' THEN RAISE EXCEPTION 'refused at commit'; \
+             END IF; RETURN NULL; END $$; \
+             CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON orders \
+             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit();",
+        )
+        .await
+        .expect("trigger");
+    drop(client);
+    let repo = test.repo();
+
+    let batch = [order("accepted-1", 1), order("refused-1", 2)];
+    let seen = std::sync::Mutex::new(Vec::new());
+    let result = repo
+        .store_batch_alongside(&batch, |outcomes| {
+            seen.lock().expect("not poisoned").push(outcomes);
+            async {}
+        })
+        .await;
+    assert!(result.is_err(), "{result:?}");
+    assert_eq!(
+        *seen.lock().expect("not poisoned"),
+        [vec![Stored, Stored]],
+        "announced before the commit failed"
+    );
+    for uid in ["accepted-1", "refused-1"] {
+        assert_eq!(repo.get(uid).await.expect("get"), None, "{uid}");
+    }
+    // The failed commit ended its transaction: the batch, retried without the refused order,
+    // commits (a pooled connection left inside an aborted transaction would refuse it).
+    let again = [order("accepted-1", 1)];
+    assert_eq!(
+        repo.store_batch_alongside(&again, |_| async {})
+            .await
+            .expect("store"),
+        [Stored]
+    );
+    assert_eq!(
+        repo.get("accepted-1").await.expect("get"),
+        Some(order("accepted-1", 1))
+    );
+}
