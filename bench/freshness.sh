@@ -117,7 +117,7 @@ log "streaming $RATE orders/s for $RUN_SECS s, timing one in $SAMPLE_EVERY"
   { cat "$WORK/fresh.out" >&2; tail -20 "$WORK/ingest.log" >&2; echo "the freshness helper failed" >&2; exit 1; }
 read -r -a DISK1 < <(disk_state)
 read -r -a CPU1 < <(cpu_state)
-STEAL_PCT="$(awk -v t=$((CPU1[0] - CPU0[0])) -v s=$((CPU1[1] - CPU0[1])) 'BEGIN { printf "%.1f", t > 0 ? 100 * s / t : 0 }')"
+STEAL_PCT="$(awk -v t=$((CPU1[0] - CPU0[0])) -v s=$((CPU1[1] - CPU0[1])) 'BEGIN { printf "%.1f", (t > 0 ? 100 * s / t : 0) }')"
 read -r CHECKPOINTS1 WAL1 < <(pg_state)
 disk_delta() { echo $(( DISK1[$1] - DISK0[$1] )); }
 per_op_ms() { # ms-index ops-index -> mean ms per operation ("-" without operations)
