@@ -1,7 +1,7 @@
 //! What an operator sees of the real `ingest` binary: JSON log lines that carry each record's
 //! coordinates, and spans exported over OTLP to the local Jaeger, where each record's span
 //! continues the producer's trace (its `traceparent`) and links to the batch span holding the
-//! store and cache steps.
+//! store step (with the cache step inside it).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -27,6 +27,19 @@ async fn stop(mut child: Child) -> String {
     let exit = exit.expect("wait for ingest");
     assert!(exit.success(), "ingest exited with {exit}: {stderr}");
     stderr
+}
+
+/// Whether `ancestor` (a span id) is on `span`'s chain of parents within `spans`.
+fn descends_from(spans: &[ExportedSpan], span: &ExportedSpan, ancestor: &str) -> bool {
+    let mut parent = span.parent.as_ref().map(|(_, id)| id.as_str());
+    while let Some(id) = parent {
+        if id == ancestor {
+            return true;
+        }
+        let next = spans.iter().find(|s| s.span_id == id);
+        parent = next.and_then(|s| s.parent.as_ref().map(|(_, id)| id.as_str()));
+    }
+    false
 }
 
 fn record_span(spans: &[ExportedSpan]) -> Option<&ExportedSpan> {
@@ -114,14 +127,24 @@ async fn each_record_continues_its_producers_trace_and_links_the_batch_that_stor
         .find(|s| s.operation == "batch")
         .expect("batch");
     assert_eq!(batch_root.span_id, batch_span);
-    for step in ["store", "cache"] {
-        let span = batch.iter().find(|s| s.operation == step).expect("step");
-        assert_eq!(
-            span.parent.as_ref().map(|(_, id)| id.as_str()),
-            Some(batch_span.as_str()),
-            "{step} runs under the batch span"
-        );
-    }
+    let store = batch
+        .iter()
+        .find(|s| s.operation == "store")
+        .expect("store");
+    assert_eq!(
+        store.parent.as_ref().map(|(_, id)| id.as_str()),
+        Some(batch_span.as_str()),
+        "the store step runs under the batch span"
+    );
+    // The cache write runs inside the store step, beside the commit.
+    let cache = batch
+        .iter()
+        .find(|s| s.operation == "cache")
+        .expect("cache");
+    assert!(
+        descends_from(&batch, cache, &store.span_id),
+        "the cache step runs inside the store step: {batch:?}"
+    );
 
     let spans = wait_for_trace(&poison_parent.trace_id, |spans| {
         record_span(spans).is_some()
