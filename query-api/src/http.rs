@@ -21,10 +21,10 @@ use hyper::server::conn::AddrStream;
 use hyper::service::{make_service_fn, service_fn, Service};
 use hyper::{Body, Server};
 use pipeline_runtime::shutdown::Shutdown;
+use std::cell::Cell;
 use std::convert::Infallible;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
 use warp::filters::BoxedFilter;
@@ -66,14 +66,17 @@ pub async fn serve(
         header_timeout,
     } = settings;
     let service = warp::service(filter);
+    // Allocated by the thread that serves: the reference count each request increments is then
+    // this thread's (the caller gives each thread its own `filter` for the same reason).
+    let front = Arc::new(front);
     let make_service = make_service_fn(move |connection: &AddrStream| {
         let service = service.clone();
-        let front = front.clone();
+        let front = Arc::clone(&front);
         // The rate-limit caller when auth is off.
         let peer = connection.remote_addr().ip();
         async move {
             Ok::<_, Infallible>(service_fn(move |request| {
-                handle(service.clone(), front.clone(), peer, request)
+                handle(service.clone(), Arc::clone(&front), peer, request)
             }))
         }
     });
@@ -98,7 +101,7 @@ pub async fn serve(
 
 async fn handle<S>(
     mut routes: S,
-    front: Front,
+    front: Arc<Front>,
     peer: IpAddr,
     mut request: Request<Body>,
 ) -> Result<Response, Infallible>
@@ -208,16 +211,19 @@ fn request_id(given: Option<&HeaderValue>) -> HeaderValue {
         .unwrap_or_else(new_request_id)
 }
 
-/// 32 hex digits: a random per-process prefix and a counter. As unique as a UUID for tracing,
-/// without asking the kernel for randomness on every request.
+/// 32 hex digits: a random prefix per thread and the thread's counter. As unique as a UUID for
+/// tracing, without asking the kernel for randomness, or another core for a shared counter's
+/// cache line, on every request.
 fn new_request_id() -> HeaderValue {
-    static PREFIX: LazyLock<u64> = LazyLock::new(|| uuid::Uuid::new_v4().as_u64_pair().0);
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let id = format!(
-        "{:016x}{:016x}",
-        *PREFIX,
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    );
+    thread_local! {
+        static NEXT: Cell<(u64, u64)> = Cell::new((uuid::Uuid::new_v4().as_u64_pair().0, 0));
+    }
+    let (prefix, counter) = NEXT.with(|next| {
+        let (prefix, counter) = next.get();
+        next.set((prefix, counter.wrapping_add(1)));
+        (prefix, counter)
+    });
+    let id = format!("{prefix:016x}{counter:016x}");
     HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
 

@@ -131,8 +131,10 @@ impl Application {
             self.server.header_timeout,
         ));
         let upkeep = tokio::spawn(Arc::clone(&self.auth).maintain(shutdown.clone()));
-        let filter = routes::routes(self.state);
-        let served = workers::run(self.listeners, filter, front, shutdown, self.server).await;
+        let state = self.state;
+        // Each HTTP thread's routes hold their own copy of the state (see `workers::run`).
+        let routes = move || routes::routes(Arc::new(AppState::clone(&state)));
+        let served = workers::run(self.listeners, routes, front, shutdown, self.server).await;
         if served.is_err() {
             // The HTTP threads failed without a shutdown: nothing else may keep running.
             admin.abort();

@@ -97,9 +97,12 @@ pub fn bind(addr: SocketAddr, threads: usize) -> anyhow::Result<Vec<std::net::Tc
 }
 
 /// Serves on every listener, one thread each, until `shutdown` fires and all have finished.
+/// Each thread builds its own routes with `routes` (and its own [`http::Front`]): what a request
+/// clones — the state's and the filters' reference counts — is then that thread's alone, not
+/// a cache line both cores write on every request.
 pub async fn run(
     listeners: Vec<std::net::TcpListener>,
-    filter: BoxedFilter<(Response,)>,
+    routes: impl Fn() -> BoxedFilter<(Response,)> + Clone + Send + 'static,
     front: http::Front,
     shutdown: Shutdown,
     settings: http::ServerSettings,
@@ -110,7 +113,7 @@ pub async fn run(
     let mut finished = Vec::with_capacity(listeners.len());
     for (index, listener) in listeners.into_iter().enumerate() {
         let (done, result) = tokio::sync::oneshot::channel();
-        let (filter, front, shutdown) = (filter.clone(), front.clone(), shutdown.clone());
+        let (routes, front, shutdown) = (routes.clone(), front.clone(), shutdown.clone());
         let all_stopped = Arc::clone(&all_stopped);
         std::thread::Builder::new()
             .name(format!("http-{index}"))
@@ -123,7 +126,7 @@ pub async fn run(
                     .and_then(|runtime| {
                         runtime.block_on(async {
                             let served =
-                                http::serve(listener, filter, front, shutdown, settings).await;
+                                http::serve(listener, routes(), front, shutdown, settings).await;
                             all_stopped.wait().await;
                             served
                         })

@@ -1,7 +1,12 @@
 //! The query-api's metrics: one typed struct with its own registry, created once and shared
 //! through the app state. Each notable event has one method here that writes both the log line
 //! and the metric, so they cannot drift. Labels have few values: a route template, never a uid.
+//! The figures every request updates are counted per thread and moved into the registry at each
+//! scrape ([`per_thread`]).
 
+mod per_thread;
+
+use per_thread::{PerThread, Targets};
 use pipeline_runtime::metrics::{latency_opts, Registrar};
 use prometheus::{
     Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
@@ -75,6 +80,9 @@ struct Inner {
     redis_breaker_open: IntGauge,
     auth_failures: IntCounterVec,
     rate_limited_callers: IntGauge,
+    /// The per-request counts not yet moved into `http_requests`, `http_duration`,
+    /// `cache_requests` and `read_sources`.
+    per_thread: PerThread,
 }
 
 impl ApiMetrics {
@@ -189,15 +197,22 @@ impl ApiMetrics {
             redis_breaker_open,
             auth_failures,
             rate_limited_callers,
+            per_thread: PerThread::new(),
         };
         Ok(Self {
             inner: Arc::new(inner),
         })
     }
 
-    /// The registry's contents in Prometheus text format.
+    /// The registry's contents in Prometheus text format, with every request answered so far.
     pub fn render(&self) -> String {
-        pipeline_runtime::metrics::render(&self.inner.registry)
+        let inner = &self.inner;
+        inner.per_thread.drain_into(&Targets {
+            http_requests: &inner.http_requests,
+            cache_requests: &inner.cache_requests,
+            read_sources: &inner.read_sources,
+        });
+        pipeline_runtime::metrics::render(&inner.registry)
     }
 
     /// A request was answered (the access log line).
@@ -205,19 +220,14 @@ impl ApiMetrics {
         &self,
         method: &str,
         path: &str,
-        route: &str,
+        route: &'static str,
         status: StatusCode,
         elapsed: Duration,
     ) {
         let inner = &self.inner;
         inner
-            .http_requests
-            .with_label_values(&[route, status.as_str()])
-            .inc();
-        inner
-            .http_duration
-            .with_label_values(&[route])
-            .observe(elapsed.as_secs_f64());
+            .per_thread
+            .request(route, status, elapsed, &inner.http_duration);
         let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         let status = status.as_u16();
         // Paths carry uids (useful when debugging) but are cut short: junk can be long. Fields
@@ -232,12 +242,7 @@ impl ApiMetrics {
 
     /// An order lookup was answered by `source` (not-found answers come from PostgreSQL).
     pub fn order_read(&self, source: ReadSource) {
-        let result = if source.is_hit() { "hit" } else { "miss" };
-        self.inner.cache_requests.with_label_values(&[result]).inc();
-        self.inner
-            .read_sources
-            .with_label_values(&[source.as_str()])
-            .inc();
+        self.inner.per_thread.read(source);
         tracing::debug!(source = source.as_str(), "order read");
     }
 
