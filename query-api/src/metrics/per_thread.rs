@@ -1,11 +1,12 @@
 //! The figures every request updates — requests by route and status, their duration, where each
 //! order read was answered — counted per thread and moved into the shared Prometheus metrics
-//! when they are scraped. Shared counters would have both cores write the same cache lines on
-//! every request: about fifteen atomic read-modify-writes (label lookups under a lock, counters,
-//! the histogram's buckets, count and sum) whose lines move from core to core each time. Each
-//! thread writes its own [`Shard`] instead, under a lock no other thread takes between scrapes,
-//! and a scrape empties every shard into the registry first, so it shows every request answered
-//! before it.
+//! when they are scraped. Shared, they cost each request about twenty atomic read-modify-writes
+//! (a lock and a reference count per label lookup, the counters, the histogram's buckets, count
+//! and sum) on cache lines that both cores write: in a loop on this 2-core machine, 101 ns per
+//! request on one thread and 455 ns on each of two threads at once, against 31 and 19 ns here.
+//! Each thread writes its own [`Shard`] instead, under a lock no other thread takes between
+//! scrapes, and a scrape empties every shard into the registry first, so it shows every request
+//! answered before it.
 
 use super::ReadSource;
 use prometheus::local::LocalHistogram;
@@ -55,7 +56,8 @@ struct Shard {
 
 const SOURCES: [ReadSource; 3] = [ReadSource::Memory, ReadSource::Redis, ReadSource::Postgres];
 
-/// The shared metrics a scrape moves the shards' counts into.
+/// The shared metrics a scrape moves the shards' counts into (the durations flush into the
+/// histograms they were made from).
 pub(super) struct Targets<'a> {
     pub http_requests: &'a IntCounterVec,
     pub cache_requests: &'a IntCounterVec,
