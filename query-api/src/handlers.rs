@@ -72,8 +72,7 @@ pub async fn get_order(raw_uid: String, state: Arc<AppState>) -> Response {
             let mut response = Response::new(body.into());
             let headers = response.headers_mut();
             headers.insert(header::CONTENT_TYPE, JSON);
-            let cache = if source.is_hit() { "hit" } else { "miss" };
-            headers.insert(X_CACHE, HeaderValue::from_static(cache));
+            headers.insert(X_CACHE, HeaderValue::from_static(source.cache_result()));
             response
         }
         Err(error) => error.into_response(),

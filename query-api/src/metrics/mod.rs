@@ -39,6 +39,16 @@ impl ReadSource {
     pub fn is_hit(self) -> bool {
         self != ReadSource::Postgres
     }
+
+    /// `hit` or `miss` (contract §5's `x-cache` value, and the `result` label of
+    /// `order_cache_requests_total`).
+    pub fn cache_result(self) -> &'static str {
+        if self.is_hit() {
+            "hit"
+        } else {
+            "miss"
+        }
+    }
 }
 
 /// Which PostgreSQL a read went to (contract §10: the replica with `DATABASE_READ_URL`).

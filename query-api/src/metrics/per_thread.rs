@@ -126,10 +126,9 @@ impl PerThread {
             for (source, count) in SOURCES.iter().zip(&mut shard.reads) {
                 if *count > 0 {
                     let count = std::mem::take(count);
-                    let result = if source.is_hit() { "hit" } else { "miss" };
                     targets
                         .cache_requests
-                        .with_label_values(&[result])
+                        .with_label_values(&[source.cache_result()])
                         .inc_by(count);
                     targets
                         .read_sources
