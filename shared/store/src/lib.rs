@@ -75,6 +75,13 @@ impl std::fmt::Debug for Db {
 ///   statement at each execution while custom plans look cheaper than the generic one, which
 ///   for a `= ANY($1)` read by primary key is always: planning then cost PostgreSQL about as
 ///   much CPU as the read itself (measured on the miss path, `docs/BENCHMARKS.md`).
+/// - `enable_seqscan=off`, `enable_bitmapscan=off`: a generic plan is made once per connection,
+///   from the table's size at that moment. Made while the table is small (a fresh deployment, a
+///   new database), it scans the whole table, and keeps scanning it as the table grows until an
+///   ANALYZE happens to invalidate it: in the freshness benchmark, query-api's reads of orders
+///   not yet stored (a fresh database filling at 2,000 orders/s) kept PostgreSQL's CPU busy with
+///   sequential scans and pushed ingest's commits to seconds. With both off the plan is the
+///   primary-key index scan PostgreSQL picks for a large table, whatever the size.
 fn login_options(url_options: Option<&str>, statement_timeout: Option<Duration>) -> String {
     let mut options = url_options.unwrap_or_default().trim().to_owned();
     let mut add = |name: &str, value: String| {
@@ -89,6 +96,8 @@ fn login_options(url_options: Option<&str>, statement_timeout: Option<Duration>)
         add("statement_timeout", limit.as_millis().to_string());
     }
     add("plan_cache_mode", "force_generic_plan".to_owned());
+    add("enable_seqscan", "off".to_owned());
+    add("enable_bitmapscan", "off".to_owned());
     options
 }
 
@@ -183,11 +192,13 @@ mod tests {
     fn login_options_add_the_pipelines_settings_after_the_urls() {
         assert_eq!(
             login_options(None, Some(Duration::from_secs(5))),
-            "-c statement_timeout=5000 -c plan_cache_mode=force_generic_plan"
+            "-c statement_timeout=5000 -c plan_cache_mode=force_generic_plan \
+             -c enable_seqscan=off -c enable_bitmapscan=off"
         );
         assert_eq!(
             login_options(Some(" -c search_path=orders "), None),
-            "-c search_path=orders -c plan_cache_mode=force_generic_plan"
+            "-c search_path=orders -c plan_cache_mode=force_generic_plan \
+             -c enable_seqscan=off -c enable_bitmapscan=off"
         );
     }
 
@@ -195,10 +206,11 @@ mod tests {
     fn a_setting_the_url_already_makes_is_left_to_it() {
         assert_eq!(
             login_options(
-                Some("-c plan_cache_mode=auto -c statement_timeout=100"),
+                Some("-c plan_cache_mode=auto -c statement_timeout=100 -c enable_seqscan=on"),
                 Some(Duration::from_secs(5))
             ),
-            "-c plan_cache_mode=auto -c statement_timeout=100"
+            "-c plan_cache_mode=auto -c statement_timeout=100 -c enable_seqscan=on \
+             -c enable_bitmapscan=off"
         );
     }
 }

@@ -82,6 +82,33 @@ async fn connections_log_in_with_generic_plans() {
     assert_eq!(row.get::<_, String>(0), "force_generic_plan");
 }
 
+/// A generic plan is made once per connection, from the table's size at that moment: on a
+/// freshly migrated, empty database a read by uid must still plan as the primary-key probe, not
+/// as a sequential scan that the connection would keep using as the table grows.
+#[tokio::test]
+async fn reads_by_uid_probe_the_primary_key_even_on_an_empty_table() {
+    let test = TestDb::new().await;
+    let client = test.db.db().pool().get().await.expect("connection");
+    // The repository's read by uid (`read.rs`), prepared the way the driver prepares it.
+    client
+        .batch_execute(
+            "PREPARE by_uid(text[]) AS \
+             SELECT order_uid, document::text FROM orders WHERE order_uid = ANY($1)",
+        )
+        .await
+        .expect("prepare");
+    let plan = client
+        .query("EXPLAIN EXECUTE by_uid('{some-uid}')", &[])
+        .await
+        .expect("explain");
+    let top: String = plan.first().expect("a plan").get(0);
+    assert!(top.starts_with("Index Scan using orders_pkey"), "{top}");
+    client
+        .batch_execute("DEALLOCATE by_uid")
+        .await
+        .expect("deallocate");
+}
+
 /// A row PostgreSQL refuses is the customer's: the error text (which reaches warn logs and the
 /// DLQ's `x-error-message`) names the SQLSTATE, table, column and constraint, never the values
 /// (PostgreSQL's DETAIL would quote the whole failing row or key).
