@@ -10,6 +10,7 @@
 //! rejected, schema behind.
 
 mod config;
+mod copy;
 mod error;
 pub mod migrate;
 mod read;

@@ -5,12 +5,14 @@
 //! `order_uid` primary key decides, the fingerprint of the canonical JSON tells a duplicate from
 //! a conflict, and a stored order is never modified.
 
+use super::copy::{self, CopyFailed, CopyPolicy};
 use super::{write, Db, StoreError};
-use deadpool_postgres::GenericClient;
+use deadpool_postgres::{GenericClient, Transaction};
 use order_model::ValidOrder;
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 
 /// What happened to one order of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,6 +40,8 @@ impl StoreOutcome {
 #[derive(Debug, Clone)]
 pub struct OrderRepository {
     pub(super) db: Db,
+    /// Whether the next batch tries `COPY` first; shared by the clones.
+    copy: Arc<CopyPolicy>,
 }
 
 /// What the database holds for one distinct uid of a batch once the batch statement ran.
@@ -51,7 +55,10 @@ enum Held {
 
 impl OrderRepository {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self {
+            db,
+            copy: Arc::default(),
+        }
     }
 
     pub fn db(&self) -> &Db {
@@ -60,41 +67,28 @@ impl OrderRepository {
 
     /// Stores the orders that are new and returns one outcome per input order, in input order.
     ///
-    /// One statement, one round trip, atomic: on error nothing of the batch is stored and the
-    /// whole batch may be retried (outcomes are idempotent: a retry reports `Duplicate` for
-    /// what a lost reply had stored). A [`StoreError::Rejected`] means some row broke a schema
-    /// constraint; the batch does not say which, so a caller wanting per-order verdicts stores
-    /// the orders of a rejected batch one by one.
+    /// One transaction, atomic: on error nothing of the batch is stored and the whole batch may
+    /// be retried (outcomes are idempotent: a retry reports `Duplicate` for what a lost reply
+    /// had stored). A [`StoreError::Rejected`] means some row broke a schema constraint; the
+    /// batch does not say which, so a caller wanting per-order verdicts stores the orders of a
+    /// rejected batch one by one.
     ///
     /// Within the batch, only the first order with a given uid goes to the database; later ones
     /// are `Duplicate` when they equal whatever ends up stored under the uid, else `Conflict`.
     /// Distinct uids are sent sorted, so concurrent batches lock rows in the same order and do
-    /// not deadlock each other.
-    #[tracing::instrument(skip_all, fields(orders = orders.len()), err(level = "debug"))]
+    /// not deadlock each other. The rows go by `COPY` when no uid is taken, else by the batch
+    /// `INSERT` (see `copy.rs`).
     pub async fn store_batch<O: Borrow<ValidOrder> + Sync>(
         &self,
         orders: &[O],
     ) -> Result<Vec<StoreOutcome>, StoreError> {
-        if orders.is_empty() {
-            return Ok(Vec::new());
-        }
-        // Owned or borrowed orders alike: the caller need not copy them into one slice.
-        let orders: Vec<&ValidOrder> = orders.iter().map(Borrow::borrow).collect();
-        let batch = Batch::new(&orders);
-        let held = self
-            .db
-            .bounded(async {
-                let client = self.db.pool().get().await?;
-                batch.write(&client).await
-            })
-            .await?;
-        batch.outcomes(held)
+        self.store_batch_alongside(orders, |_| async {}).await
     }
 
-    /// [`store_batch`](Self::store_batch) in a transaction, running `alongside_commit` on the
-    /// outcomes while the commit is made durable instead of after it: for a caller that
-    /// publishes the orders elsewhere (ingest's cache write), so they are readable one commit
-    /// `fsync` sooner — the `fsync` that queues behind the disk's other writes when it is busy.
+    /// [`store_batch`](Self::store_batch), running `alongside_commit` on the outcomes while the
+    /// commit is made durable instead of after it: for a caller that publishes the orders
+    /// elsewhere (ingest's cache write), so they are readable one commit `fsync` sooner — the
+    /// `fsync` that queues behind the disk's other writes when it is busy.
     ///
     /// The outcomes are final once this returns `Ok`. On `Err` nothing was stored, yet
     /// `alongside_commit` may have run, or been cut short: the caller undoes there what it must
@@ -114,18 +108,39 @@ impl OrderRepository {
         if orders.is_empty() {
             return Ok(Vec::new());
         }
+        // Owned or borrowed orders alike: the caller need not copy them into one slice.
         let orders: Vec<&ValidOrder> = orders.iter().map(Borrow::borrow).collect();
         let batch = Batch::new(&orders);
         self.db
             .bounded(async {
                 let mut client = self.db.pool().get().await?;
-                // Dropped unfinished (an error, the deadline), the transaction rolls back.
+                // Dropped unfinished (an error, the deadline), a transaction rolls back.
+                if self.copy.try_copy() {
+                    let transaction = client.transaction().await?;
+                    match batch.copy(&transaction).await {
+                        Ok(()) => {
+                            self.copy.copied();
+                            let outcomes =
+                                batch.outcomes(vec![Held::Ours; batch.distinct.len()])?;
+                            return commit_alongside(transaction, outcomes, alongside_commit).await;
+                        }
+                        Err(CopyFailed::Error(err)) => return Err(err),
+                        Err(CopyFailed::Refused(err)) => {
+                            drop(transaction);
+                            // Out of step with the server: closed instead of pooled.
+                            drop(deadpool_postgres::Object::take(client));
+                            return Err(err);
+                        }
+                        Err(CopyFailed::UidTaken) => {
+                            tracing::debug!("a uid of the batch is taken: storing it by INSERT");
+                            self.copy.uid_taken();
+                            transaction.rollback().await?;
+                        }
+                    }
+                }
                 let transaction = client.transaction().await?;
                 let outcomes = batch.outcomes(batch.write(&transaction).await?)?;
-                let (committed, ()) =
-                    tokio::join!(transaction.commit(), alongside_commit(outcomes.clone()));
-                committed?;
-                Ok(outcomes)
+                commit_alongside(transaction, outcomes, alongside_commit).await
             })
             .await
     }
@@ -138,6 +153,21 @@ impl OrderRepository {
             .next()
             .ok_or_else(|| StoreError::Other("empty outcome for a batch of one".into()))
     }
+}
+
+/// Commits `transaction` while `alongside_commit` runs on the outcomes it makes final.
+async fn commit_alongside<F, Fut>(
+    transaction: Transaction<'_>,
+    outcomes: Vec<StoreOutcome>,
+    alongside_commit: F,
+) -> Result<Vec<StoreOutcome>, StoreError>
+where
+    F: FnOnce(Vec<StoreOutcome>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let (committed, ()) = tokio::join!(transaction.commit(), alongside_commit(outcomes.clone()));
+    committed?;
+    Ok(outcomes)
 }
 
 /// One call's orders, prepared for the batch statement: each order's fingerprint, and the
@@ -163,6 +193,11 @@ impl<'a> Batch<'a> {
             fingerprints,
             distinct,
         }
+    }
+
+    /// Copies the distinct orders into the tables (see `copy.rs`).
+    async fn copy(&self, transaction: &Transaction<'_>) -> Result<(), CopyFailed> {
+        copy::copy_batch(transaction, self.orders, &self.fingerprints, &self.distinct).await
     }
 
     /// Runs the batch statement for the distinct orders on `client` (a pooled connection or a

@@ -170,13 +170,7 @@ impl<'a> Columns<'a> {
             for (line, item) in order.items.iter().enumerate() {
                 c.i_uid.push(&order.order_uid);
                 c.i_line.push(small(line, "line_no")?);
-                let sale = i16::try_from(item.sale).map_err(|_| {
-                    StoreError::Rejected(format!(
-                        "{}: items[{line}].sale out of range",
-                        order.order_uid
-                    ))
-                })?;
-                c.i_sale.push(sale);
+                c.i_sale.push(sale(&order.order_uid, line, item.sale)?);
                 let ints = [
                     item.chrt_id,
                     item.price,
@@ -260,6 +254,12 @@ impl<'a> Columns<'a> {
 }
 
 /// Counts that the schema stores as `integer`; validated orders are far below the limit.
-fn small(value: usize, what: &str) -> Result<i32, StoreError> {
+pub(super) fn small(value: usize, what: &str) -> Result<i32, StoreError> {
     i32::try_from(value).map_err(|_| StoreError::Rejected(format!("{what} {value} out of range")))
+}
+
+/// An item's `sale`, which the schema stores as `smallint`.
+pub(super) fn sale(order_uid: &str, line: usize, sale: i64) -> Result<i16, StoreError> {
+    i16::try_from(sale)
+        .map_err(|_| StoreError::Rejected(format!("{order_uid}: items[{line}].sale out of range")))
 }
