@@ -12,12 +12,13 @@
 
 use super::write::{sale, small};
 use super::StoreError;
+use bytes::{BufMut, BytesMut};
 use deadpool_postgres::Transaction;
+use futures::SinkExt;
 use order_model::ValidOrder;
 use std::sync::atomic::{AtomicU32, Ordering};
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::{IsNull, ToSql, Type};
 
 /// How a `COPY` of a batch ended, when it did not store it.
 pub(super) enum CopyFailed {
@@ -212,6 +213,10 @@ pub(super) async fn copy_batch(
 
 /// One binary `COPY` (`statement`, with column `types`) of `rows` inside `tx`; `columns` gives
 /// a row's values in the statement's column order.
+///
+/// The rows are encoded into one buffer and sent as one message: the driver's own row writer
+/// hands every 4 KB to the connection task, a wake-up and a socket write each (about 400 per
+/// batch of 1,000 orders).
 async fn copy_rows<R, const N: usize>(
     tx: &Transaction<'_>,
     statement: &str,
@@ -219,16 +224,48 @@ async fn copy_rows<R, const N: usize>(
     rows: &[R],
     columns: impl for<'r> Fn(&'r R) -> [&'r (dyn ToSql + Sync); N],
 ) -> Result<(), CopyFailed> {
+    let mut data = BytesMut::new();
+    data.put_slice(b"PGCOPY\n\xff\r\n\0");
+    data.put_i32(0); // flags: no OIDs
+    data.put_i32(0); // no header extension
+    for row in rows {
+        encode_row(&mut data, types, &columns(row))?;
+    }
+    data.put_i16(-1);
+
     let statement = tx.prepare_cached(statement).await?;
     let sink = tx
         .copy_in(&statement)
         .await
         .map_err(|err| CopyFailed::Refused(err.into()))?;
-    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, types));
-    for row in rows {
-        writer.as_mut().write(&columns(row)).await?;
+    let mut sink = std::pin::pin!(sink);
+    sink.send(data.freeze()).await?;
+    sink.finish().await?;
+    Ok(())
+}
+
+/// Appends one row in `COPY`'s binary format: the field count, then each field's length and
+/// its binary form.
+fn encode_row(
+    data: &mut BytesMut,
+    types: &[Type],
+    values: &[&(dyn ToSql + Sync)],
+) -> Result<(), StoreError> {
+    let encoding = |err: Box<dyn std::error::Error + Send + Sync>| {
+        // The driver's encoding errors name types and ranges, never the value.
+        StoreError::Other(format!("encoding a row for COPY: {err}"))
+    };
+    let fields = i16::try_from(values.len()).map_err(|err| encoding(err.into()))?;
+    data.put_i16(fields);
+    for (value, ty) in values.iter().zip(types) {
+        let at = data.len();
+        data.put_i32(0);
+        let length = match value.to_sql_checked(ty, data).map_err(encoding)? {
+            IsNull::Yes => -1,
+            IsNull::No => i32::try_from(data.len() - at - 4).map_err(|err| encoding(err.into()))?,
+        };
+        data[at..at + 4].copy_from_slice(&length.to_be_bytes());
     }
-    writer.finish().await?;
     Ok(())
 }
 
