@@ -10,7 +10,7 @@
 //! through the `INSERT`, which says per order what happened. [`CopyPolicy`] keeps a stream of
 //! redeliveries from paying for both on every batch.
 
-use super::write::{sale, small};
+use super::write::{sale, small, split_nanos};
 use super::StoreError;
 use bytes::{BufMut, BytesMut};
 use deadpool_postgres::Transaction;
@@ -66,7 +66,7 @@ pub(super) async fn copy_batch(
     let mut lines = Vec::with_capacity(pick.len() * 4);
     for &index in pick {
         let order = orders[index].order();
-        let (at, ns) = super::write::split_nanos(order.date_created);
+        let (at, ns) = split_nanos(order.date_created);
         heads.push((
             order,
             &fingerprints[index][..],
