@@ -111,7 +111,6 @@ impl ReadModel {
     /// Sets the gauges read from state: near-cache entries, open Redis connections (called on
     /// each metrics scrape).
     pub fn publish_gauges(&self) {
-        self.inner.near.settle();
         self.inner.metrics.near_cache_size(self.inner.near.len());
         let open = self.inner.redis.iter().filter(|redis| redis.is_connected());
         self.inner.metrics.cache_connections_open(open.count());
