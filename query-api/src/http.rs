@@ -100,7 +100,7 @@ pub async fn serve(
 }
 
 async fn handle<S>(
-    mut routes: S,
+    routes: S,
     front: Arc<Front>,
     peer: IpAddr,
     mut request: Request<Body>,
@@ -113,13 +113,7 @@ where
     // Handlers see the same id the response carries.
     request.headers_mut().insert(REQUEST_ID, request_id.clone());
     let method = request.method().clone();
-    // HEAD is GET without the body: the routes answer GET, hyper drops the body because it
-    // knows the request was HEAD; logs and metrics keep the method the client sent.
-    if method == Method::HEAD {
-        *request.method_mut() = Method::GET;
-    }
-    let uri = request.uri().clone(); // shares its bytes; kept for the access log
-    let route = routes::template(uri.path());
+    let route = routes::template(request.uri().path());
     // At `error` level so every log line of the request carries its id, whatever `RUST_LOG`.
     let span = tracing::error_span!(
         "request",
@@ -132,41 +126,12 @@ where
         .headers()
         .get(pipeline_runtime::telemetry::TRACEPARENT);
     pipeline_runtime::telemetry::continue_trace(&span, traceparent.and_then(|v| v.to_str().ok()));
-
-    let uri_len = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
-    let scope = protected(route, &method);
-    let mut response = if uri_len > MAX_URI_BYTES {
-        span.in_scope(|| ApiError::UriTooLong.into_response())
-    } else {
-        let denied = match scope {
-            Some(scope) => {
-                let verdict = front
-                    .auth
-                    .authorize(request.headers(), peer, scope)
-                    .instrument(span.clone())
-                    .await;
-                if verdict.is_ok() {
-                    // The protected handlers run only with this mark (see `routes`).
-                    request.extensions_mut().insert(Authorized(scope));
-                }
-                verdict.err()
-            }
-            None => None,
-        };
-        match denied {
-            Some(denial) => denial.into_response(),
-            None => match routes.call(request).instrument(span.clone()).await {
-                Ok(response) => response,
-                Err(never) => match never {},
-            },
-        }
-    };
+    // One instrumented future for the whole request: the span is entered once per poll (a
+    // cache hit is one poll), not once per step.
+    let served = serve_request(routes, &front, peer, request, route, method.clone());
+    let (mut response, uri) = served.instrument(span.clone()).await;
 
     let headers = response.headers_mut();
-    if scope.is_some() {
-        // Orders are personal data: no shared or browser cache may keep them.
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
     headers.insert(REQUEST_ID, request_id);
     headers.insert(NOSNIFF, HeaderValue::from_static("nosniff"));
     let status = response.status();
@@ -180,6 +145,59 @@ where
         )
     });
     Ok(response)
+}
+
+/// The request's response, from access control and the routes; and its URI, kept for the
+/// access log (a `Uri` clone shares its bytes).
+async fn serve_request<S>(
+    mut routes: S,
+    front: &Front,
+    peer: IpAddr,
+    mut request: Request<Body>,
+    route: &'static str,
+    method: Method,
+) -> (Response, warp::http::Uri)
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible>,
+{
+    // HEAD is GET without the body: the routes answer GET, hyper drops the body because it
+    // knows the request was HEAD; logs and metrics keep the method the client sent.
+    if method == Method::HEAD {
+        *request.method_mut() = Method::GET;
+    }
+    let uri = request.uri().clone();
+    let uri_len = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
+    let scope = protected(route, &method);
+    let mut response = if uri_len > MAX_URI_BYTES {
+        ApiError::UriTooLong.into_response()
+    } else {
+        let denied = match scope {
+            Some(scope) => {
+                let verdict = front.auth.authorize(request.headers(), peer, scope).await;
+                if verdict.is_ok() {
+                    // The protected handlers run only with this mark (see `routes`).
+                    request.extensions_mut().insert(Authorized(scope));
+                }
+                verdict.err()
+            }
+            None => None,
+        };
+        match denied {
+            Some(denial) => denial.into_response(),
+            None => match routes.call(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            },
+        }
+    };
+    if scope.is_some() {
+        // Orders are personal data: no shared or browser cache may keep them.
+        let no_store = HeaderValue::from_static("no-store");
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, no_store);
+    }
+    (response, uri)
 }
 
 /// The mark of a request that passed access control for this scope; the protected routes
