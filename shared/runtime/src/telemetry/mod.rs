@@ -22,6 +22,7 @@ pub use writer::{dropped_lines, BUFFERED_LINES};
 
 use crate::config::TelemetryArgs;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tracing_subscriber::{filter::LevelFilter, fmt, prelude::*, EnvFilter, Layer};
 
@@ -119,6 +120,9 @@ pub fn init(args: &TelemetryArgs, service: &'static str) -> Result<Telemetry, Te
         fmt::layer()
             .with_writer(log_writer.clone())
             .with_target(false)
+            // Colour codes only for a person at a terminal: in a file, a pipe or a log
+            // collector they are noise, and styling every span's fields costs each request.
+            .with_ansi(std::io::stderr().is_terminal())
             .boxed()
     };
     let installed = tracing_subscriber::registry()
