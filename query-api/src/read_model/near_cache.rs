@@ -11,7 +11,7 @@
 //!
 //! Why quick_cache and not moka (which this used before): a hit here is the whole cost of a
 //! read, and moka records every hit in a buffer shared by the HTTP threads and replays it into
-//! its LRU lists; flame graphs put that at ~8 % of query-api's CPU per request. A quick_cache
+//! its LRU lists: 6.8 % of query-api's samples in a profile of cache hits. A quick_cache
 //! hit takes one shard's read lock and bumps a counter on the entry only when it is below its
 //! cap, so hits on a hot order write nothing shared.
 //!
