@@ -128,7 +128,7 @@ where
     pipeline_runtime::telemetry::continue_trace(&span, traceparent.and_then(|v| v.to_str().ok()));
     // One instrumented future for the whole request: the span is entered once per poll (a
     // cache hit is one poll), not once per step.
-    let served = serve_request(routes, &front, peer, request, route, method.clone());
+    let served = serve_request(routes, &front, peer, request, route, &method);
     let (mut response, uri) = served.instrument(span.clone()).await;
 
     let headers = response.headers_mut();
@@ -155,7 +155,7 @@ async fn serve_request<S>(
     peer: IpAddr,
     mut request: Request<Body>,
     route: &'static str,
-    method: Method,
+    method: &Method,
 ) -> (Response, warp::http::Uri)
 where
     S: Service<Request<Body>, Response = Response, Error = Infallible>,
@@ -167,7 +167,7 @@ where
     }
     let uri = request.uri().clone();
     let uri_len = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
-    let scope = protected(route, &method);
+    let scope = protected(route, method);
     let mut response = if uri_len > MAX_URI_BYTES {
         ApiError::UriTooLong.into_response()
     } else {
