@@ -12,8 +12,9 @@
 //! Why quick_cache and not moka (which this used before): a hit here is the whole cost of a
 //! read, and moka records every hit in a buffer shared by the HTTP threads and replays it into
 //! its LRU lists: 6.8 % of query-api's samples in a profile of cache hits. A quick_cache
-//! hit takes one shard's read lock and bumps a counter on the entry only when it is below its
-//! cap, so hits on a hot order write nothing shared.
+//! hit takes the read lock of one of several shards and bumps a counter on the entry only
+//! while it is below its cap: the only memory two threads' hits both write is that shard's lock
+//! word, when they land on the same shard.
 //!
 //! Both bounds of the settings hold at once: each entry weighs at least `max_bytes / entries`,
 //! so the cache holds at most `entries` orders and at most `max_bytes` bytes of JSON.
